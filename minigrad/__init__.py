@@ -1,0 +1,27 @@
+"""minigrad: automatic differentiation from scratch, for studying backpropagation.
+
+>>> from minigrad import Value
+>>> x = Value(2.0, name="x")
+>>> y = x * x + 3 * x
+>>> y.backward()
+>>> x.grad
+7.0
+"""
+
+from minigrad.autograd import enable_grad, grad, is_grad_enabled, no_grad
+from minigrad.functions import Function, concat, stack, where
+from minigrad.value import Value
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Value",
+    "Function",
+    "grad",
+    "no_grad",
+    "enable_grad",
+    "is_grad_enabled",
+    "concat",
+    "stack",
+    "where",
+]

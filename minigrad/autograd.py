@@ -1,0 +1,326 @@
+"""The backward pass: topological order, the chain-rule loop, gradient reduction and grad mode.
+
+Every traversal here uses an explicit stack, never recursion, so a chain of a million
+operations backpropagates as easily as a chain of ten.
+
+Reverse-mode differentiation in one paragraph: visit the nodes that lead to the output
+in reverse topological order (every consumer of a node before the node itself), keep for
+each node the sum of the gradient contributions its consumers sent it, and when a node's
+turn comes, hand that sum to its operation's ``backward`` rule, which returns one
+contribution per input.  A node used twice receives two contributions, and they add up.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections.abc import Iterable, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:  # pragma: no cover
+    from minigrad.value import Value
+
+
+# ----------------------------------------------------------------------------- grad mode
+
+
+class _ThreadState(threading.local):
+    """Per-thread switches: one thread's ``no_grad`` never changes another thread's graph."""
+
+    grad_enabled = True
+    anomaly = False
+
+
+state = _ThreadState()
+
+
+def is_grad_enabled() -> bool:
+    """True when operations record the graph (the default), False inside ``no_grad``."""
+    return state.grad_enabled
+
+
+@contextmanager
+def no_grad():
+    """Operations inside this block record no graph: results have ``requires_grad=False``.
+
+    Use it for parameter updates and evaluation.  The switch is thread-local.
+    """
+    previous = state.grad_enabled
+    state.grad_enabled = False
+    try:
+        yield
+    finally:
+        state.grad_enabled = previous
+
+
+@contextmanager
+def enable_grad():
+    """Record the graph inside this block even within an enclosing ``no_grad``."""
+    previous = state.grad_enabled
+    state.grad_enabled = True
+    try:
+        yield
+    finally:
+        state.grad_enabled = previous
+
+
+# ----------------------------------------------------------------------------- ordering
+
+_traversals = itertools.count(1)
+
+
+def topological_order(roots: Value | Iterable[Value]) -> list[Value]:
+    """The nodes that lead to ``roots`` and require grad, consumers before their inputs.
+
+    Nodes are numbered when they are created, and a node is always created after its
+    inputs, so sorting the reachable nodes by that number, largest first, is a valid
+    reverse topological order.  Finding the reachable nodes takes one pass with an
+    explicit stack; the sort runs in C.
+    """
+    roots = _as_tuple(roots)
+    mark = next(_traversals)
+    stack = []
+    for root in roots:
+        if root.requires_grad and root._mark != mark:
+            root._mark = mark
+            stack.append(root)
+    found = []
+    push, pop, keep = stack.append, stack.pop, found.append
+    while stack:
+        node = pop()
+        keep(node)
+        for parent in node._parents:
+            if parent._mark != mark and parent.requires_grad:
+                parent._mark = mark
+                push(parent)
+    found.sort(key=_creation_order, reverse=True)
+    return found
+
+
+def _creation_order(node: Value) -> int:
+    return node._id
+
+
+def _as_tuple(values: Any) -> tuple:
+    from minigrad.value import Value
+
+    if isinstance(values, Value):
+        return (values,)
+    values = tuple(values)
+    for v in values:
+        if not isinstance(v, Value):
+            raise TypeError(f"expected Value objects, got {type(v).__name__}")
+    return values
+
+
+# ----------------------------------------------------------------------------- reduction
+
+
+def fit_gradient(grad: Any, data: Any, op_name: str, index: int) -> Any:
+    """Reduce a gradient contribution to the shape and dtype of the input it belongs to.
+
+    This is the one place where broadcasting is undone: an input that numpy broadcast
+    from shape (3,) to (4, 3) contributed to every row, so its gradient is the sum over
+    the rows.  Operations' backward rules never reduce on their own.
+    """
+    from minigrad.value import Value
+
+    if isinstance(grad, Value):
+        return _fit_gradient_value(grad, data, op_name, index)
+    if type(data) is float:
+        if type(grad) is float:
+            return grad
+        if np.ndim(grad) == 0:
+            return float(grad)
+        return float(np.sum(grad))
+    shape = np.shape(data)
+    gshape = np.shape(grad)
+    if gshape != shape:
+        grad = np.asarray(grad)
+        axes = _broadcast_axes(gshape, shape)
+        if axes is None:
+            raise ValueError(
+                f"{op_name}.backward returned a gradient of shape {gshape} for input {index}, "
+                f"whose shape is {shape}; the gradient must have the input's shape "
+                f"(or a shape the input was broadcast to)"
+            )
+        grad = grad.sum(axis=axes, keepdims=True).reshape(shape) if axes else grad.reshape(shape)
+    dtype = data.dtype
+    if getattr(grad, "dtype", None) != dtype:
+        grad = np.asarray(grad, dtype=dtype) if shape else dtype.type(grad)
+    return grad
+
+
+def _fit_gradient_value(grad: Value, data: Any, op_name: str, index: int) -> Value:
+    """``fit_gradient`` for create_graph mode: the reduction is itself recorded."""
+    shape = np.shape(data)
+    if grad.shape != shape:
+        axes = _broadcast_axes(grad.shape, shape)
+        if axes is None:
+            raise ValueError(
+                f"{op_name}.backward returned a gradient of shape {grad.shape} for input "
+                f"{index}, whose shape is {shape}"
+            )
+        grad = grad.sum(axis=axes, keepdims=True).reshape(*shape) if axes else grad.reshape(*shape)
+    return grad
+
+
+def _broadcast_axes(gshape: tuple, shape: tuple) -> tuple | None:
+    """The axes of ``gshape`` to sum so that it becomes ``shape``; None if it cannot."""
+    extra = len(gshape) - len(shape)
+    if extra < 0:
+        return None
+    axes = list(range(extra))
+    for i, (g, s) in enumerate(zip(gshape[extra:], shape)):
+        if g != s:
+            if s != 1:
+                return None
+            axes.append(extra + i)
+    return tuple(axes)
+
+
+# ----------------------------------------------------------------------------- backward
+
+
+def backward(root: Value, gradient: Any = None, create_graph: bool = False) -> None:
+    """Accumulate d(root)/d(node) into ``node.grad`` for every node that leads to ``root``."""
+    seed = _seed(root, gradient, create_graph)
+    order = topological_order(root)
+    root._g = seed
+    _run(order, create_graph, store=True)
+
+
+def grad(
+    outputs: Value | Sequence[Value],
+    inputs: Value | Sequence[Value],
+    grad_outputs: Any = None,
+    create_graph: bool = False,
+    allow_unused: bool = False,
+) -> tuple:
+    """Return d(outputs)/d(inputs) without touching any ``.grad``.
+
+    ``outputs`` and ``inputs`` are a Value or a sequence of Values; ``grad_outputs`` gives
+    the gradient to start from for each output (needed for non-scalar outputs).  With
+    ``create_graph=True`` the returned gradients are Values recorded in the graph, so they
+    can be differentiated again.  An input the outputs do not depend on raises, unless
+    ``allow_unused=True``, in which case its gradient is None.
+    """
+    outputs = _as_tuple(outputs)
+    single = not isinstance(inputs, (list, tuple))
+    inputs = _as_tuple(inputs)
+    if grad_outputs is None:
+        grad_outputs = (None,) * len(outputs)
+    elif not isinstance(grad_outputs, (list, tuple)):
+        grad_outputs = (grad_outputs,)
+    if len(grad_outputs) != len(outputs):
+        raise ValueError(f"grad_outputs has {len(grad_outputs)} entries for {len(outputs)} outputs")
+    for i, x in enumerate(inputs):
+        if not x.requires_grad:
+            raise ValueError(
+                f"input {i} ({x._label()}) does not require grad, so it has no gradient; "
+                "create it with requires_grad=True"
+            )
+    seeds = [_seed(out, g, create_graph) for out, g in zip(outputs, grad_outputs)]
+    order = topological_order(outputs)
+    for out, seed in zip(outputs, seeds):
+        out._g = seed if out._g is None else out._g + seed
+    wanted = {id(x): i for i, x in enumerate(inputs)}
+    results: list = [None] * len(inputs)
+    _run(order, create_graph, store=False, capture=(wanted, results))
+    for i, x in enumerate(inputs):
+        if results[i] is None and not allow_unused:
+            raise ValueError(
+                f"input {i} ({x._label()}) is not used to compute the outputs; "
+                "pass allow_unused=True to get None for it"
+            )
+    return results[0] if single else tuple(results)
+
+
+def _seed(root: Value, gradient: Any, create_graph: bool) -> Any:
+    """The gradient the backward pass starts from: d(root)/d(root)."""
+    from minigrad.value import Value
+
+    if not root.requires_grad:
+        raise RuntimeError(
+            f"{root._label()} does not require grad: it was computed from Values that all have "
+            "requires_grad=False, or inside no_grad(); there is no graph to backpropagate through"
+        )
+    data = root.data
+    shape = np.shape(data)
+    if gradient is None:
+        if shape != ():
+            raise RuntimeError(
+                f"backward() on a non-scalar Value of shape {shape} needs a gradient argument "
+                f"of that shape (for example root.backward(numpy.ones({shape}))), "
+                "or reduce it first with .sum() or .mean()"
+            )
+        seed = 1.0 if type(data) is float else data.dtype.type(1)
+    else:
+        if isinstance(gradient, Value):
+            gradient = gradient if create_graph else gradient.data
+        gshape = np.shape(gradient.data if isinstance(gradient, Value) else gradient)
+        if gshape != shape:
+            raise ValueError(
+                f"the gradient passed to backward has shape {gshape}, "
+                f"but the Value has shape {shape}"
+            )
+        if isinstance(gradient, Value):
+            return gradient
+        seed = fit_gradient(np.asarray(gradient, dtype=np.result_type(data)), data, "backward", 0)
+    if create_graph:
+        return Value(seed, requires_grad=False)
+    return seed
+
+
+def _run(order: list, create_graph: bool, store: bool, capture: tuple | None = None) -> None:
+    """The chain-rule loop over ``order`` (reverse topological), seeds already placed."""
+    try:
+        _chain_rule(order, create_graph, store, capture)
+    except BaseException:
+        for node in order:  # leave no half-accumulated gradient behind for the next pass
+            node._g = None
+        raise
+
+
+def _chain_rule(order: list, create_graph: bool, store: bool, capture: tuple | None) -> None:
+    from minigrad.functions import GradContext
+
+    if capture is not None:
+        wanted, results = capture
+    for node in order:
+        g = node._g
+        node._g = None
+        if g is None:  # nothing reached this node (every path to it was cut)
+            continue
+        if store:
+            node.grad = g if node.grad is None else node.grad + g
+        elif capture is not None and id(node) in wanted:
+            results[wanted[id(node)]] = g
+        op = node._op
+        if op is None:
+            continue
+        if create_graph:
+            grads = op._backward_graph(GradContext(node), g)
+        else:
+            grads = op.backward(node, g)
+        parents = node._parents
+        if type(grads) is not tuple:
+            grads = (grads,)
+        if len(grads) != len(parents):
+            raise RuntimeError(
+                f"{op.__name__}.backward returned {len(grads)} gradients for {len(parents)} inputs"
+            )
+        if state.anomaly:
+            from minigrad.anomaly import check_backward
+
+            check_backward(node, g, grads)
+        for index, (parent, pg) in enumerate(zip(parents, grads)):
+            if pg is None or not parent.requires_grad:
+                continue
+            if type(pg) is not float or type(parent.data) is not float:
+                pg = fit_gradient(pg, parent.data, op.__name__, index)
+            previous = parent._g
+            parent._g = pg if previous is None else previous + pg

@@ -1,0 +1,751 @@
+"""The derivative table: the ``Function`` protocol and every primitive operation.
+
+Each primitive is one class with a ``forward`` that computes the value from plain data
+(Python floats or numpy arrays) and a ``backward`` that turns the gradient of the output
+into one gradient per input: the chain rule, one line or two per operation.  Everything
+else minigrad offers (division, subtraction, mean, min, sqrt, softmax, the losses...) is
+composed from these.
+
+How a rule is written:
+
+* ``forward(ctx, *inputs, **params)`` receives the inputs' data and returns the output's
+  data.  ``ctx`` is the output node being built (as in PyTorch, where ``ctx`` is the
+  node's ``grad_fn``): ``ctx.save_for_backward(...)`` keeps what backward needs, and plain
+  attributes (``ctx.axis = axis``) keep non-array parameters.
+* ``backward(ctx, grad)`` returns one gradient per input (a single value for one input,
+  a tuple otherwise; None where an input needs none).  It may return a gradient of the
+  broadcast shape: the engine reduces it to the input's shape in one place
+  (``autograd.fit_gradient``), so no rule sums over broadcast axes itself.
+* Rules use only arithmetic operators and the helpers below (``log``, ``div``, ``power``,
+  ``reshape``, ``broadcast_to``, ``where``, ``scatter``...), which accept floats, arrays and
+  Values alike.  On the normal path the engine hands backward plain data, so it costs no
+  more than hand-written numpy.  With ``create_graph=True`` it hands backward Values
+  instead (``ctx.saved_tensors`` then holds the Values the saved data belongs to), so the
+  very same line records its own graph, and gradients can be differentiated again.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from minigrad.autograd import state
+from minigrad.value import Value, as_value, node_ids
+
+_new_node = object.__new__
+
+
+# ============================================================================ the protocol
+
+
+class Function:
+    """Base class of every differentiable operation; subclass it for your own.
+
+    Example::
+
+        class Softplus(minigrad.Function):
+            @staticmethod
+            def forward(ctx, x):
+                ctx.save_for_backward(x)
+                return numpy.logaddexp(0, x)
+
+            @staticmethod
+            def backward(ctx, grad):
+                (x,) = ctx.saved_tensors
+                return grad / (1 + numpy.exp(-x))
+
+        y = Softplus.apply(x)
+
+    ``apply`` accepts Values, numbers and arrays (numbers and arrays become constants) and
+    returns a Value that is a node of the graph like any built-in result: it is drawn with
+    the class name, checked by ``gradcheck``, and reached by ``backward``.
+
+    A custom ``backward`` normally works on numpy arrays, so it can be used for first
+    derivatives only; differentiating through it a second time raises an error that says
+    so.  Set ``differentiable_backward = True`` on the class if its ``backward`` is written
+    with operations that also work on Values (arithmetic and the helpers of
+    ``minigrad.functions``), and ``create_graph=True`` will differentiate it too.
+    """
+
+    #: The name shown in graphs, traces and error messages.  Defaults to the class name.
+    name: str = ""
+    #: True when ``backward`` also works on Values (see the class docstring).
+    differentiable_backward: bool = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "name" not in cls.__dict__:
+            cls.name = cls.__name__
+
+    @staticmethod
+    def forward(ctx: Value, *inputs: Any, **params: Any) -> Any:
+        raise NotImplementedError("a Function subclass must define forward(ctx, *inputs)")
+
+    @staticmethod
+    def backward(ctx: Value, grad: Any) -> Any:
+        raise NotImplementedError("a Function subclass must define backward(ctx, grad)")
+
+    @classmethod
+    def apply(cls, *inputs: Any, **params: Any) -> Value:
+        """Run ``forward`` on the inputs' data and record the result as a node of the graph."""
+        if cls.forward is Function.forward:
+            raise NotImplementedError(f"{cls.__name__} does not define forward(ctx, *inputs)")
+        if cls.backward is Function.backward:
+            raise NotImplementedError(f"{cls.__name__} does not define backward(ctx, grad)")
+        parents = tuple(as_value(x) for x in inputs)
+        node = _start_node()
+        try:
+            data = cls.forward(node, *[p.data for p in parents], **params)
+        except (ValueError, TypeError, IndexError, ArithmeticError) as error:
+            raise _explain(cls, parents, error) from error
+        return _finish_node(node, cls, parents, _check_output(cls, data))
+
+    @classmethod
+    def _backward_graph(cls, ctx: GradContext, grad: Value) -> Any:
+        """backward in create_graph mode, where ``grad`` and the saved tensors are Values."""
+        if cls.differentiable_backward:
+            return cls.backward(ctx, grad)
+        # The rule only understands arrays: run it on data, and record results that
+        # explain themselves if anyone tries to differentiate through them.
+        grads = cls.backward(ctx.node, grad.data)
+        if type(grads) is not tuple:
+            grads = (grads,)
+        return tuple(
+            None
+            if gi is None
+            else _NotDifferentiable.apply(grad, *ctx.node._parents, value=gi, function=cls)
+            for gi in grads
+        )
+
+
+class Primitive(Function):
+    """A built-in operation.  Same protocol as ``Function``; its rules are trusted to be
+    written with Value-compatible operations, and its ``apply`` skips the checks a user's
+    operation gets, because it runs for every node of every graph."""
+
+    differentiable_backward = True
+
+    @classmethod
+    def apply(cls, *parents: Value, **params: Any) -> Value:
+        node = _start_node()
+        try:
+            data = cls.forward(node, *[p.data for p in parents], **params)
+        except (ValueError, TypeError, IndexError, ArithmeticError) as error:
+            raise _explain(cls, parents, error) from error
+        return _finish_node(node, cls, parents, data)
+
+
+def _start_node() -> Value:
+    node = _new_node(Value)
+    node._saved = ()
+    return node
+
+
+def _finish_node(node: Value, cls: type, parents: tuple, data: Any) -> Value:
+    node.data = data
+    node.grad = None
+    node.name = None
+    node._g = None
+    node._mark = 0
+    node._id = next(node_ids)
+    if state.grad_enabled:
+        for p in parents:
+            if p.requires_grad:
+                node.requires_grad = True
+                node._op = cls
+                node._parents = parents
+                if state.anomaly:
+                    from minigrad.anomaly import check_forward
+
+                    check_forward(node)
+                return node
+    node.requires_grad = False
+    node._op = None
+    node._parents = ()
+    node._saved = ()
+    return node
+
+
+def _check_output(cls: type, data: Any) -> Any:
+    """A user's forward must return float data; say so plainly when it does not."""
+    try:
+        return Value(data, requires_grad=False).data
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"{cls.__name__}.forward returned unusable data: {error}") from None
+
+
+def _explain(cls: type, parents: tuple, error: Exception) -> Exception:
+    """Re-raise a numpy error with the operation's name and its inputs' shapes in front."""
+    shapes = ", ".join(str(np.shape(p.data)) for p in parents)
+    kind = ValueError if isinstance(error, (ValueError, ArithmeticError)) else type(error)
+    return kind(f"{cls.name}: {error} (input shapes: {shapes})")
+
+
+class GradContext:
+    """What a backward rule sees as ``ctx`` with ``create_graph=True``.
+
+    Attributes are the node's, except ``saved_tensors``: each saved array is replaced by the
+    Value it is the data of (the node's output or one of its inputs), so the rule's
+    arithmetic is recorded; other saved arrays become constants.
+    """
+
+    __slots__ = ("node", "saved_tensors")
+
+    def __init__(self, node: Value):
+        self.node = node
+        parents = node._parents
+        saved = []
+        for position, item in enumerate(node._saved):
+            saved.append(_owner_of(item, node, parents, position))
+        self.saved_tensors = tuple(saved)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.node, name)
+
+
+def _owner_of(item: Any, node: Value, parents: tuple, position: int) -> Any:
+    if isinstance(item, Value):
+        return item
+    if item is node.data:
+        return node
+    # Prefer the input at the same position: forward(ctx, a, b) usually saves (a, b).
+    if position < len(parents) and parents[position].data is item:
+        return parents[position]
+    for p in parents:
+        if p.data is item:
+            return p
+    if isinstance(item, (float, np.ndarray, np.floating)):
+        return Value(item, requires_grad=False)
+    return item
+
+
+class _NotDifferentiable(Primitive):
+    """Holds a gradient computed by a user rule that only understands arrays."""
+
+    name = "backward-of"
+
+    @staticmethod
+    def forward(ctx, grad, *inputs, value, function):
+        # Its parents are the incoming gradient and the inputs of the operation, on which
+        # the value truly depends; its backward refuses to pretend it knows how.
+        ctx.function = function
+        return value
+
+    @staticmethod
+    def backward(ctx, grad):
+        raise RuntimeError(
+            f"cannot differentiate through {ctx.function.__name__}.backward a second time: "
+            "it computes with numpy arrays.  Write it with arithmetic on its arguments and "
+            "minigrad.functions helpers, then set differentiable_backward = True on the class"
+        )
+
+
+# ============================================================================ helpers
+# Rules call these instead of numpy so that one line serves floats, arrays and Values.
+
+
+def data_of(x: Any) -> Any:
+    """The plain data of a Value, or x itself: for masks, which are never differentiated."""
+    return x.data if isinstance(x, Value) else x
+
+
+def _scalar(function: Any, fallback: Any, x: float) -> float:
+    """math.* is fast on floats but raises on overflow and log(0); numpy returns the IEEE
+    answer (inf, nan) with a RuntimeWarning, which is what a learner should see."""
+    try:
+        return function(x)
+    except (OverflowError, ValueError, ZeroDivisionError):
+        return float(fallback(np.float64(x)))
+
+
+def exp(x: Any) -> Any:
+    if type(x) is float:
+        return _scalar(math.exp, np.exp, x)
+    return x.exp() if isinstance(x, Value) else np.exp(x)
+
+
+def log(x: Any) -> Any:
+    if type(x) is float:
+        return _scalar(math.log, np.log, x)
+    return x.log() if isinstance(x, Value) else np.log(x)
+
+
+def power(x: Any, p: Any) -> Any:
+    if type(x) is float and type(p) is float:
+        try:
+            result = x**p
+        except (ZeroDivisionError, OverflowError):
+            return float(np.power(np.float64(x), p))
+        return float(np.power(np.float64(x), p)) if type(result) is complex else result
+    if isinstance(x, Value) or isinstance(p, Value):
+        return as_value(x) ** p
+    return np.power(x, p)
+
+
+def div(x: Any, y: Any) -> Any:
+    if type(y) is float:
+        try:
+            return x / y
+        except ZeroDivisionError:
+            return x * float(np.divide(1.0, np.float64(y)))
+    return x / y
+
+
+def reshape(x: Any, shape: tuple) -> Any:
+    if type(x) is float:
+        if shape == ():
+            return x
+        return np.full(shape, x)
+    return x.reshape(shape)
+
+
+def broadcast_to(x: Any, shape: tuple) -> Any:
+    if isinstance(x, Value):
+        return x if x.shape == shape else BroadcastTo.apply(x, shape=shape)
+    return np.broadcast_to(x, shape)
+
+
+def transpose(x: Any, axes: tuple | None = None) -> Any:
+    return x.transpose(axes)
+
+
+def swap_last(x: Any) -> Any:
+    """Swap the last two axes (the matrix transpose of a stack of matrices)."""
+    axes = list(range(np.ndim(data_of(x))))
+    axes[-1], axes[-2] = axes[-2], axes[-1]
+    return x.transpose(tuple(axes))
+
+
+def select(condition: Any, x: Any, y: Any) -> Any:
+    """Elementwise ``x`` where ``condition`` holds, else ``y``, for floats, arrays or Values;
+    the condition is not differentiated (it is data, or a Value whose data is used)."""
+    condition = np.asarray(data_of(condition), dtype=bool)
+    if isinstance(x, Value) or isinstance(y, Value):
+        return Where.apply(as_value(x), as_value(y), condition=condition)
+    return np.where(condition, x, y)
+
+
+def scatter(x: Any, index: Any, shape: tuple) -> Any:
+    """An array of ``shape``, zero except ``result[index] += x``: the adjoint of indexing."""
+    if isinstance(x, Value):
+        return Scatter.apply(x, index=index, shape=shape)
+    return _scatter_data(x, index, shape)
+
+
+def _scatter_data(x: Any, index: Any, shape: tuple) -> np.ndarray:
+    out = np.zeros(shape, dtype=np.result_type(x))
+    np.add.at(out, index, x)  # add.at, not +=, so that repeated indices accumulate
+    return out
+
+
+def _keepdims_shape(shape: tuple, axis: Any) -> tuple:
+    """The shape a reduction over ``axis`` has with keepdims=True."""
+    if axis is None:
+        return (1,) * len(shape)
+    axes = (axis,) if isinstance(axis, int) else axis
+    axes = {a % len(shape) for a in axes}
+    return tuple(1 if i in axes else n for i, n in enumerate(shape))
+
+
+def _normalize_axis(axis: Any, ndim: int, op: str) -> Any:
+    if axis is None:
+        return None
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    for a in axes:
+        if not isinstance(a, (int, np.integer)) or isinstance(a, bool):
+            raise TypeError(f"{op}: axis must be an int, a tuple of ints or None, got {axis!r}")
+        if not -ndim <= a < max(ndim, 1):
+            raise ValueError(f"{op}: axis {a} is out of range for a Value with {ndim} dimensions")
+    return int(axes[0]) if isinstance(axis, (int, np.integer)) else tuple(int(a) for a in axes)
+
+
+# ============================================================================ primitives
+# The whole table.  d/da, d/db... of each output, times the incoming gradient.
+
+
+class Add(Primitive):
+    name = "add"
+
+    @staticmethod
+    def forward(ctx, a, b):
+        return a + b
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad, grad
+
+
+class Mul(Primitive):
+    name = "mul"
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx._saved = (a, b)  # save_for_backward, spelled inline on the hottest path
+        return a * b
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        return grad * b, grad * a
+
+
+class Neg(Primitive):
+    name = "neg"
+
+    @staticmethod
+    def forward(ctx, a):
+        return -a
+
+    @staticmethod
+    def backward(ctx, grad):
+        return -grad
+
+
+class Pow(Primitive):
+    name = "pow"
+
+    @staticmethod
+    def forward(ctx, a, b):
+        out = power(a, b)
+        ctx.save_for_backward(a, b, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b, out = ctx.saved_tensors
+        grad_a = grad * b * power(a, b - 1)
+        if not ctx.needs_input_grad[1]:
+            return grad_a, None
+        # d(a^b)/db = a^b log a.  At a == 0 the product a^b log a is 0 (for b > 0), not nan.
+        a_data = data_of(a)
+        safe_a = select(a_data != 0, a, 1.0) if np.ndim(a_data) else (a if a_data != 0 else 1.0)
+        return grad_a, grad * out * log(safe_a)
+
+
+class Exp(Primitive):
+    name = "exp"
+
+    @staticmethod
+    def forward(ctx, a):
+        out = exp(a)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (out,) = ctx.saved_tensors
+        return grad * out
+
+
+class Log(Primitive):
+    name = "log"
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return log(a)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        return div(grad, a)
+
+
+class Tanh(Primitive):
+    """Fused rather than built from exp: exp(2x) overflows at x = 355, tanh never does."""
+
+    name = "tanh"
+
+    @staticmethod
+    def forward(ctx, a):
+        out = math.tanh(a) if type(a) is float else np.tanh(a)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (out,) = ctx.saved_tensors
+        return grad * (1.0 - out * out)
+
+
+class Sigmoid(Primitive):
+    """Fused for stability: 1 / (1 + exp(-x)) through Exp overflows for x < -709 and its
+    gradient becomes inf * 0 = nan; here exp only ever sees -|x|."""
+
+    name = "sigmoid"
+
+    @staticmethod
+    def forward(ctx, a):
+        if type(a) is float:
+            if a >= 0:
+                out = 1.0 / (1.0 + math.exp(-a))
+            else:
+                e = math.exp(a)
+                out = e / (1.0 + e)
+        else:
+            e = np.exp(-np.abs(a))
+            out = np.where(a >= 0, 1 / (1 + e), e / (1 + e)).astype(e.dtype, copy=False)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (out,) = ctx.saved_tensors
+        return grad * out * (1.0 - out)
+
+
+class Relu(Primitive):
+    name = "relu"
+
+    @staticmethod
+    def forward(ctx, a):
+        out = (a if a > 0 else 0.0) if type(a) is float else np.maximum(a, 0)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (out,) = ctx.saved_tensors
+        return grad * (data_of(out) > 0)  # the derivative at 0 is taken to be 0
+
+
+class Abs(Primitive):
+    name = "abs"
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return abs(a) if type(a) is float else np.abs(a)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        return grad * np.sign(data_of(a))  # the derivative at 0 is taken to be 0
+
+
+class Sum(Primitive):
+    name = "sum"
+
+    @staticmethod
+    def forward(ctx, a, axis=None, keepdims=False):
+        ctx.in_shape, ctx.axis, ctx.keepdims = np.shape(a), axis, keepdims
+        if type(a) is float:
+            return a
+        return np.sum(a, axis=axis, keepdims=keepdims)
+
+    @staticmethod
+    def backward(ctx, grad):
+        if not ctx.keepdims:
+            grad = reshape(grad, _keepdims_shape(ctx.in_shape, ctx.axis))
+        return broadcast_to(grad, ctx.in_shape)
+
+
+class Max(Primitive):
+    """The gradient goes to the maximal elements; tied maxima share it equally."""
+
+    name = "max"
+
+    @staticmethod
+    def forward(ctx, a, axis=None, keepdims=False):
+        ctx.in_shape, ctx.axis, ctx.keepdims = np.shape(a), axis, keepdims
+        if type(a) is float:
+            return a
+        top = np.max(a, axis=axis, keepdims=True)
+        ctx.save_for_backward(a, top)
+        return top if keepdims else top.reshape(np.shape(np.max(a, axis=axis)))
+
+    @staticmethod
+    def backward(ctx, grad):
+        if not ctx.in_shape:
+            return grad
+        a, top = (data_of(t) for t in ctx.saved_tensors)
+        mask = a == top
+        share = (mask / mask.sum(axis=ctx.axis, keepdims=True)).astype(a.dtype, copy=False)
+        if not ctx.keepdims:
+            grad = reshape(grad, _keepdims_shape(ctx.in_shape, ctx.axis))
+        return grad * share
+
+
+class BroadcastTo(Primitive):
+    name = "broadcast_to"
+
+    @staticmethod
+    def forward(ctx, a, shape):
+        return np.broadcast_to(a, shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad  # the engine sums it back to the input's shape
+
+
+class Reshape(Primitive):
+    name = "reshape"
+
+    @staticmethod
+    def forward(ctx, a, shape):
+        ctx.in_shape = np.shape(a)
+        if type(a) is float:
+            return reshape(a, shape) if shape != () else a
+        out = a.reshape(shape)
+        return float(out) if out.shape == () and out.dtype == np.float64 else out
+
+    @staticmethod
+    def backward(ctx, grad):
+        return reshape(grad, ctx.in_shape)
+
+
+class Transpose(Primitive):
+    name = "transpose"
+
+    @staticmethod
+    def forward(ctx, a, axes=None):
+        ctx.axes = axes
+        return a if type(a) is float else np.transpose(a, axes)
+
+    @staticmethod
+    def backward(ctx, grad):
+        if ctx.axes is None:
+            return transpose(grad)
+        return transpose(grad, tuple(np.argsort(ctx.axes)))
+
+
+class GetItem(Primitive):
+    name = "getitem"
+
+    @staticmethod
+    def forward(ctx, a, index):
+        ctx.index, ctx.in_shape = index, np.shape(a)
+        out = a[index]
+        return float(out) if type(out) is np.float64 else out
+
+    @staticmethod
+    def backward(ctx, grad):
+        return scatter(grad, ctx.index, ctx.in_shape)
+
+
+class Scatter(Primitive):
+    """Zeros of ``shape`` with ``x`` added at ``index``: how indexing sends gradients back."""
+
+    name = "scatter"
+
+    @staticmethod
+    def forward(ctx, a, index, shape):
+        ctx.index = index
+        return _scatter_data(a, index, shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad[ctx.index]
+
+
+class Concat(Primitive):
+    name = "concat"
+
+    @staticmethod
+    def forward(ctx, *arrays, axis=0):
+        ctx.axis = axis
+        ctx.bounds = np.cumsum([0] + [np.shape(a)[axis] for a in arrays])
+        return np.concatenate(arrays, axis=axis)
+
+    @staticmethod
+    def backward(ctx, grad):
+        ndim = np.ndim(data_of(grad))
+        axis = ctx.axis % ndim
+        lead = (slice(None),) * axis
+        b = ctx.bounds
+        return tuple(grad[lead + (slice(b[i], b[i + 1]),)] for i in range(len(b) - 1))
+
+
+class Where(Primitive):
+    name = "where"
+
+    @staticmethod
+    def forward(ctx, a, b, condition):
+        ctx.condition = condition
+        return np.where(condition, a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        c = ctx.condition
+        return select(c, grad, 0.0), select(c, 0.0, grad)
+
+
+class MatMul(Primitive):
+    """numpy's matmul, with its rules for 1-D operands and stacks of matrices."""
+
+    name = "matmul"
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        if np.ndim(a) == 0 or np.ndim(b) == 0:
+            raise ValueError("matmul needs arrays of at least one dimension; use * for scalars")
+        return np.matmul(a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        need_a, need_b = ctx.needs_input_grad
+        a_nd, b_nd = np.ndim(data_of(a)), np.ndim(data_of(b))
+        if a_nd == 1 and b_nd == 1:  # dot product
+            return grad * b, grad * a
+        if a_nd == 1:  # (k,) @ (..., k, n) -> (..., n): treat a as a (1, k) row
+            g = reshape(grad, np.shape(data_of(grad))[:-1] + (1, -1))
+            grad_a = (g @ swap_last(b)) if need_a else None
+            grad_b = (reshape(a, (-1, 1)) * g) if need_b else None
+            return (None if grad_a is None else reshape(grad_a, _drop_axis(grad_a, -2))), grad_b
+        if b_nd == 1:  # (..., m, k) @ (k,) -> (..., m): treat b as a (k, 1) column
+            g = reshape(grad, np.shape(data_of(grad)) + (1,))
+            grad_a = (g * b) if need_a else None
+            grad_b = (swap_last(a) @ g) if need_b else None
+            return grad_a, (None if grad_b is None else reshape(grad_b, _drop_axis(grad_b, -1)))
+        return (grad @ swap_last(b)) if need_a else None, (swap_last(a) @ grad) if need_b else None
+
+
+def _drop_axis(x: Any, axis: int) -> tuple:
+    shape = list(np.shape(data_of(x)))
+    del shape[axis]
+    return tuple(shape)
+
+
+#: Every primitive, for the generated tests and the documentation.
+PRIMITIVES = (
+    Add, Mul, Neg, Pow, Exp, Log, Tanh, Sigmoid, Relu, Abs, Sum, Max,
+    BroadcastTo, Reshape, Transpose, GetItem, Scatter, Concat, Where, MatMul,
+)  # fmt: skip
+
+
+# ============================================================================ n-ary helpers
+
+
+def concat(values: Any, axis: int = 0) -> Value:
+    """Join Values (or arrays) along an existing axis, like ``numpy.concatenate``."""
+    values = [as_value(v) for v in values]
+    if not values:
+        raise ValueError("concat needs at least one Value")
+    ndim = values[0].ndim
+    if ndim == 0:
+        raise ValueError("concat: scalars have no axis to join along; use stack")
+    return Concat.apply(*values, axis=_normalize_axis(axis, ndim, "concat"))
+
+
+def stack(values: Any, axis: int = 0) -> Value:
+    """Join Values (or arrays) of one shape along a new axis, like ``numpy.stack``."""
+    values = [as_value(v) for v in values]
+    if not values:
+        raise ValueError("stack needs at least one Value")
+    shapes = {v.shape for v in values}
+    if len(shapes) > 1:
+        raise ValueError(f"stack: all Values must have the same shape, got {sorted(shapes)}")
+    shape = values[0].shape
+    axis = _normalize_axis(axis, len(shape) + 1, "stack") % (len(shape) + 1)
+    expanded = shape[:axis] + (1,) + shape[axis:]
+    return Concat.apply(*[v.reshape(expanded) for v in values], axis=axis)
+
+
+def where(condition: Any, x: Any, y: Any) -> Value:
+    """Like ``numpy.where``: ``x`` where ``condition`` holds, else ``y``; differentiable in
+    ``x`` and ``y`` (either may be a Value, an array or a number), not in the condition."""
+    return Where.apply(as_value(x), as_value(y), condition=np.asarray(data_of(condition), bool))
