@@ -8,6 +8,7 @@
 7.0
 """
 
+from minigrad.anomaly import AnomalyError, detect_anomaly
 from minigrad.autograd import enable_grad, grad, is_grad_enabled, no_grad
 from minigrad.functions import Function, concat, stack, where
 from minigrad.value import Value
@@ -24,4 +25,6 @@ __all__ = [
     "concat",
     "stack",
     "where",
+    "detect_anomaly",
+    "AnomalyError",
 ]
