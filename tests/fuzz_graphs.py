@@ -170,8 +170,10 @@ class Program:
         return values[-1]
 
     def __repr__(self) -> str:
-        steps = "; ".join(f"v{len(self.leaf_shapes) + k} = {n}({', '.join(f'v{i}' for i in a)})"
-                          for k, (n, a) in enumerate(self.steps))
+        steps = "; ".join(
+            f"v{len(self.leaf_shapes) + k} = {n}({', '.join(f'v{i}' for i in a)})"
+            for k, (n, a) in enumerate(self.steps)
+        )
         return f"Program(leaves={self.leaf_shapes}, {steps}, seed={self.seed})"
 
 
