@@ -1,0 +1,211 @@
+"""The catalogue of bad inputs: what each one gets, exactly.
+
+Each row is a small piece of user code that must fail.  ``tests/test_errors.py`` runs every
+row and checks the exception type, that the message says what the row promises, and that
+the user's data and model were left as they were.  ``docs/errors.md`` is generated from
+the same rows (``python -m tests.errors_catalogue > docs/errors.md``), so the page always
+shows the real messages; a test fails when it falls out of date.
+"""
+
+from __future__ import annotations
+
+import io
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+import minigrad as mg
+from minigrad import Value
+
+
+@dataclass
+class Row:
+    area: str
+    bad_input: str  # what the user did, in words
+    code: str  # the user's code, as shown in the docs
+    run: Callable[[], object]
+    error: type
+    says: str  # a phrase the message must contain
+    untouched: Callable[[], bool] = field(default=lambda: True)  # the user's things intact
+
+
+ROWS: list[Row] = []
+
+
+def row(area, bad_input, code, error, says, untouched=None):
+    def register(run):
+        ROWS.append(Row(area, bad_input, code, run, error, says, untouched or (lambda: True)))
+        return run
+
+    return register
+
+
+# ------------------------------------------------------------------------------ engine
+
+_kept = np.array([1.0, 2.0, 3.0])
+_kept_copy = _kept.copy()
+
+
+@row("engine", "a string as data", 'Value("3")', TypeError, "accepts a real number")
+def _():
+    return Value("3")
+
+
+@row("engine", "a complex number", "Value(1 + 2j)", TypeError, "complex")
+def _():
+    return Value(1 + 2j)
+
+
+@row("engine", "an object array", "Value(np.array([object()]))", TypeError, "object")
+def _():
+    return Value(np.array([object()]))
+
+
+@row("engine", "a ragged nested list", "Value([[1, 2], [3]])", ValueError, "ragged")
+def _():
+    return Value([[1, 2], [3]])
+
+
+@row(
+    "engine",
+    "broadcast shape mismatch",
+    "Value(np.ones((2, 3))) + Value(np.ones(4))",
+    ValueError,
+    "add: operands could not be broadcast",
+)
+def _():
+    return Value(np.ones((2, 3))) + Value(np.ones(4))
+
+
+@row(
+    "engine",
+    "matmul shape mismatch",
+    "Value(np.ones((2, 3))) @ Value(np.ones((4, 5)))",
+    ValueError,
+    "input shapes: (2, 3), (4, 5)",
+)
+def _():
+    return Value(np.ones((2, 3))) @ Value(np.ones((4, 5)))
+
+
+@row(
+    "engine",
+    "backward of a non-scalar without a gradient",
+    "(Value(np.ones((2, 3))) * 2).backward()",
+    RuntimeError,
+    "needs a gradient argument",
+)
+def _():
+    (Value(np.ones((2, 3))) * 2).backward()
+
+
+@row(
+    "engine",
+    "a gradient of the wrong shape",
+    "(Value(np.ones((2, 3))) * 2).backward(np.ones(3))",
+    ValueError,
+    "has shape (3,), but the Value has shape (2, 3)",
+)
+def _():
+    (Value(np.ones((2, 3))) * 2).backward(np.ones(3))
+
+
+@row(
+    "engine",
+    "backward through a node that does not require grad",
+    "(Value(2.0, requires_grad=False) * 3).backward()",
+    RuntimeError,
+    "does not require grad",
+)
+def _():
+    (Value(2.0, requires_grad=False) * 3).backward()
+
+
+@row(
+    "engine",
+    "a reduction over an axis that does not exist",
+    "Value(np.ones((2, 3))).sum(axis=2)",
+    ValueError,
+    "axis 2 is out of range",
+)
+def _():
+    return Value(np.ones((2, 3))).sum(axis=2)
+
+
+@row(
+    "engine",
+    "a custom Function whose backward returns the wrong shape",
+    "Twice.apply(x).sum().backward()  # Twice.backward returns np.ones(5) for x of shape (3,)",
+    ValueError,
+    "returned a gradient of shape (5,) for input 0",
+    untouched=lambda: np.array_equal(_kept, _kept_copy),
+)
+def _():
+    class Twice(mg.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return 2 * x
+
+        @staticmethod
+        def backward(ctx, grad):
+            return np.ones(5)
+
+    Twice.apply(Value(_kept)).sum().backward()
+
+
+@row(
+    "engine",
+    "mg.grad for an input the output does not use",
+    "mg.grad(x * 2, [x, y])",
+    ValueError,
+    "is not used to compute the outputs",
+)
+def _():
+    x, y = Value(1.0), Value(2.0)
+    return mg.grad(x * 2, [x, y])
+
+
+# ------------------------------------------------------------------------------ rendering
+
+
+def render() -> str:
+    """docs/errors.md, from the rows above and the messages they really produce."""
+    out = io.StringIO()
+    out.write(
+        "# Errors: what each bad input gets\n\n"
+        "Every row is checked by `tests/test_errors.py`: the exception type, the message, and\n"
+        "that the data and the model the user had are left as they were.  This page is\n"
+        "generated from those rows (`python -m tests.errors_catalogue > docs/errors.md`), so\n"
+        "the messages below are the real ones.\n\n"
+        f"{len(ROWS)} bad inputs are covered.\n"
+    )
+    for area in dict.fromkeys(r.area for r in ROWS):
+        out.write(f"\n## {area}\n\n| bad input | code | exception | message |\n|---|---|---|---|\n")
+        for r in (r for r in ROWS if r.area == area):
+            message = _message_of(r)
+            out.write(
+                f"| {r.bad_input} | `{_cell(r.code)}` | `{r.error.__name__}` | {_cell(message)} |\n"
+            )
+    return out.getvalue()
+
+
+def _message_of(r: Row) -> str:
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            r.run()
+        except r.error as error:
+            return str(error)
+    raise AssertionError(f"{r.bad_input}: no {r.error.__name__} was raised")
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", "<br>")
+
+
+if __name__ == "__main__":
+    sys.stdout.write(render())
