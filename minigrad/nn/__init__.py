@@ -1,0 +1,50 @@
+"""Neural-network building blocks on top of the engine.
+
+* ``Module`` (parameter discovery, train/eval, checkpoints) and ``Sequential``;
+* ``Neuron``, ``Layer`` (one matmul; ``layer.neuron(i)`` to inspect a unit), ``MLP``,
+  ``Dropout`` and the activation modules;
+* ``nn.functional``: losses (``mse_loss``, ``l1_loss``, ``binary_cross_entropy_with_logits``,
+  ``cross_entropy``, ``nll_loss``, ``hinge_loss``), ``softmax``, ``log_softmax``,
+  ``logsumexp``, ``dropout``;
+* ``nn.init``: initialisers taking an explicit seed or ``numpy.random.Generator``;
+* checkpoints: ``Module.save``/``Module.load`` (atomic ``.npz``, never unpickled), and
+  ``nn.save``/``nn.load`` for plain state dicts.
+"""
+
+from minigrad.nn import functional, init
+from minigrad.nn.checkpoint import CheckpointError
+from minigrad.nn.checkpoint import load as load
+from minigrad.nn.checkpoint import save as save
+from minigrad.nn.layers import (
+    MLP,
+    Dropout,
+    Identity,
+    Layer,
+    Neuron,
+    NeuronView,
+    ReLU,
+    Sigmoid,
+    Softmax,
+    Tanh,
+)
+from minigrad.nn.module import Module, Sequential
+
+__all__ = [
+    "Module",
+    "Sequential",
+    "Neuron",
+    "Layer",
+    "NeuronView",
+    "MLP",
+    "Dropout",
+    "ReLU",
+    "Tanh",
+    "Sigmoid",
+    "Identity",
+    "Softmax",
+    "CheckpointError",
+    "save",
+    "load",
+    "functional",
+    "init",
+]

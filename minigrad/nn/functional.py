@@ -1,0 +1,467 @@
+"""Losses, softmax and friends: functions of Values that return Values.
+
+Most are compositions of engine primitives, so their graphs show each step and
+``gradcheck`` and higher-order gradients work through them unchanged.  Three are fused
+into one node of their own, because the composition is unstable or slow:
+
+* ``logsumexp``: log(sum(exp(x))) overflows for x > 709.  The fused forward subtracts the
+  maximum first, log Σ exp(x) = m + log Σ exp(x - m), and the backward is softmax(x).
+* ``cross_entropy``: the fused softmax-cross-entropy backward, (softmax(z) - onehot) / n,
+  is one subtraction instead of a chain of a dozen nodes, and cannot overflow.
+* ``binary_cross_entropy_with_logits``: the stable form max(z, 0) - z·y + log(1 + e^-|z|)
+  has kinks at z = 0 whose one-sided derivatives cancel mathematically but not in the
+  engine (relu'(0) = abs'(0) = 0 gives -y instead of sigmoid(0) - y = 0.5 - y, exactly
+  where a zero-initialised model starts).  The fused backward is sigmoid(z) - y.
+
+The fused backward rules are written with Value-compatible operations
+(``differentiable_backward = True``), so ``create_graph=True`` differentiates them again
+(Hessians, the curvature helper).  Under create_graph they recompute softmax/sigmoid from
+the *input* Value rather than use a saved output, because a custom Function's saved output
+array is not linked back to its node (it is copied when the node is built).
+
+Every loss takes ``reduction="mean"`` (default), ``"sum"`` or ``"none"`` (per element).
+Predictions and targets must have the same shape: broadcasting a (n, 1) prediction
+against an (n,) target would silently compare every prediction with every target.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from minigrad.functions import Function, reshape, stack
+from minigrad.value import Value, as_value
+
+__all__ = [
+    "mse_loss",
+    "l1_loss",
+    "binary_cross_entropy_with_logits",
+    "cross_entropy",
+    "nll_loss",
+    "hinge_loss",
+    "softmax",
+    "log_softmax",
+    "logsumexp",
+    "dropout",
+    "LogSumExp",
+    "CrossEntropy",
+    "BinaryCrossEntropyWithLogits",
+]
+
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+# ============================================================================ helpers
+
+
+def _as_input(x: Any, fn: str) -> Value:
+    """A Value from a Value, a list of scalar Values (stacked), a number or an array."""
+    if isinstance(x, Value):
+        return x
+    if isinstance(x, (list, tuple)) and any(isinstance(v, Value) for v in x):
+        return stack(list(x))
+    try:
+        return as_value(x)
+    except (TypeError, ValueError) as error:
+        raise type(error)(f"{fn}: {error}") from None
+
+
+def _as_target(target: Any, like: Value, fn: str) -> Value:
+    """The target as a Value; plain data takes the prediction's dtype (no float64
+    promotion of a float32 model)."""
+    if isinstance(target, Value):
+        return target
+    if isinstance(target, (list, tuple)) and any(isinstance(v, Value) for v in target):
+        return stack(list(target))
+    try:
+        data = Value(target, requires_grad=False).data
+    except (TypeError, ValueError) as error:
+        raise type(error)(f"{fn}: target: {error}") from None
+    if like.dtype != np.float64:
+        data = np.asarray(data, dtype=like.dtype)
+    return Value(data, requires_grad=False)
+
+
+def _check_same_shape(input: Value, target: Value, fn: str) -> None:
+    if input.shape != target.shape:
+        hint = ""
+        if input.size == target.size:
+            hint = f"; reshape one of them, e.g. target.reshape({input.shape})"
+        raise ValueError(
+            f"{fn}: input has shape {input.shape} but target has shape {target.shape}; "
+            "they must be equal (broadcasting would compare every prediction with every "
+            f"target){hint}"
+        )
+
+
+def _check_reduction(reduction: str, fn: str) -> None:
+    if reduction not in _REDUCTIONS:
+        raise ValueError(
+            f"{fn}: reduction must be one of {', '.join(map(repr, _REDUCTIONS))}, got {reduction!r}"
+        )
+
+
+def _reduce(loss: Value, reduction: str) -> Value:
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    return loss
+
+
+def _axis(axis: Any, ndim: int, fn: str) -> Any:
+    """axis normalised to a non-negative int, a sorted tuple of them, or None."""
+    if axis is None:
+        return None
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    out = []
+    for a in axes:
+        if isinstance(a, bool) or not isinstance(a, (int, np.integer)):
+            raise TypeError(f"{fn}: axis must be an int, a tuple of ints or None, got {axis!r}")
+        if not -ndim <= a < ndim:
+            raise ValueError(f"{fn}: axis {a} is out of range for an input with {ndim} dimensions")
+        out.append(int(a) % ndim)
+    return out[0] if isinstance(axis, (int, np.integer)) else tuple(sorted(set(out)))
+
+
+def _kept_shape(shape: tuple, axis: Any) -> tuple:
+    if axis is None:
+        return (1,) * len(shape)
+    axes = (axis,) if isinstance(axis, int) else axis
+    return tuple(1 if i in axes else n for i, n in enumerate(shape))
+
+
+def _show_values(values: np.ndarray, limit: int = 8) -> str:
+    values = np.unique(np.asarray(values).reshape(-1))
+    shown = ", ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in values[:limit].tolist())
+    more = f", ... ({len(values) - limit} more)" if len(values) > limit else ""
+    return f"[{shown}{more}]"
+
+
+# ============================================================================ softmax family
+
+
+class LogSumExp(Function):
+    """log Σ exp(x) along ``axis``, computed as m + log Σ exp(x - m) with m = max(x).
+
+    Fused because the composition overflows (exp(710) = inf) where this never does;
+    the derivative is d/dx_i = exp(x_i - lse) = softmax(x)_i.
+    """
+
+    name = "logsumexp"
+    differentiable_backward = True
+
+    @staticmethod
+    def forward(ctx, x, axis=None, keepdims=False):
+        ctx.axis, ctx.keepdims, ctx.in_shape = axis, keepdims, np.shape(x)
+        m = np.max(x, axis=axis, keepdims=True)
+        m = np.where(np.isfinite(m), m, 0).astype(m.dtype, copy=False)  # rows of all -inf
+        out = np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m
+        ctx.save_for_backward(x, out)
+        return out if keepdims else out.reshape(np.shape(np.sum(x, axis=axis)))
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, out = ctx.saved_tensors
+        kept = _kept_shape(ctx.in_shape, ctx.axis)
+        if isinstance(grad, Value):  # create_graph: recompute softmax from the input Value
+            probs = (x - LogSumExp.apply(x, axis=ctx.axis, keepdims=True)).exp()
+        else:
+            probs = np.exp(x - out)
+        return reshape(grad, kept) * probs
+
+
+def logsumexp(x: Any, axis: Any = -1, keepdims: bool = False) -> Value:
+    """log(Σ_i exp(x_i)) along ``axis`` (an int, a tuple, or None for every element).
+
+    Stable for any finite input: logsumexp([1e4, -1e4]) = 1e4 exactly.  Its gradient is
+    ``softmax(x, axis)``.  Raises ValueError for a scalar (there is nothing to sum over).
+    """
+    x = _as_input(x, "logsumexp")
+    if x.ndim == 0:
+        raise ValueError("logsumexp needs an input with at least one dimension, got a scalar")
+    return LogSumExp.apply(x, axis=_axis(axis, x.ndim, "logsumexp"), keepdims=bool(keepdims))
+
+
+def log_softmax(x: Any, axis: int = -1) -> Value:
+    """log softmax(x) = x - logsumexp(x) along ``axis``: log-probabilities, stable for any
+    finite logits (log_softmax([1e4, -1e4]) = [0, -2e4])."""
+    x = _as_input(x, "log_softmax")
+    if x.ndim == 0:
+        raise ValueError("log_softmax needs an input with at least one dimension, got a scalar")
+    return x - LogSumExp.apply(x, axis=_axis(axis, x.ndim, "log_softmax"), keepdims=True)
+
+
+def softmax(x: Any, axis: int = -1) -> Value:
+    """softmax(x)_i = exp(x_i) / Σ_j exp(x_j) along ``axis``, computed as
+    exp(log_softmax(x)): positive, summing to 1, stable for any finite logits."""
+    return log_softmax(x, axis).exp()
+
+
+# ============================================================================ classification
+
+
+def _class_targets(targets: Any, n_classes: int, shape: tuple, fn: str) -> np.ndarray:
+    """Targets as an integer array of ``shape`` with values in [0, n_classes), or a clear
+    error that names the bad values and the number of classes."""
+    data = targets.data if isinstance(targets, Value) else targets
+    data = np.asarray(data)
+    if data.dtype.kind not in "iuf":
+        raise TypeError(
+            f"{fn}: targets must be integer class indices, got an array of dtype {data.dtype}"
+        )
+    if data.shape != shape:
+        if data.shape == shape + (n_classes,):
+            raise ValueError(
+                f"{fn}: targets have shape {data.shape}, which looks one-hot encoded; pass "
+                f"class indices of shape {shape} instead, e.g. targets.argmax(axis=-1)"
+            )
+        raise ValueError(
+            f"{fn}: logits for {shape[0] if shape else 1} example(s) need targets of shape "
+            f"{shape}, got shape {data.shape}"
+        )
+    if data.dtype.kind == "f":
+        bad = data[~np.isfinite(data) | (data != np.round(data))]
+        if bad.size:
+            raise ValueError(
+                f"{fn}: targets must be integer class indices in 0..{n_classes - 1}, got "
+                f"non-integer values {_show_values(bad)}"
+            )
+    data = data.astype(np.intp)
+    bad = data[(data < 0) | (data >= n_classes)]
+    if bad.size:
+        raise ValueError(
+            f"{fn}: targets {_show_values(bad)} are out of range for {n_classes} classes "
+            f"(valid class indices are 0..{n_classes - 1})"
+        )
+    return data
+
+
+class CrossEntropy(Function):
+    """Softmax cross-entropy of logits (n, C) with integer targets (n,), fused.
+
+    loss_k = logsumexp(z_k) - z_k[t_k];  d loss_k / d z_k = softmax(z_k) - onehot(t_k).
+    Fused for speed (one node, one subtraction in backward) and stability (no exp of a
+    large logit anywhere).
+    """
+
+    name = "cross_entropy"
+    differentiable_backward = True
+
+    @staticmethod
+    def forward(ctx, logits, targets, reduction="mean"):
+        m = np.max(logits, axis=1, keepdims=True)
+        shifted = logits - m
+        log_probs = shifted - np.log(np.sum(np.exp(shifted), axis=1, keepdims=True))
+        rows = np.arange(logits.shape[0])
+        losses = -log_probs[rows, targets]
+        ctx.targets, ctx.reduction = targets, reduction
+        ctx.save_for_backward(logits, np.exp(log_probs))
+        if reduction == "mean":
+            return losses.mean()
+        return losses.sum() if reduction == "sum" else losses
+
+    @staticmethod
+    def backward(ctx, grad):
+        logits, probs = ctx.saved_tensors
+        targets, reduction = ctx.targets, ctx.reduction
+        n = len(targets)
+        rows = np.arange(n)
+        if isinstance(grad, Value):  # create_graph: softmax of the input Value, recorded
+            onehot = np.zeros(logits.shape, dtype=logits.dtype)
+            onehot[rows, targets] = 1
+            diff = softmax(logits, axis=1) - onehot
+        else:
+            diff = probs.copy()
+            diff[rows, targets] -= 1
+        if reduction == "none":
+            return diff * reshape(grad, (n, 1))
+        return diff * (grad * (1.0 / n)) if reduction == "mean" else diff * grad
+
+
+def cross_entropy(logits: Any, targets: Any, reduction: str = "mean") -> Value:
+    """Softmax cross-entropy: mean over the batch of -log softmax(logits)[target].
+
+    ``logits``: (n, C) scores (not probabilities), or (C,) for one example.
+    ``targets``: integer class indices, shape (n,) (or a scalar for one example), each in
+    0..C-1; float arrays holding whole numbers are accepted.  Targets out of range,
+    non-integer or one-hot encoded raise ValueError naming the bad values and C.
+
+    Stable for any finite logits (±1e4 gives a finite loss and gradient) and fused: the
+    gradient w.r.t. the logits is (softmax(logits) - onehot(targets)) / n.
+    """
+    _check_reduction(reduction, "cross_entropy")
+    logits = _as_input(logits, "cross_entropy")
+    if logits.ndim not in (1, 2):
+        raise ValueError(
+            f"cross_entropy: logits must have shape (n, classes) or (classes,), "
+            f"got shape {logits.shape}"
+        )
+    single = logits.ndim == 1
+    if single:
+        logits = logits.reshape(1, -1)
+    n, n_classes = logits.shape
+    if n == 0 or n_classes == 0:
+        raise ValueError(f"cross_entropy: logits of shape {logits.shape} hold no scores")
+    t = _class_targets(targets, n_classes, () if single else (n,), "cross_entropy")
+    out = CrossEntropy.apply(logits, targets=t.reshape(n), reduction=reduction)
+    return out.reshape(()) if single and reduction == "none" else out
+
+
+def nll_loss(log_probs: Any, targets: Any, reduction: str = "mean") -> Value:
+    """Negative log-likelihood of log-probabilities (n, C): mean of -log_probs[k, t_k].
+
+    ``cross_entropy(z, t)`` equals ``nll_loss(log_softmax(z, axis=1), t)``; this unfused
+    version shows the two steps separately in the graph.
+    """
+    _check_reduction(reduction, "nll_loss")
+    log_probs = _as_input(log_probs, "nll_loss")
+    if log_probs.ndim != 2:
+        raise ValueError(f"nll_loss: log_probs must have shape (n, classes), got {log_probs.shape}")
+    n, n_classes = log_probs.shape
+    t = _class_targets(targets, n_classes, (n,), "nll_loss")
+    return _reduce(-log_probs[np.arange(n), t], reduction)
+
+
+class BinaryCrossEntropyWithLogits(Function):
+    """Elementwise -[y log σ(z) + (1 - y) log(1 - σ(z))], computed stably as
+    max(z, 0) - z·y + log(1 + exp(-|z|)).
+
+    d/dz = σ(z) - y and d/dy = -z.  Fused because the stable composition has kinks at
+    z = 0 where the engine's one-sided derivatives give the wrong gradient (see the module
+    docstring).
+    """
+
+    name = "binary_cross_entropy_with_logits"
+    differentiable_backward = True
+
+    @staticmethod
+    def forward(ctx, z, y):
+        ctx.save_for_backward(z, y)
+        z_arr = np.asarray(z)
+        return np.maximum(z_arr, 0) - z_arr * y + np.log1p(np.exp(-np.abs(z_arr)))
+
+    @staticmethod
+    def backward(ctx, grad):
+        z, y = ctx.saved_tensors
+        need_z, need_y = ctx.needs_input_grad
+        grad_z = grad * (_sigmoid(z) - y) if need_z else None
+        grad_y = -(grad * z) if need_y else None
+        return grad_z, grad_y
+
+
+def _sigmoid(z: Any) -> Any:
+    """σ(z) of a Value (recorded) or of plain data (stable: exp only sees -|z|)."""
+    if isinstance(z, Value):
+        return z.sigmoid()
+    z = np.asarray(z)
+    e = np.exp(-np.abs(z))
+    return np.where(z >= 0, 1 / (1 + e), e / (1 + e)).astype(e.dtype, copy=False)
+
+
+def binary_cross_entropy_with_logits(logits: Any, targets: Any, reduction: str = "mean") -> Value:
+    """Binary cross-entropy of logits z against targets y in [0, 1]:
+    mean of -[y log σ(z) + (1 - y) log(1 - σ(z))].
+
+    Takes logits (raw scores), not probabilities; stable for any finite logits.  Shapes
+    must match.  Targets outside [0, 1] raise ValueError (for labels in {-1, +1}, use
+    ``hinge_loss`` or convert with (y + 1) / 2).  Gradient w.r.t. z: (σ(z) - y) / n.
+    """
+    fn = "binary_cross_entropy_with_logits"
+    _check_reduction(reduction, fn)
+    logits = _as_input(logits, fn)
+    targets = _as_target(targets, logits, fn)
+    _check_same_shape(logits, targets, fn)
+    y = np.asarray(targets.data)
+    bad = y[~((y >= 0) & (y <= 1))]
+    if bad.size:
+        raise ValueError(
+            f"{fn}: targets must lie in [0, 1] (class 1 probability), got {_show_values(bad)}"
+        )
+    return _reduce(BinaryCrossEntropyWithLogits.apply(logits, targets), reduction)
+
+
+def hinge_loss(scores: Any, targets: Any, margin: float = 1.0, reduction: str = "mean") -> Value:
+    """The SVM hinge loss of the micrograd demo: mean(relu(margin - y · score)).
+
+    ``targets`` must be -1 or +1 (ValueError otherwise, naming the bad values); shapes
+    must match.  Zero loss once every example is on the right side by ``margin``.
+    """
+    fn = "hinge_loss"
+    _check_reduction(reduction, fn)
+    scores = _as_input(scores, fn)
+    targets = _as_target(targets, scores, fn)
+    _check_same_shape(scores, targets, fn)
+    y = np.asarray(targets.data)
+    bad = y[(y != 1) & (y != -1)]
+    if bad.size:
+        raise ValueError(
+            f"{fn}: targets must be -1 or +1, got {_show_values(bad)}"
+            + ("; for 0/1 labels use 2 * y - 1" if np.all((y == 0) | (y == 1)) else "")
+        )
+    return _reduce((margin - scores * targets).relu(), reduction)
+
+
+# ============================================================================ regression
+
+
+def mse_loss(input: Any, target: Any, reduction: str = "mean") -> Value:
+    """Mean squared error: mean((input - target)²).  Shapes must match.
+
+    Gradient w.r.t. input: 2 (input - target) / n.  Built from primitives, so it can be
+    differentiated any number of times (the curvature helper relies on that).
+    """
+    _check_reduction(reduction, "mse_loss")
+    input = _as_input(input, "mse_loss")
+    target = _as_target(target, input, "mse_loss")
+    _check_same_shape(input, target, "mse_loss")
+    diff = input - target
+    return _reduce(diff * diff, reduction)
+
+
+def l1_loss(input: Any, target: Any, reduction: str = "mean") -> Value:
+    """Mean absolute error: mean(|input - target|).  Shapes must match.
+
+    Gradient w.r.t. input: sign(input - target) / n (0 where they are equal).
+    """
+    _check_reduction(reduction, "l1_loss")
+    input = _as_input(input, "l1_loss")
+    target = _as_target(target, input, "l1_loss")
+    _check_same_shape(input, target, "l1_loss")
+    return _reduce((input - target).abs(), reduction)
+
+
+# ============================================================================ regularisation
+
+
+def dropout(x: Any, p: float, rng: Any = None, training: bool = True) -> Value:
+    """Inverted dropout: each element is zeroed with probability ``p`` and the survivors
+    are scaled by 1 / (1 - p), so the expected value is unchanged.
+
+    Identity when ``training`` is False or p == 0.  ``rng`` is a seed or a
+    ``numpy.random.Generator``.  p outside [0, 1) raises ValueError.
+    """
+    from minigrad.nn.init import make_rng
+
+    p = _check_probability(p)
+    x = _as_input(x, "dropout")
+    if not training or p == 0.0:
+        return x
+    gen = make_rng(rng)
+    dtype = x.dtype
+    keep = np.asarray(gen.random(x.shape, dtype=np.float32 if dtype == np.float32 else np.float64))
+    mask = (keep >= p).astype(dtype) * dtype.type(1.0 / (1.0 - p))
+    return x * Value(mask, requires_grad=False)
+
+
+def _check_probability(p: Any) -> float:
+    if isinstance(p, bool) or not isinstance(p, (int, float, np.integer, np.floating)):
+        raise TypeError(f"dropout probability p must be a number, got {type(p).__name__}")
+    p = float(p)
+    if not 0.0 <= p < 1.0:
+        raise ValueError(
+            f"dropout probability p must be in [0, 1), got {p} (p is the fraction of "
+            "units dropped; p = 1 would drop everything)"
+        )
+    return p

@@ -1,0 +1,476 @@
+"""The building blocks: Neuron, Layer, MLP, Dropout and the activation modules.
+
+A ``Neuron`` computes act(x · w + b) for one unit.  A ``Layer`` of ``nout`` neurons keeps
+their weights as the columns of one matrix W of shape (nin, nout), so its forward pass is
+one matrix product ``act(x @ W + b)`` for a whole batch; ``layer.neuron(i)`` shows neuron
+i's share of it (column i of W, entry i of b, and their gradients).
+
+Inputs are one example of shape (nin,) or a batch of shape (n, nin); plain lists and
+arrays are accepted and converted to the layer's dtype.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from minigrad.functions import stack
+from minigrad.nn import functional as F
+from minigrad.nn import init as initialisers
+from minigrad.nn.module import Module
+from minigrad.value import Value
+
+__all__ = [
+    "Neuron",
+    "Layer",
+    "NeuronView",
+    "MLP",
+    "Dropout",
+    "ReLU",
+    "Tanh",
+    "Sigmoid",
+    "Identity",
+    "Softmax",
+    "ACTIVATIONS",
+]
+
+#: Activations by name, as accepted by ``Neuron``, ``Layer`` and ``MLP``.
+ACTIVATIONS: dict[str, Callable[[Value], Value] | None] = {
+    "relu": Value.relu,
+    "tanh": Value.tanh,
+    "sigmoid": Value.sigmoid,
+    "linear": None,
+    "identity": None,
+    "none": None,
+}
+
+
+def _activation(activation: Any) -> tuple[str | None, Callable | None]:
+    """(display name, function) of an activation given as a name, None or a function."""
+    if activation is None:
+        return None, None
+    if isinstance(activation, str):
+        key = activation.lower()
+        if key not in ACTIVATIONS:
+            raise ValueError(
+                f"unknown activation {activation!r}; choose one of "
+                f"{', '.join(sorted(ACTIVATIONS))}, None, or pass a function of a Value"
+            )
+        fn = ACTIVATIONS[key]
+        return (key if fn is not None else None), fn
+    if callable(activation):
+        return getattr(activation, "__name__", type(activation).__name__), activation
+    raise TypeError(f"activation must be a name, None or a function, got {activation!r}")
+
+
+def _rng(seed: Any, rng: Any) -> np.random.Generator:
+    if seed is not None and rng is not None:
+        raise ValueError("pass either seed or rng, not both")
+    return initialisers.make_rng(rng if rng is not None else seed, what="seed/rng")
+
+
+def _size(n: Any, what: str) -> int:
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
+        raise ValueError(f"{what} must be a positive integer, got {n!r}")
+    return int(n)
+
+
+def _init_for(init: Any, activation: str | None) -> tuple[str, Callable]:
+    """The initialiser to use: "auto" picks He for ReLU, Xavier (Glorot) otherwise."""
+    if isinstance(init, str) and init.lower() == "auto":
+        init = "he_uniform" if activation == "relu" else "xavier_uniform"
+    fn = initialisers.get(init)
+    return (init if isinstance(init, str) else getattr(fn, "__name__", "custom")), fn
+
+
+def _as_input(x: Any, nin: int, dtype: np.dtype, who: str) -> Value:
+    """A Value of shape (nin,) or (n, nin); plain data is converted to ``dtype``."""
+    if not isinstance(x, Value):
+        if isinstance(x, (list, tuple)) and any(isinstance(v, Value) for v in x):
+            x = stack(list(x))
+        else:
+            try:
+                x = Value(np.asarray(x, dtype=dtype), requires_grad=False)
+            except (TypeError, ValueError) as error:
+                raise TypeError(f"{who}: cannot use {type(x).__name__} as input: {error}") from None
+    if x.ndim == 0 and nin == 1:
+        x = x.reshape(1)
+    if x.ndim not in (1, 2) or x.shape[-1] != nin:
+        raise ValueError(
+            f"{who} expects {nin} input features: shape ({nin},) for one example or "
+            f"(n, {nin}) for a batch; got shape {x.shape}"
+        )
+    return x
+
+
+def _initial(fn: Callable, shape: tuple, gen: np.random.Generator, dtype: np.dtype) -> np.ndarray:
+    data = np.asarray(fn(shape, rng=gen, dtype=dtype), dtype=dtype)
+    if data.shape != shape:
+        raise ValueError(f"the initialiser returned shape {data.shape}, expected {shape}")
+    return data
+
+
+def _dtype_note(dtype: np.dtype) -> str:
+    return "" if dtype == np.float64 else f", dtype={dtype}"
+
+
+# ============================================================================ Neuron
+
+
+class Neuron(Module):
+    """One unit: ``act(x · w + b)``, with weight vector ``w`` (nin,) and scalar bias ``b``.
+
+    ``activation``: "tanh" (default), "relu", "sigmoid", None (linear) or a function of a
+    Value.  ``init``: how w is drawn (default "auto": He for ReLU, Xavier otherwise; see
+    ``minigrad.nn.init``); b starts at 0.  ``seed``/``rng``: an int or a
+    ``numpy.random.Generator`` (same seed, same neuron).  ``dtype``: float64 or float32.
+
+    Input of shape (nin,) gives a scalar Value; a batch (n, nin) gives shape (n,).
+    """
+
+    def __init__(
+        self,
+        nin: int,
+        activation: Any = "tanh",
+        init: Any = "auto",
+        seed: Any = None,
+        rng: Any = None,
+        dtype: Any = np.float64,
+    ) -> None:
+        super().__init__()
+        self.nin = _size(nin, "Neuron: nin")
+        self.activation, self._act = _activation(activation)
+        self.dtype = initialisers._check_dtype(dtype)
+        self.init, fn = _init_for(init, self.activation)
+        gen = _rng(seed, rng)
+        self.w = Value(_initial(fn, (self.nin,), gen, self.dtype), name="w")
+        self.b = Value(self.dtype.type(0), name="b")
+
+    def forward(self, x: Any) -> Value:
+        x = _as_input(x, self.nin, self.dtype, "Neuron")
+        z = x @ self.w + self.b
+        return self._act(z) if self._act is not None else z
+
+    @property
+    def w_grad(self) -> np.ndarray | None:
+        """The gradient of w after a backward pass (None before)."""
+        return _data(self.w.grad)
+
+    @property
+    def b_grad(self) -> float | None:
+        """The gradient of b after a backward pass (None before)."""
+        g = _data(self.b.grad)
+        return None if g is None else float(g)
+
+    def extra_repr(self) -> str:
+        return f"{self.nin}, activation={self.activation}{_dtype_note(self.dtype)}"
+
+
+def _data(x: Any) -> Any:
+    return x.data if isinstance(x, Value) else x
+
+
+# ============================================================================ Layer
+
+
+class Layer(Module):
+    """``nout`` neurons reading the same ``nin`` inputs: ``act(x @ W + b)``.
+
+    W has shape (nin, nout) (column i holds neuron i's weights) and b shape (nout,).
+    ``activation``: None (linear, the default, like PyTorch's Linear), "relu", "tanh",
+    "sigmoid" or a function of a Value.  ``init``: "auto" (He for ReLU, Xavier
+    otherwise), a name from ``minigrad.nn.init`` or a function (shape, rng=, dtype=) ->
+    array; b starts at 0.  ``bias=False`` drops b.  ``seed``/``rng``: int or Generator.
+
+    ``layer.neuron(i)`` / ``layer.neurons[i]``: a read-only view of neuron i (its weights,
+    bias and their gradients), for inspection; the parameters stay W and b.
+    """
+
+    def __init__(
+        self,
+        nin: int,
+        nout: int,
+        activation: Any = None,
+        init: Any = "auto",
+        bias: bool = True,
+        seed: Any = None,
+        rng: Any = None,
+        dtype: Any = np.float64,
+    ) -> None:
+        super().__init__()
+        self.nin = _size(nin, "Layer: nin")
+        self.nout = _size(nout, "Layer: nout")
+        self.activation, self._act = _activation(activation)
+        self.dtype = initialisers._check_dtype(dtype)
+        self.init, fn = _init_for(init, self.activation)
+        gen = _rng(seed, rng)
+        self.W = Value(_initial(fn, (self.nin, self.nout), gen, self.dtype), name="W")
+        self.b = Value(np.zeros(self.nout, dtype=self.dtype), name="b") if bias else None
+
+    def forward(self, x: Any) -> Value:
+        x = _as_input(x, self.nin, self.dtype, f"Layer({self.nin} -> {self.nout})")
+        z = x @ self.W
+        if self.b is not None:
+            z = z + self.b
+        return self._act(z) if self._act is not None else z
+
+    def neuron(self, i: int) -> NeuronView:
+        """A view of neuron ``i`` (negative indices count from the end)."""
+        if isinstance(i, bool) or not isinstance(i, numbers.Integral):
+            raise TypeError(f"neuron index must be an int, got {type(i).__name__}")
+        if not -self.nout <= i < self.nout:
+            raise IndexError(f"neuron {i} out of range: this layer has {self.nout} neurons")
+        return NeuronView(self, int(i) % self.nout)
+
+    @property
+    def neurons(self) -> list[NeuronView]:
+        """Views of every neuron, in order (``layer.neurons[i]`` is ``layer.neuron(i)``)."""
+        return [NeuronView(self, i) for i in range(self.nout)]
+
+    def extra_repr(self) -> str:
+        bias = "" if self.b is not None else ", bias=False"
+        return (
+            f"{self.nin} -> {self.nout}, activation={self.activation}{bias}"
+            f"{_dtype_note(self.dtype)}"
+        )
+
+
+def _read_only(array: np.ndarray) -> np.ndarray:
+    view = array.view()
+    view.flags.writeable = False
+    return view
+
+
+class NeuronView:
+    """Neuron ``index`` of a Layer, seen through the layer's matrix.
+
+    Not a parameter and not a copy: ``w`` is column ``index`` of ``layer.W`` (a read-only
+    numpy view that follows training), ``b`` is entry ``index`` of ``layer.b``, and
+    ``w_grad``/``b_grad`` are the same slices of the gradients (None before backward).
+    Calling it computes this neuron's output alone, through the layer's parameters.
+    """
+
+    __slots__ = ("layer", "index")
+
+    def __init__(self, layer: Layer, index: int) -> None:
+        self.layer = layer
+        self.index = index
+
+    @property
+    def nin(self) -> int:
+        return self.layer.nin
+
+    @property
+    def activation(self) -> str | None:
+        return self.layer.activation
+
+    @property
+    def w(self) -> np.ndarray:
+        """Weights of this neuron: column ``index`` of W, shape (nin,), read-only view."""
+        return _read_only(self.layer.W.data[:, self.index])
+
+    @property
+    def b(self) -> float:
+        """Bias of this neuron (0.0 for a layer without bias)."""
+        if self.layer.b is None:
+            return 0.0
+        return float(self.layer.b.data[self.index])
+
+    @property
+    def w_grad(self) -> np.ndarray | None:
+        """d loss / d w for this neuron: column ``index`` of W.grad, or None."""
+        g = _data(self.layer.W.grad)
+        return None if g is None else _read_only(np.asarray(g)[:, self.index])
+
+    @property
+    def b_grad(self) -> float | None:
+        """d loss / d b for this neuron: entry ``index`` of b.grad, or None."""
+        if self.layer.b is None:
+            return None
+        g = _data(self.layer.b.grad)
+        return None if g is None else float(np.asarray(g)[self.index])
+
+    def __call__(self, x: Any) -> Value:
+        """act(x · W[:, i] + b[i]): this neuron's output, differentiable into W and b."""
+        layer = self.layer
+        x = _as_input(x, layer.nin, layer.dtype, f"neuron {self.index}")
+        z = x @ layer.W[:, self.index]
+        if layer.b is not None:
+            z = z + layer.b[self.index]
+        return layer._act(z) if layer._act is not None else z
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, NeuronView)
+            and other.layer is self.layer
+            and other.index == self.index
+        )
+
+    def __hash__(self) -> int:
+        return hash((id(self.layer), self.index))
+
+    def __repr__(self) -> str:
+        grad = (
+            "" if self.w_grad is None else f", w_grad={np.array2string(self.w_grad, precision=4)}"
+        )
+        return (
+            f"Neuron {self.index} of Layer({self.layer.nin} -> {self.layer.nout}): "
+            f"w={np.array2string(self.w, precision=4)}, b={self.b:.4g}{grad}"
+        )
+
+
+# ============================================================================ MLP
+
+
+class MLP(Module):
+    """A multi-layer perceptron: ``Layer(nin, nouts[0])``, ``Layer(nouts[0], nouts[1])``...
+
+    Hidden layers use ``activation`` (default "relu") and are followed by a ``Dropout``
+    when ``dropout`` > 0; the last layer uses ``output_activation`` (default None: linear,
+    so the outputs are logits or regression values for the loss).  ``init`` goes to every
+    layer.  ``seed``/``rng``: int or Generator; the same seed gives the same weights
+    (whatever ``dropout`` is).  Parameters are named ``layers.0.W``, ``layers.0.b``...;
+    ``layers`` holds the Layers only, ``dropouts`` the Dropout modules.
+    """
+
+    def __init__(
+        self,
+        nin: int,
+        nouts: Any,
+        activation: Any = "relu",
+        dropout: float = 0.0,
+        output_activation: Any = None,
+        init: Any = "auto",
+        seed: Any = None,
+        rng: Any = None,
+        dtype: Any = np.float64,
+    ) -> None:
+        super().__init__()
+        if isinstance(nouts, numbers.Integral):
+            nouts = [nouts]
+        nouts = list(nouts)
+        if not nouts:
+            raise ValueError("MLP needs at least one layer size in nouts, e.g. [16, 16, 1]")
+        sizes = [_size(nin, "MLP: nin")] + [_size(n, "MLP: layer size") for n in nouts]
+        self.nin = sizes[0]
+        self.nouts = sizes[1:]
+        self.activation = _activation(activation)[0]
+        self.output_activation = _activation(output_activation)[0]
+        self.dropout = F._check_probability(dropout)
+        gen = _rng(seed, rng)
+        last = len(self.nouts) - 1
+        self.layers = [
+            Layer(
+                sizes[i],
+                sizes[i + 1],
+                activation=activation if i < last else output_activation,
+                init=init,
+                rng=gen,
+                dtype=dtype,
+            )
+            for i in range(len(self.nouts))
+        ]
+        self.dropouts = (
+            [Dropout(self.dropout, rng=int(gen.integers(2**63))) for _ in range(last)]
+            if self.dropout > 0
+            else []
+        )
+        for name, p in self.named_parameters():
+            p.name = name  # graphs then show "layers.0.W" rather than a bare "W"
+
+    def forward(self, x: Any) -> Value:
+        last = len(self.layers) - 1
+        for i, layer in enumerate(self.layers):
+            x = layer(x)
+            if self.dropouts and i < last:
+                x = self.dropouts[i](x)
+        return x
+
+    def _repr_children(self) -> list[tuple[str, Module]]:
+        shown = []
+        for i, layer in enumerate(self.layers):
+            shown.append((f"layers.{i}", layer))
+            if i < len(self.dropouts):
+                shown.append((f"dropouts.{i}", self.dropouts[i]))
+        return shown
+
+    def extra_repr(self) -> str:
+        sizes = " -> ".join(str(n) for n in [self.nin, *self.nouts])
+        parts = [sizes, f"activation={self.activation}"]
+        if self.dropout:
+            parts.append(f"dropout={self.dropout}")
+        if self.output_activation is not None:
+            parts.append(f"output_activation={self.output_activation}")
+        return ", ".join(parts)
+
+
+# ============================================================================ Dropout
+
+
+class Dropout(Module):
+    """Inverted dropout: in training mode each element is zeroed with probability ``p`` and
+    the rest are multiplied by 1 / (1 - p), so the expected output equals the input; in
+    evaluation mode (``eval()``) it is the identity.
+
+    ``p`` must be in [0, 1) (ValueError otherwise).  ``seed``/``rng``: int or Generator;
+    the masks are a reproducible sequence for a given seed.
+    """
+
+    def __init__(self, p: float = 0.5, seed: Any = None, rng: Any = None) -> None:
+        super().__init__()
+        self.p = F._check_probability(p)
+        self._rng = _rng(seed, rng)
+
+    def forward(self, x: Any) -> Value:
+        return F.dropout(x, self.p, self._rng, self.training)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
+
+
+# ============================================================================ activations
+
+
+class ReLU(Module):
+    """relu(x) = max(x, 0), elementwise."""
+
+    def forward(self, x: Any) -> Value:
+        return F._as_input(x, "ReLU").relu()
+
+
+class Tanh(Module):
+    """tanh(x), elementwise."""
+
+    def forward(self, x: Any) -> Value:
+        return F._as_input(x, "Tanh").tanh()
+
+
+class Sigmoid(Module):
+    """σ(x) = 1 / (1 + exp(-x)), elementwise (computed stably)."""
+
+    def forward(self, x: Any) -> Value:
+        return F._as_input(x, "Sigmoid").sigmoid()
+
+
+class Identity(Module):
+    """Returns its input unchanged (a placeholder where a module is expected)."""
+
+    def forward(self, x: Any) -> Any:
+        return x
+
+
+class Softmax(Module):
+    """softmax along ``axis`` (default the last): turns logits into probabilities."""
+
+    def __init__(self, axis: int = -1) -> None:
+        super().__init__()
+        self.axis = axis
+
+    def forward(self, x: Any) -> Value:
+        return F.softmax(x, self.axis)
+
+    def extra_repr(self) -> str:
+        return f"axis={self.axis}"

@@ -1,0 +1,280 @@
+"""``Module``: the base class of models, with parameter discovery, modes and checkpoints.
+
+A Module finds its parameters by looking at its attributes, in the order they were
+assigned: a leaf ``Value`` with ``requires_grad=True`` is a parameter, a ``Module`` is a
+child whose parameters are included, and lists, tuples and dicts of those are searched
+too.  Attributes whose names start with an underscore are private and never searched.
+Names are dotted paths, e.g. ``layers.0.W`` is attribute ``W`` of item 0 of the list
+``layers``.
+
+Every walk through the module tree uses an explicit stack (no recursion).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from minigrad.nn import checkpoint
+from minigrad.value import Value
+
+__all__ = ["Module", "Sequential"]
+
+
+def _members(owner: Any) -> list[tuple[str, Any]]:
+    """The Values and Modules directly held by ``owner``'s public attributes, flattening
+    lists, tuples and dicts (but not descending into Modules), in assignment order."""
+    found: list[tuple[str, Any]] = []
+    stack: list[tuple[str, Any]] = [
+        (name, item) for name, item in reversed(list(vars(owner).items()))
+        if not name.startswith("_")
+    ]  # fmt: skip
+    while stack:
+        name, item = stack.pop()
+        if isinstance(item, (Value, Module)):
+            found.append((name, item))
+        elif isinstance(item, (list, tuple)):
+            stack.extend((f"{name}.{i}", x) for i, x in reversed(list(enumerate(item))))
+        elif isinstance(item, dict):
+            stack.extend((f"{name}.{k}", x) for k, x in reversed(list(item.items())))
+    return found
+
+
+class Module:
+    """Base class of every model: subclass it, assign parameters and sub-modules as
+    attributes in ``__init__``, and define ``forward``.
+
+    Example::
+
+        class Affine(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.a = Value(1.0)
+                self.b = Value(0.0)
+
+            def forward(self, x):
+                return self.a * x + self.b
+
+        model = Affine()
+        model.named_parameters()   # [('a', Value(...)), ('b', Value(...))]
+
+    ``model(x)`` calls ``forward(x)``.  ``training`` is True after construction and
+    switched by ``train()``/``eval()`` for the whole tree (Dropout reads it).
+    """
+
+    #: True in training mode (the default), False after ``eval()``.
+    training: bool = True
+
+    def __init__(self) -> None:
+        self.training = True
+
+    # ----------------------------------------------------------------- forward
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} does not define forward(...)")
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.forward(*args, **kwargs)
+
+    # ----------------------------------------------------------------- discovery
+
+    def named_children(self) -> list[tuple[str, Module]]:
+        """The direct sub-modules with their (possibly dotted) names, e.g. ``layers.0``."""
+        return [(name, item) for name, item in _members(self) if isinstance(item, Module)]
+
+    def children(self) -> list[Module]:
+        """The direct sub-modules, in assignment order."""
+        return [m for _, m in self.named_children()]
+
+    def named_modules(self) -> list[tuple[str, Module]]:
+        """Every module of the tree, depth first, the root first with name ``""``.
+
+        A module reachable twice (shared) is listed once, under its first name.
+        """
+        result: list[tuple[str, Module]] = []
+        seen: set[int] = set()
+        stack: list[tuple[str, Module]] = [("", self)]
+        while stack:
+            prefix, module = stack.pop()
+            if id(module) in seen:
+                continue
+            seen.add(id(module))
+            result.append((prefix, module))
+            children = module.named_children()
+            for name, child in reversed(children):
+                stack.append((f"{prefix}.{name}" if prefix else name, child))
+        return result
+
+    def modules(self) -> list[Module]:
+        """Every module of the tree (the root included), depth first."""
+        return [m for _, m in self.named_modules()]
+
+    def _named_values(self) -> list[tuple[str, Value]]:
+        """Every leaf Value of the tree (trainable or frozen), each once, dotted names."""
+        result: list[tuple[str, Value]] = []
+        seen: set[int] = set()
+        for prefix, module in self.named_modules():
+            for name, item in _members(module):
+                if isinstance(item, Value) and item.is_leaf and id(item) not in seen:
+                    seen.add(id(item))
+                    result.append((f"{prefix}.{name}" if prefix else name, item))
+        return result
+
+    def named_parameters(self) -> list[tuple[str, Value]]:
+        """(dotted name, Value) for every parameter: leaf Values with requires_grad=True,
+        each listed once even if shared, in attribute-assignment order."""
+        return [(name, v) for name, v in self._named_values() if v.requires_grad]
+
+    def parameters(self) -> list[Value]:
+        """Every parameter (see ``named_parameters``), ready for an optimizer."""
+        return [v for _, v in self.named_parameters()]
+
+    def num_parameters(self) -> int:
+        """The number of trainable scalars: Σ size over ``parameters()``."""
+        return sum(int(p.size) for p in self.parameters())
+
+    # ----------------------------------------------------------------- state
+
+    def zero_grad(self) -> None:
+        """Forget every parameter's gradient (``grad = None``), before the next backward."""
+        for p in self.parameters():
+            p.grad = None
+
+    def train(self, mode: bool = True) -> Module:
+        """Set training mode (``mode=True``) or evaluation mode on this module and every
+        sub-module; returns self."""
+        if not isinstance(mode, bool):
+            raise TypeError(f"train(mode) expects a bool, got {type(mode).__name__}")
+        for module in self.modules():
+            module.training = mode
+        return self
+
+    def eval(self) -> Module:
+        """Evaluation mode for the whole tree (Dropout becomes the identity); returns self."""
+        return self.train(False)
+
+    # ----------------------------------------------------------------- checkpoints
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """{dotted name: copy of the data as a numpy array} for every leaf Value of the
+        tree (frozen ones too), in ``named_parameters`` order.  Copies: later training
+        does not change a state dict already taken."""
+        return {name: np.array(v.data, copy=True) for name, v in self._named_values()}
+
+    def load_state_dict(self, state: dict[str, Any], strict: bool = True) -> Module:
+        """Copy ``state``'s arrays into this model's Values; returns self.
+
+        Everything is checked before anything is assigned: keys the model has but the
+        state lacks (missing), keys the model does not have (unexpected; both only with
+        ``strict=True``), shapes that differ and data that are not real numbers.  Any
+        problem raises ``CheckpointError`` listing all of them and leaves the model
+        untouched.  Data are converted to each Value's dtype.
+        """
+        checkpoint.load_into(self._named_values(), state, strict, type(self).__name__)
+        return self
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write ``state_dict()`` to ``path`` as an ``.npz`` archive, atomically: the
+        archive goes to a temporary file in the same directory, is flushed to disk, then
+        renamed over ``path``, so an interrupted save never damages an existing file."""
+        checkpoint.save(self.state_dict(), path, source=type(self).__name__)
+
+    def load(self, path: str | os.PathLike, strict: bool = True) -> Module:
+        """Load a checkpoint written by ``save`` into this model; returns self.
+
+        Reads with ``allow_pickle=False`` (never unpickles).  A damaged file, a file that
+        is not a checkpoint, or one of another architecture raises ``CheckpointError``
+        naming the problem; the model is then untouched.  A missing file raises
+        FileNotFoundError.
+        """
+        state, source = checkpoint.read(path)
+        origin = f"checkpoint {os.fspath(path)!r}" + (f" (saved from {source})" if source else "")
+        checkpoint.load_into(self._named_values(), state, strict, type(self).__name__, origin)
+        return self
+
+    # ----------------------------------------------------------------- display
+
+    def extra_repr(self) -> str:
+        """The one-line description shown inside ``Name(...)`` in the repr."""
+        return ""
+
+    def _repr_children(self) -> list[tuple[str, Module]]:
+        """The children shown in the repr, in display order (subclasses may reorder)."""
+        return self.named_children()
+
+    def __repr__(self) -> str:
+        lines: list[str] = []
+        seen: set[int] = set()
+        # Items: ("open", label, module, depth) or ("close", depth).
+        stack: list[tuple] = [("open", "", self, 0)]
+        while stack:
+            item = stack.pop()
+            if item[0] == "close":
+                lines.append("  " * item[1] + ")")
+                continue
+            _, label, module, depth = item
+            head = "  " * depth + (f"({label}): " if label else "")
+            extra = module.extra_repr()
+            children = module._repr_children() if id(module) not in seen else []
+            seen.add(id(module))
+            if not children:
+                lines.append(f"{head}{type(module).__name__}({extra})")
+                continue
+            lines.append(f"{head}{type(module).__name__}({extra}")  # as PyTorch prints it
+            stack.append(("close", depth))
+            for name, child in reversed(children):
+                stack.append(("open", name, child, depth + 1))
+        return "\n".join(lines)
+
+    def summary(self) -> str:
+        """A table of every parameter: name, shape, dtype and count, with the total."""
+        rows = [(name, str(p.shape), str(p.dtype), p.size) for name, p in self.named_parameters()]
+        header = ("parameter", "shape", "dtype", "count")
+        widths = [max(len(str(r[i])) for r in rows + [header]) for i in range(4)]
+        fmt = "  ".join(f"{{:<{w}}}" if i < 3 else f"{{:>{w}}}" for i, w in enumerate(widths))
+        lines = [fmt.format(*header), fmt.format(*("-" * w for w in widths))]
+        lines += [fmt.format(*r) for r in rows]
+        lines.append(f"total: {self.num_parameters():,} parameters")
+        return "\n".join(lines)
+
+
+class Sequential(Module):
+    """Modules (or functions of a Value) applied one after the other.
+
+    ``Sequential(Layer(2, 16, activation="relu"), Dropout(0.1), Layer(16, 1))``: item i
+    is attribute ``"i"``, so its parameters are named ``0.W``, ``0.b``, ``2.W``... as in
+    PyTorch.  Index it (``seq[0]``), iterate over it, take ``len(seq)``.
+    """
+
+    def __init__(self, *modules: Any) -> None:
+        super().__init__()
+        if len(modules) == 1 and isinstance(modules[0], (list, tuple)):
+            modules = tuple(modules[0])
+        for i, module in enumerate(modules):
+            if not (isinstance(module, Module) or callable(module)):
+                raise TypeError(
+                    f"Sequential item {i} is a {type(module).__name__}, not a Module or a function"
+                )
+            setattr(self, str(i), module)
+        self._length = len(modules)
+
+    def __len__(self) -> int:
+        return self._length
+
+    def __getitem__(self, index: int) -> Any:
+        if isinstance(index, slice):
+            return Sequential(*[self[i] for i in range(self._length)[index]])
+        if not -self._length <= index < self._length:
+            raise IndexError(f"Sequential index {index} out of range for {self._length} items")
+        return getattr(self, str(index % self._length))
+
+    def __iter__(self) -> Iterator[Any]:
+        return (getattr(self, str(i)) for i in range(self._length))
+
+    def forward(self, x: Any) -> Any:
+        for module in self:
+            x = module(x)
+        return x
