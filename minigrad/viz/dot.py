@@ -1,0 +1,741 @@
+"""Pictures of the graph: DOT source written here, rendered by Graphviz's ``dot`` program.
+
+``to_dot`` needs neither the graphviz Python package nor the ``dot`` program: it returns
+DOT text.  ``draw`` wraps the same text in a ``graphviz.Digraph`` (shown inline by Jupyter,
+rendered to files with ``.render``), and ``render_graph`` writes an svg/png/pdf file in one
+call.  Without ``dot``, rendering raises ``GraphvizNotFoundError``, which says how to
+install it and where the DOT source is.
+
+Layout of a picture: each Value is a record ``{ label | shape dtype | data ... | grad ... }``;
+each operation is a small separate node (``*``, ``+``, ``tanh``, ``@``, a custom Function's
+name) between its inputs and its result, so the picture reads like the expression.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from minigrad.value import Value
+from minigrad.viz import _graph as G
+from minigrad.viz import _rules as R
+
+if TYPE_CHECKING:  # pragma: no cover
+    import graphviz
+
+RANKDIRS = ("LR", "TB", "RL", "BT")
+
+#: Formats render_graph infers from a file name; draw accepts everything Graphviz knows.
+FILE_FORMATS = ("svg", "png", "pdf")
+
+INSTALL_HELP = (
+    "Rendering an image needs Graphviz's 'dot' program, and it was not found on PATH "
+    "(the graphviz Python package is only a wrapper around it).  Install it with "
+    "'sudo apt-get install graphviz' (Debian/Ubuntu), 'brew install graphviz' (macOS), "
+    "'conda install -c conda-forge graphviz', or from https://graphviz.org/download/ "
+    "(on Windows, add its bin folder to PATH).  Without it, the DOT source is still "
+    "available: minigrad.to_dot(root) or draw(root).source (paste it into any Graphviz "
+    "viewer), and so are the text views minigrad.trace(root) and minigrad.ascii_tree(root)."
+)
+
+
+class GraphvizNotFoundError(RuntimeError):
+    """Raised when a picture must be rendered and Graphviz's ``dot`` program is missing."""
+
+    def __init__(self, message: str = INSTALL_HELP):
+        super().__init__(message)
+
+
+# ----------------------------------------------------------------------------- styles
+
+_VALUE_STYLE = {
+    "intermediate": {"fillcolor": "#ffffff", "color": "#444444"},
+    "leaf": {"fillcolor": "#dceaff", "color": "#1f5fa8"},
+    "parameter": {"fillcolor": "#ece0f8", "color": "#6a3d9a", "penwidth": "1.8"},
+    "constant": {
+        "fillcolor": "#f2f2f2",
+        "color": "#999999",
+        "fontcolor": "#555555",
+        "style": "filled,dashed",
+    },
+    "output": {"fillcolor": "#ffffff", "color": "#000000", "penwidth": "2.8"},
+}
+_KIND_TEXT = {
+    "output": "output",
+    "leaf": "leaf (an input that requires grad)",
+    "parameter": "parameter (of the model)",
+    "constant": "constant (requires_grad=False)",
+    "intermediate": "computed Value",
+}
+_ERROR_FILL = {"ok": "#bfe8b8", "warn": "#ffdf80", "bad": "#f4a09a"}
+_OP_STYLE = {"shape": "ellipse", "style": "filled", "fillcolor": "#f4f4f4", "color": "#777777"}
+_CUSTOM_OP_FILL = "#fff1d6"
+_HIGHLIGHT = {"color": "#d62728", "penwidth": "3"}
+_HIGHLIGHT_FILL = "#ffd9d9"
+_SENT_EDGE = {"color": "#d62728", "fontcolor": "#d62728", "penwidth": "2"}
+
+
+# ----------------------------------------------------------------------------- DOT text
+
+_PLAIN_ID = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|-?(\.[0-9]+|[0-9]+(\.[0-9]*)?)")
+_KEYWORDS = {"node", "edge", "graph", "digraph", "subgraph", "strict"}
+
+
+def dot_id(text: str) -> str:
+    """``text`` as a DOT identifier: bare when it can be, otherwise a quoted string."""
+    if _PLAIN_ID.fullmatch(text) and text.lower() not in _KEYWORDS:
+        return text
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def attributes(attrs: dict[str, str]) -> str:
+    return " ".join(f"{name}={dot_id(str(value))}" for name, value in attrs.items())
+
+
+def _label_line(text: str) -> str:
+    """One line of a label, with DOT's escapes (\\n, \\N...) neutralised."""
+    return text.replace("\\", "\\\\")
+
+
+def label(lines: list[str]) -> str:
+    """A quoted multi-line label (lines joined by DOT's centred line break)."""
+    body = "\\n".join(_label_line(line) for line in lines)
+    return '"' + body.replace('"', '\\"') + '"'
+
+
+_RECORD_SPECIAL = re.compile(r'([{}|<>"])')
+
+
+def record(fields: list[str]) -> str:
+    """A quoted record label ``{ a | b | c }``; record punctuation in the text is escaped."""
+    escaped = [_RECORD_SPECIAL.sub(r"\\\1", _label_line(f)) for f in fields]
+    return '"{ ' + " | ".join(escaped) + ' }"'
+
+
+# ----------------------------------------------------------------------------- options
+
+
+@dataclass
+class Options:
+    """How a picture is drawn (see ``draw`` for the meaning of each)."""
+
+    rankdir: str = "LR"
+    show_data: bool = True
+    show_grad: bool = True
+    chain_rule: bool = False
+    legend: bool = True
+    precision: int = 4
+    small: int = 6
+    errors: dict[int, float] = field(default_factory=dict)
+    error_levels: tuple[float, float] = (1e-6, 1e-3)
+    title: str = ""
+
+
+@dataclass
+class Frame:
+    """The state of a backward pass part-way through, for the stepper's pictures.
+
+    ``grads`` holds each Value's gradient so far (absent: nothing reached it yet);
+    ``final`` the Values whose gradient is complete; ``current`` the Value being processed;
+    ``sent`` what its rule sends each input: ``{(id(child), input index): contribution}``.
+    """
+
+    grads: dict[int, Any]
+    final: set[int]
+    current: int | None = None
+    sent: dict[tuple[int, int], Any] = field(default_factory=dict)
+
+
+def make_options(
+    *,
+    rankdir: str,
+    show_data: bool,
+    show_grad: bool,
+    chain_rule: bool,
+    legend: bool,
+    precision: int,
+    errors: Any,
+    error_levels: Any,
+    title: str = "",
+) -> Options:
+    """Validated Options; TypeError or ValueError naming the bad argument."""
+    if not isinstance(rankdir, str) or rankdir.upper() not in RANKDIRS:
+        raise ValueError(f"rankdir must be one of {', '.join(RANKDIRS)}, got {rankdir!r}")
+    return Options(
+        rankdir=rankdir.upper(),
+        show_data=bool(show_data),
+        show_grad=bool(show_grad),
+        chain_rule=bool(chain_rule),
+        legend=bool(legend),
+        precision=G.check_precision(precision),
+        errors=G.error_map(errors),
+        error_levels=G.check_levels(error_levels),
+        title=str(title),
+    )
+
+
+# ----------------------------------------------------------------------------- the builder
+
+
+class _Builder:
+    """Turns a Selection into the lines of a DOT graph body."""
+
+    def __init__(self, selection: G.Selection, options: Options, frame: Frame | None = None):
+        self.s = selection
+        self.o = options
+        self.frame = frame
+        self.lines: list[str] = []
+        # Gradient contributions along each drawn edge: (id(child), index) -> value.
+        self.local: dict[tuple[int, int], Any] = {}
+        self.carried: dict[tuple[int, int], Any] = {}
+        # How many drawn edges leave each Value: more than one means its gradient is a sum.
+        self.uses: dict[int, int] = {}
+        self.received: dict[int, list[Any]] = {}
+
+    # -------------------------------------------------------------- numbers and fields
+
+    def num(self, x: Any) -> str:
+        return G.summary(x, self.o.precision, self.o.small)
+
+    def grad_of(self, node: Value) -> Any:
+        if self.frame is not None:
+            return self.frame.grads.get(id(node))
+        return node.grad
+
+    def _prepare_edges(self) -> None:
+        key = self.s.key
+        for node in self.s.nodes:
+            if node._op is None:
+                continue
+            for parent in node._parents:
+                if id(parent) in key and parent.requires_grad:
+                    self.uses[id(parent)] = self.uses.get(id(parent), 0) + 1
+            if not self.o.chain_rule or self.frame is not None:
+                continue
+            local = R.local_derivatives(node)
+            carried = R.safe_contributions(node, node.grad)
+            for index, parent in enumerate(node._parents):
+                if id(parent) not in key:
+                    continue
+                if local is not None and local[index] is not None:
+                    self.local[(id(node), index)] = local[index]
+                if carried is not None and carried[index] is not None:
+                    self.carried[(id(node), index)] = carried[index]
+                    self.received.setdefault(id(parent), []).append(carried[index])
+
+    def grad_field(self, node: Value) -> str | None:
+        if not self.o.show_grad:
+            return None
+        frame = self.frame
+        if frame is not None:
+            if not node.requires_grad:
+                return None
+            if id(node) not in frame.grads:
+                return "grad ..."
+            g = frame.grads[id(node)]
+            text = f"grad {self.num(g)}"
+            return text if id(node) in frame.final else f"grad so far {self.num(g)}"
+        g = node.grad
+        if g is None:
+            return None
+        text = f"grad {self.num(g)}"
+        parts = self.received.get(id(node))
+        if parts and self.uses.get(id(node), 0) > 1 and len(parts) > 1:
+            pieces = " + ".join(self.num(p) for p in parts)
+            if _adds_up(G.data_of(g), parts):
+                return f"{text} = {pieces}"
+            # The gradient also holds contributions from elsewhere (another output, an
+            # earlier backward call): say which part came through the drawn edges.
+            return f"{text} (here: {pieces})"
+        return text
+
+    def value_fields(self, node: Value) -> list[str]:
+        fields = [self.s.label[id(node)]]
+        shape = G.shape_text(node)
+        if shape:
+            fields.append(shape)
+        if self.o.show_data:
+            fields.append(f"data {self.num(node.data)}")
+        grad = self.grad_field(node)
+        if grad is not None:
+            fields.append(grad)
+        err = self.o.errors.get(id(node))
+        if err is not None:
+            fields.append(f"rel. error {G.number(err, 2)}")
+        return fields
+
+    def value_style(self, node: Value) -> dict[str, str]:
+        kind = self.s.kind[id(node)]
+        style = {"shape": "record", "style": "filled"}
+        style.update(_VALUE_STYLE[kind])
+        err = self.o.errors.get(id(node))
+        if err is not None:
+            style["fillcolor"] = _ERROR_FILL[G.error_level(err, self.o.error_levels)]
+        if self.frame is not None and self.frame.current == id(node):
+            style.update(_HIGHLIGHT)
+            style["fillcolor"] = _HIGHLIGHT_FILL
+        where = getattr(node, "created_at", None)
+        if isinstance(where, str):
+            style["tooltip"] = f"{self.s.label[id(node)]} created at {where}"
+        return style
+
+    def op_lines(self, node: Value) -> list[str]:
+        lines = [G.op_symbol(node)]
+        lines += G.op_parameters(node)
+        for _, const in self.s.folded.get(id(node), ()):
+            lines.append(f"const {self.num(const.data)}")
+        return lines
+
+    def op_style(self, node: Value) -> dict[str, str]:
+        from minigrad.functions import PRIMITIVES
+
+        style = dict(_OP_STYLE)
+        if node._op not in PRIMITIVES:
+            style["fillcolor"] = _CUSTOM_OP_FILL
+            style["tooltip"] = f"custom Function {node._op.__name__}"
+        if self.frame is not None and self.frame.current == id(node):
+            style.update(_HIGHLIGHT)
+            style["fillcolor"] = _HIGHLIGHT_FILL
+        return style
+
+    def edge_label(self, node: Value, index: int) -> dict[str, str]:
+        """Attributes of the edge from input ``index`` of ``node`` into its op node."""
+        parent = node._parents[index]
+        reused = self.uses.get(id(parent), 0) > 1
+        if self.frame is not None:
+            sent = self.frame.sent.get((id(node), index))
+            if sent is None:
+                return {}
+            attrs = {"label": label([f"+= {self.num(sent)}"])}
+            attrs.update(_SENT_EDGE)
+            return attrs
+        if not self.o.chain_rule or not parent.requires_grad:
+            return {}
+        local = self.local.get((id(node), index))
+        carried = self.carried.get((id(node), index))
+        lines = []
+        prefix = "+= " if reused else ""
+        if local is not None:
+            lines.append(f"local {self.num(local)}")
+            g = node.grad
+            if carried is not None and g is not None and G.is_scalar(G.data_of(g)):
+                lines.append(f"{prefix}{self.num(local)} x {self.num(g)} = {self.num(carried)}")
+        elif carried is not None:
+            shape = G.shape_text(parent) or "scalar"
+            lines.append(f"{prefix}|grad| {G.number(G.norm(carried), self.o.precision)}")
+            lines.append(shape)
+        if not lines:
+            return {}
+        return {"label": label(lines)}
+
+    # -------------------------------------------------------------- the graph
+
+    def build(self) -> list[str]:
+        o = self.o
+        out = self.lines
+        graph = {"rankdir": o.rankdir, "fontname": "Helvetica", "fontsize": "11"}
+        graph.update({"nodesep": "0.25", "ranksep": "0.35"})
+        if o.title:
+            graph.update({"label": o.title, "labelloc": "t"})
+        out.append(f"\tgraph [{attributes(graph)}]\n")
+        out.append('\tnode [fontname=Helvetica fontsize=10 height=0.3 margin="0.08,0.03"]\n')
+        out.append('\tedge [arrowsize=0.6 color="#555555" fontname=Helvetica fontsize=9]\n')
+        self._prepare_edges()
+        self._nodes()
+        self._edges()
+        self._hidden()
+        if o.legend:
+            self._legend()
+        return out
+
+    def _value_statements(self, node: Value) -> list[str]:
+        k = self.s.key[id(node)]
+        style = attributes(self.value_style(node))
+        lines = [f"\t{k} [label={record(self.value_fields(node))} {style}]\n"]
+        if node._op is not None:
+            lines.append(
+                f"\t{k}_op [label={label(self.op_lines(node))} {attributes(self.op_style(node))}]\n"
+            )
+        return lines
+
+    def _nodes(self) -> None:
+        module = self.s.module
+        loose = [n for n in self.s.nodes if id(n) not in module]
+        for node in loose:
+            self.lines.extend(self._value_statements(node))
+        if not module:
+            return
+        members: dict[tuple[str, ...], list[Value]] = {}
+        for node in self.s.nodes:
+            path = module.get(id(node))
+            if path is not None:
+                members.setdefault(path, []).append(node)
+        # Every prefix of a module path is a cluster too, so layers.0 holds layers.0.neurons.1.
+        paths = set()
+        for path in members:
+            for i in range(1, len(path) + 1):
+                paths.add(path[:i])
+        children: dict[tuple[str, ...], list[tuple[str, ...]]] = {}
+        for path in sorted(paths):
+            children.setdefault(path[:-1], []).append(path)
+        numbers = {path: i for i, path in enumerate(sorted(paths), 1)}
+        # Nested clusters, opened and closed with an explicit stack.
+        stack: list[tuple[str, tuple[str, ...]]] = [("open", p) for p in reversed(children[()])]
+        depth = 1
+        while stack:
+            action, path = stack.pop()
+            if action == "close":
+                depth -= 1
+                self.lines.append("\t" * depth + "}\n")
+                continue
+            indent = "\t" * depth
+            self.lines.append(f"{indent}subgraph cluster_m{numbers[path]} {{\n")
+            name = ".".join(path)
+            self.lines.append(
+                f'{indent}\tgraph [label={dot_id(name)} style="rounded,dashed" color="#8c8c8c"]\n'
+            )
+            depth += 1
+            for node in members.get(path, ()):
+                for line in self._value_statements(node):
+                    self.lines.append("\t" * (depth - 1) + line)
+            stack.append(("close", path))
+            for child in reversed(children.get(path, ())):
+                stack.append(("open", child))
+
+    def _edges(self) -> None:
+        key = self.s.key
+        for node in self.s.nodes:
+            if node._op is None:
+                continue
+            k = key[id(node)]
+            for index, parent in enumerate(node._parents):
+                pk = key.get(id(parent))
+                if pk is None:
+                    continue
+                extra = self.edge_label(node, index)
+                suffix = f" [{attributes_raw(extra)}]" if extra else ""
+                self.lines.append(f"\t{pk} -> {k}_op{suffix}\n")
+            self.lines.append(f"\t{k}_op -> {k}\n")
+
+    def _hidden(self) -> None:
+        s = self.s
+        if not s.hidden_by_limit:
+            return
+        lines = [
+            f"{s.hidden_by_limit:,} more Values not drawn",
+            f"(the farthest from the output; max_nodes={s.max_nodes})",
+        ]
+        style = {"shape": "note", "style": "dashed", "color": "#888888", "fontcolor": "#444444"}
+        self.lines.append(f"\thidden [label={label(lines)} {attributes(style)}]\n")
+        for node in s.nodes:
+            if id(node) in s.cut and node._op is not None:
+                self.lines.append(
+                    f'\thidden -> {s.key[id(node)]}_op [style=dashed color="#999999"]\n'
+                )
+
+    def _legend(self) -> None:
+        s, o = self.s, self.o
+        entries: list[str] = []
+        present = set(s.kind.values())
+        for kind in G.KINDS:
+            if kind not in present:
+                continue
+            style = {"shape": "record", "style": "filled"}
+            style.update(_VALUE_STYLE[kind])
+            entries.append(
+                f"legend_{kind} [label={record([_KIND_TEXT[kind]])} {attributes(style)}]"
+            )
+        if any(n._op is not None for n in s.nodes):
+            entries.append(f"legend_op [label={label(['operation'])} {attributes(_OP_STYLE)}]")
+        if o.errors:
+            low, high = o.error_levels
+            texts = {
+                "ok": f"rel. error <= {G.number(low, 2)}",
+                "warn": f"rel. error <= {G.number(high, 2)}",
+                "bad": f"rel. error > {G.number(high, 2)} or nan",
+            }
+            for level, text in texts.items():
+                style = {"shape": "box", "style": "filled", "fillcolor": _ERROR_FILL[level]}
+                entries.append(f"legend_{level} [label={label([text])} {attributes(style)}]")
+        if self.frame is not None:
+            style = {"shape": "box", "style": "filled", "fillcolor": _HIGHLIGHT_FILL}
+            style.update(_HIGHLIGHT)
+            entries.append(
+                f"legend_current [label={label(['being processed'])} {attributes(style)}]"
+            )
+        notes = []
+        if o.chain_rule and self.frame is None:
+            notes += [
+                "edge: local = d(result)/d(input),",
+                "local x grad of result = gradient sent to the input",
+                "+= marks a Value used several times: its gradient is the sum",
+            ]
+        if s.hidden_by_limit:
+            notes.append(
+                f"not drawn: {s.hidden_by_limit:,} of {s.total:,} Values (max_nodes={s.max_nodes})"
+            )
+        if s.hidden_constants:
+            notes.append(f"hidden: {s.hidden_constants:,} constants (shown inside their ops)")
+        if s.hidden_off_path:
+            notes.append(f"not drawn: {s.hidden_off_path:,} Values off the paths from the inputs")
+        if notes:
+            style = {"shape": "plaintext", "fontsize": "9"}
+            entries.append(f"legend_notes [label={label_left(notes)} {attributes(style)}]")
+        if not entries:
+            return
+        self.lines.append("\tsubgraph cluster_legend {\n")
+        self.lines.append('\t\tgraph [label=legend color="#bbbbbb" fontsize=9 style=dashed]\n')
+        for entry in entries:
+            self.lines.append(f"\t\t{entry}\n")
+        if o.rankdir in ("LR", "RL") and len(entries) > 1:
+            # Invisible edges put the legend in one row, as in a top-to-bottom picture.
+            names = [entry.split(" ", 1)[0] for entry in entries]
+            self.lines.append(f"\t\t{' -> '.join(names)} [style=invis]\n")
+        self.lines.append("\t}\n")
+
+
+def attributes_raw(attrs: dict[str, str]) -> str:
+    """Like ``attributes``, but a value already quoted (a label) is written as is."""
+    parts = []
+    for name, value in attrs.items():
+        text = str(value)
+        parts.append(f"{name}={text}" if text.startswith('"') else f"{name}={dot_id(text)}")
+    return " ".join(parts)
+
+
+def _adds_up(total: Any, parts: list[Any]) -> bool:
+    """True when the contributions sum to the whole gradient (to rounding)."""
+
+    try:
+        summed = np.sum(np.stack([np.asarray(p, dtype=np.float64) for p in parts]), axis=0)
+        return bool(np.allclose(summed, np.asarray(total, dtype=np.float64), rtol=1e-9, atol=1e-12))
+    except ValueError:
+        return False
+
+
+def label_left(lines: list[str]) -> str:
+    """A quoted label whose lines are left-aligned (DOT's \\l line ends)."""
+    body = "".join(_label_line(line) + "\\l" for line in lines)
+    return '"' + body.replace('"', '\\"') + '"'
+
+
+def dot_source(selection: G.Selection, options: Options, frame: Frame | None = None) -> str:
+    """The whole DOT text, byte for byte what ``graphviz.Digraph.source`` would give."""
+    body = _Builder(selection, options, frame).build()
+    return "digraph {\n" + "".join(body) + "}\n"
+
+
+def body_lines(selection: G.Selection, options: Options, frame: Frame | None = None) -> list[str]:
+    return _Builder(selection, options, frame).build()
+
+
+# ----------------------------------------------------------------------------- public API
+
+
+def to_dot(
+    root: Value | list[Value],
+    *,
+    rankdir: str = "LR",
+    show_data: bool = True,
+    show_grad: bool = True,
+    chain_rule: bool = False,
+    max_nodes: int | None = G.DEFAULT_MAX_NODES,
+    hide_constants: bool = False,
+    inputs: Value | list[Value] | None = None,
+    model: Any = None,
+    errors: Any = None,
+    error_levels: tuple[float, float] = (1e-6, 1e-3),
+    legend: bool = True,
+    precision: int = 4,
+    title: str = "",
+) -> str:
+    """The DOT source of the picture ``draw`` makes; needs neither graphviz nor ``dot``.
+
+    Same arguments as ``draw`` (without ``format``).  The text is deterministic: the same
+    graph gives the same source, with Values numbered v1, v2, ... in forward order.
+    """
+    selection = G.select(
+        root,
+        who="to_dot",
+        max_nodes=max_nodes,
+        hide_constants=hide_constants,
+        inputs=inputs,
+        model=model,
+    )
+    options = make_options(
+        rankdir=rankdir,
+        show_data=show_data,
+        show_grad=show_grad,
+        chain_rule=chain_rule,
+        legend=legend,
+        precision=precision,
+        errors=errors,
+        error_levels=error_levels,
+        title=title,
+    )
+    return dot_source(selection, options)
+
+
+def check_format(format: Any) -> str:
+    """A Graphviz output format name, validated; ValueError naming the known ones."""
+    import graphviz
+
+    if not isinstance(format, str) or format.lower() not in graphviz.FORMATS:
+        raise ValueError(
+            f"unknown image format {format!r}: use 'svg', 'png' or 'pdf' "
+            f"(or another Graphviz format: {', '.join(sorted(graphviz.FORMATS))})"
+        )
+    return format.lower()
+
+
+def picture(body: list[str], format: str = "svg") -> graphviz.Digraph:
+    """A graphviz.Digraph holding ``body``; rendering errors explain a missing ``dot``."""
+    try:
+        from minigrad.viz._picture import GraphPicture
+    except ImportError as error:  # pragma: no cover - graphviz is a dependency
+        raise ImportError(
+            "draw() needs the graphviz Python package: pip install graphviz.  "
+            "minigrad.to_dot(root) gives the DOT source without it."
+        ) from error
+    graph = GraphPicture(format=format)
+    graph.body.extend(body)
+    return graph
+
+
+def draw(
+    root: Value | list[Value],
+    *,
+    format: str = "svg",
+    rankdir: str = "LR",
+    show_data: bool = True,
+    show_grad: bool = True,
+    chain_rule: bool = False,
+    max_nodes: int | None = G.DEFAULT_MAX_NODES,
+    hide_constants: bool = False,
+    inputs: Value | list[Value] | None = None,
+    model: Any = None,
+    errors: Any = None,
+    error_levels: tuple[float, float] = (1e-6, 1e-3),
+    legend: bool = True,
+    precision: int = 4,
+    title: str = "",
+) -> graphviz.Digraph:
+    """A picture of the computation graph of ``root``, as a ``graphviz.Digraph``.
+
+    In Jupyter the returned object displays itself; ``.render(filename)`` writes an image
+    (``format``: 'svg', 'png', 'pdf'...), ``.pipe()`` returns its bytes and ``.source`` is
+    the DOT text (the same as ``to_dot``).  Rendering needs Graphviz's ``dot`` program;
+    without it ``GraphvizNotFoundError`` says how to install it.
+
+    Each Value is a record: its label (its ``name``, a model parameter's dotted name, or a
+    short id ``v1, v2, ...`` numbered in forward order), shape and dtype for arrays, ``data``
+    (a scalar, the elements of an array of at most 6, otherwise mean/min/max) and ``grad``
+    once a backward pass has filled it.  Operations are separate small nodes.  Leaves,
+    parameters, constants and the output are styled differently; a legend says how.
+
+    Options:
+
+    * ``chain_rule=True`` labels each edge input -> operation with the local derivative
+      d(result)/d(input) (for one-element results) and the gradient it carries
+      (local x grad of the result; for arrays, the norm of what the rule sends), and marks
+      with ``+=`` the edges of a Value used several times, whose gradient is their sum.
+    * ``max_nodes`` (default 300; None for no limit) keeps the Values nearest to the
+      output, breadth first; a dashed note node says how many were left out.
+    * ``hide_constants=True`` leaves out constants and writes them inside their operation.
+    * ``inputs=[x, ...]`` draws only the Values on paths from those inputs to the output.
+    * ``model=`` (anything with ``named_parameters()``, or a ``{name: Value}`` mapping)
+      labels parameters with their dotted names and groups them, and the operations that
+      consume them, into one cluster per module ("layers.0").
+    * ``errors=`` (a gradcheck report, or ``{Value: relative error}``) colours those Values
+      green (error <= error_levels[0]), amber (<= error_levels[1]) or red, and prints it.
+
+    Drawing never changes the graph, any ``.data`` or any ``.grad``.
+
+    Raises TypeError if ``root`` is not a Value (or list of Values), ValueError for an
+    unknown format or rankdir, and ValueError if ``max_nodes`` < 1.
+    """
+    format = check_format(format)
+    source_body = G.select(
+        root,
+        who="draw",
+        max_nodes=max_nodes,
+        hide_constants=hide_constants,
+        inputs=inputs,
+        model=model,
+    )
+    options = make_options(
+        rankdir=rankdir,
+        show_data=show_data,
+        show_grad=show_grad,
+        chain_rule=chain_rule,
+        legend=legend,
+        precision=precision,
+        errors=errors,
+        error_levels=error_levels,
+        title=title,
+    )
+    return picture(body_lines(source_body, options), format)
+
+
+def writable_file(path: Any, who: str) -> Path:
+    """``path`` as a Path whose folder exists and can be written; OSError otherwise."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(
+            f"{who}: the path must be a string or os.PathLike, got {type(path).__name__}"
+        )
+    path = Path(path)
+    folder = path.parent
+    if not folder.is_dir():
+        raise FileNotFoundError(
+            f"{who}: cannot write {str(path)!r}: the folder {str(folder)!r} does not exist"
+        )
+    if path.is_dir():
+        raise IsADirectoryError(f"{who}: cannot write {str(path)!r}: it is a directory")
+    if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise PermissionError(f"{who}: cannot write {str(path)!r}: permission denied")
+    return path
+
+
+def render_graph(
+    root: Value | list[Value],
+    path: str | os.PathLike,
+    *,
+    format: str | None = None,
+    **options: Any,
+) -> Path:
+    """Draw the graph of ``root`` and write the image to ``path``; return the path.
+
+    ``format`` defaults to the file's suffix ('svg', 'png' or 'pdf'); other keyword
+    arguments are ``draw``'s.  Only the image is written (no DOT file beside it).
+
+    Raises ValueError for an unknown format, FileNotFoundError / PermissionError /
+    IsADirectoryError for a path that cannot be written, and GraphvizNotFoundError when
+    Graphviz's ``dot`` program is missing.
+    """
+    if format is None:
+        suffix = (
+            Path(os.fspath(path)).suffix.lower().lstrip(".")
+            if isinstance(path, (str, os.PathLike))
+            else ""
+        )
+        if suffix not in FILE_FORMATS:
+            raise ValueError(
+                f"render_graph: cannot tell the format from {str(path)!r}: end the file name "
+                f"with .svg, .png or .pdf, or pass format="
+            )
+        format = suffix
+    format = check_format(format)
+    target = writable_file(path, "render_graph")
+    image = draw(root, format=format, **options).pipe(format=format)
+    try:
+        target.write_bytes(image)
+    except OSError as error:
+        raise type(error)(
+            f"render_graph: cannot write {str(target)!r}: {error.strerror or error}"
+        ) from error
+    return target
