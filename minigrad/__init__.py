@@ -8,6 +8,7 @@
 7.0
 """
 
+from minigrad import nn, optim
 from minigrad.anomaly import AnomalyError, detect_anomaly
 from minigrad.autograd import enable_grad, grad, is_grad_enabled, no_grad
 from minigrad.functions import Function, concat, stack, where
@@ -27,4 +28,6 @@ __all__ = [
     "where",
     "detect_anomaly",
     "AnomalyError",
+    "nn",
+    "optim",
 ]
