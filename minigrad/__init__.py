@@ -13,6 +13,7 @@ from minigrad.anomaly import AnomalyError, detect_anomaly
 from minigrad.autograd import enable_grad, grad, is_grad_enabled, no_grad
 from minigrad.functions import Function, concat, stack, where
 from minigrad.value import Value
+from minigrad.viz import ascii_tree, backward_steps, draw, render_graph, to_dot, to_json, trace
 
 __version__ = "0.1.0"
 
@@ -30,4 +31,11 @@ __all__ = [
     "AnomalyError",
     "nn",
     "optim",
+    "draw",
+    "to_dot",
+    "render_graph",
+    "trace",
+    "ascii_tree",
+    "to_json",
+    "backward_steps",
 ]

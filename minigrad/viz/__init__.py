@@ -15,10 +15,18 @@ graphviz (the Python package) is imported only when a picture object is built.
 """
 
 from minigrad.viz.dot import GraphvizNotFoundError, draw, render_graph, to_dot
+from minigrad.viz.stepper import BackwardStep, BackwardSteps, backward_steps
+from minigrad.viz.text import ascii_tree, to_json, trace
 
 __all__ = [
     "draw",
     "to_dot",
     "render_graph",
     "GraphvizNotFoundError",
+    "trace",
+    "ascii_tree",
+    "to_json",
+    "backward_steps",
+    "BackwardSteps",
+    "BackwardStep",
 ]
