@@ -113,14 +113,21 @@ class Module:
         return [m for _, m in self.named_modules()]
 
     def _named_values(self) -> list[tuple[str, Value]]:
-        """Every leaf Value of the tree (trainable or frozen), each once, dotted names."""
+        """Every leaf Value of the tree (trainable or frozen), each once, with dotted names,
+        in assignment order: a child module's Values come where the child was assigned."""
         result: list[tuple[str, Value]] = []
         seen: set[int] = set()
-        for prefix, module in self.named_modules():
-            for name, item in _members(module):
-                if isinstance(item, Value) and item.is_leaf and id(item) not in seen:
-                    seen.add(id(item))
-                    result.append((f"{prefix}.{name}" if prefix else name, item))
+        stack: list[tuple[str, Any]] = [("", self)]
+        while stack:
+            name, item = stack.pop()
+            if id(item) in seen:
+                continue
+            seen.add(id(item))
+            if isinstance(item, Module):
+                members = _members(item)
+                stack.extend((f"{name}.{n}" if name else n, x) for n, x in reversed(members))
+            elif item.is_leaf:
+                result.append((name, item))
         return result
 
     def named_parameters(self) -> list[tuple[str, Value]]:

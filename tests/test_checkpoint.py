@@ -1,0 +1,262 @@
+"""Checkpoints: exact round trips, all-or-nothing loading, refusal of other architectures
+and damaged files without touching the model, atomic saves that survive a failing writer,
+and no unpickling ever."""
+
+from __future__ import annotations
+
+import os
+import zipfile
+
+import numpy as np
+import pytest
+
+from minigrad import Value, nn
+from minigrad.nn import checkpoint
+from minigrad.nn import functional as F
+
+
+def _snapshot(model):
+    return {name: np.array(p.data, copy=True) for name, p in model.named_parameters()}
+
+
+def _same(model, snapshot):
+    return all(np.array_equal(p.data, snapshot[name]) for name, p in model.named_parameters())
+
+
+def _trained(seed=0, sizes=(4, 1), dtype=np.float64):
+    model = nn.MLP(2, list(sizes), seed=seed, dtype=dtype)
+    x = np.random.default_rng(seed).normal(size=(8, 2))
+    F.mse_loss(model(x), np.ones((8, sizes[-1]))).backward()
+    for p in model.parameters():
+        p.data -= 0.1 * p.grad  # weights that differ from any fresh initialisation
+    return model
+
+
+# ============================================================================ state dicts
+
+
+def test_state_dict_is_a_copy_with_dotted_names():
+    model = _trained()
+    state = model.state_dict()
+    assert list(state) == ["layers.0.W", "layers.0.b", "layers.1.W", "layers.1.b"]
+    assert all(isinstance(a, np.ndarray) for a in state.values())
+    before = state["layers.0.W"].copy()
+    model.layers[0].W.data += 1.0
+    assert np.array_equal(state["layers.0.W"], before)
+
+
+def test_state_dict_round_trip_is_exact():
+    source, target = _trained(seed=0), _trained(seed=1)
+    target.load_state_dict(source.state_dict())
+    for p, q in zip(source.parameters(), target.parameters()):
+        assert np.array_equal(p.data, q.data)
+
+
+def test_scalar_parameters_round_trip():
+    a, b = nn.Neuron(3, seed=0), nn.Neuron(3, seed=1)
+    a.b.data = 0.375
+    b.load_state_dict(a.state_dict())
+    assert b.b.data == 0.375 and type(b.b.data) is float
+    assert np.array_equal(a.w.data, b.w.data)
+
+
+def test_load_state_dict_refuses_mismatches_and_changes_nothing():
+    model = _trained()
+    before = _snapshot(model)
+    bad = model.state_dict()
+    bad["layers.0.W"] = np.zeros((2, 5))  # wrong shape
+    del bad["layers.1.b"]  # missing
+    bad["layers.2.W"] = np.zeros((1, 1))  # unexpected
+    bad["layers.0.b"] = np.full(4, 7.0)  # fine on its own: must not be applied either
+    with pytest.raises(nn.CheckpointError) as info:
+        model.load_state_dict(bad)
+    message = str(info.value)
+    assert "missing keys (in the model, not in the state dict): layers.1.b" in message
+    assert "unexpected keys (in the state dict, not in the model): layers.2.W" in message
+    assert "layers.0.W: shape (2, 5) in the state dict, but (2, 4) in the model" in message
+    assert "the model was not changed" in message
+    assert _same(model, before)
+
+
+def test_non_strict_loading_skips_missing_and_unexpected_but_not_shapes():
+    model = _trained()
+    state = {"layers.0.b": np.full(4, 2.0), "other": np.zeros(1)}
+    model.load_state_dict(state, strict=False)
+    assert np.array_equal(model.layers[0].b.data, np.full(4, 2.0))
+    with pytest.raises(nn.CheckpointError, match="layers.0.b: shape"):
+        model.load_state_dict({"layers.0.b": np.zeros(3)}, strict=False)
+
+
+def test_load_state_dict_converts_to_the_model_dtype_and_rejects_non_numbers():
+    model = _trained(dtype=np.float32)
+    model.load_state_dict(_trained(seed=3).state_dict())
+    assert all(p.dtype == np.float32 for p in model.parameters())
+    state = model.state_dict()
+    state["layers.0.b"] = np.array(["a", "b", "c", "d"])
+    with pytest.raises(nn.CheckpointError, match="layers.0.b: dtype <U1 is not a real number"):
+        model.load_state_dict(state)
+
+
+def test_loading_keeps_parameter_identity_for_optimizers():
+    model = _trained()
+    weights = model.layers[0].W
+    array = weights.data
+    model.load_state_dict(_trained(seed=4).state_dict())
+    assert model.layers[0].W is weights and weights.data is array
+
+
+# ============================================================================ files
+
+
+def test_save_and_load_round_trip_exactly(tmp_path):
+    path = tmp_path / "model.npz"
+    source, target = _trained(seed=0), _trained(seed=1)
+    source.save(path)
+    assert target.load(path) is target
+    for p, q in zip(source.parameters(), target.parameters()):
+        assert np.array_equal(p.data, q.data)
+    # An ordinary npz: numpy alone reads it, without pickle.
+    with np.load(path, allow_pickle=False) as archive:
+        assert np.array_equal(archive["layers.0.W"], source.layers[0].W.data)
+    assert nn.load(path).keys() == source.state_dict().keys()
+    assert not [f for f in os.listdir(tmp_path) if f.endswith(".tmp")]
+
+
+def test_loading_another_architecture_names_keys_and_shapes(tmp_path):
+    path = tmp_path / "small.npz"
+    _trained(sizes=(4, 1)).save(path)
+    wider, deeper = nn.MLP(2, [8, 1], seed=0), nn.MLP(2, [4, 4, 1], seed=0)
+    for model in (wider, deeper):
+        before = _snapshot(model)
+        with pytest.raises(nn.CheckpointError) as info:
+            model.load(path)
+        assert "(saved from MLP)" in str(info.value) and _same(model, before)
+    with pytest.raises(nn.CheckpointError, match=r"layers.0.W: shape \(2, 4\) in checkpoint"):
+        wider.load(path)
+    with pytest.raises(nn.CheckpointError, match="missing keys .*layers.2.W, layers.2.b"):
+        deeper.load(path)
+
+
+def test_truncated_file_is_refused_and_model_untouched(tmp_path):
+    path = tmp_path / "model.npz"
+    _trained(seed=0).save(path)
+    data = path.read_bytes()
+    model = _trained(seed=1)
+    before = _snapshot(model)
+    for cut in (len(data) // 2, len(data) - 30, 10):
+        path.write_bytes(data[:cut])
+        with pytest.raises(nn.CheckpointError, match="model.npz"):
+            model.load(path)
+        assert _same(model, before)
+
+
+def test_corrupted_bytes_are_detected(tmp_path):
+    path = tmp_path / "model.npz"
+    model = _trained(seed=0)
+    model.save(path)
+    data = bytearray(path.read_bytes())
+    with zipfile.ZipFile(path) as archive:
+        info = archive.getinfo("layers.0.W.npy")
+    middle = info.header_offset + 30 + len(info.filename) + info.file_size - 8
+    data[middle] ^= 0xFF  # flip bits inside the weights: only the CRC can tell
+    path.write_bytes(bytes(data))
+    other = _trained(seed=1)
+    before = _snapshot(other)
+    with pytest.raises(nn.CheckpointError, match="damaged"):
+        other.load(path)
+    assert _same(other, before)
+
+
+def test_files_that_are_not_checkpoints(tmp_path):
+    model = _trained()
+    text = tmp_path / "notes.txt"
+    text.write_text("not a checkpoint")
+    with pytest.raises(nn.CheckpointError, match="not a readable .npz checkpoint"):
+        model.load(text)
+    single = tmp_path / "array.npy"
+    np.save(single, np.zeros(3))
+    with pytest.raises(nn.CheckpointError, match="single .npy array"):
+        model.load(single)
+    with pytest.raises(FileNotFoundError, match="no checkpoint at"):
+        model.load(tmp_path / "missing.npz")
+
+
+def test_loading_never_unpickles(tmp_path):
+    path = tmp_path / "evil.npz"
+    np.savez(path, **{"layers.0.W": np.array([object()], dtype=object)})
+    model = _trained()
+    before = _snapshot(model)
+    with pytest.raises(nn.CheckpointError, match="pickle"):
+        model.load(path)
+    assert _same(model, before)
+
+
+def test_newer_format_is_refused(tmp_path):
+    path = tmp_path / "future.npz"
+    state = _trained().state_dict()
+    np.savez(path, __minigrad_format__=np.array(99), **state)
+    with pytest.raises(nn.CheckpointError, match="format 99, newer"):
+        _trained().load(path)
+
+
+# ============================================================================ atomic saves
+
+
+def test_interrupted_save_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
+    path = tmp_path / "model.npz"
+    first = _trained(seed=0)
+    first.save(path)
+    previous = path.read_bytes()
+
+    def failing_writer(file, arrays):
+        file.write(b"PK\x03\x04 half an archive")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(checkpoint, "_write_arrays", failing_writer)
+    with pytest.raises(OSError, match="disk full"):
+        _trained(seed=1).save(path)
+    assert path.read_bytes() == previous
+    assert sorted(os.listdir(tmp_path)) == ["model.npz"]  # the temporary file is gone
+    restored = _trained(seed=2).load(path)
+    for p, q in zip(first.parameters(), restored.parameters()):
+        assert np.array_equal(p.data, q.data)
+
+
+def test_interrupted_first_save_leaves_nothing(tmp_path, monkeypatch):
+    def failing_writer(file, arrays):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(checkpoint, "_write_arrays", failing_writer)
+    with pytest.raises(KeyboardInterrupt):
+        _trained().save(tmp_path / "model.npz")
+    assert os.listdir(tmp_path) == []
+
+
+def test_save_replaces_the_previous_file_and_validates(tmp_path):
+    path = tmp_path / "m.npz"
+    _trained(seed=0).save(path)
+    second = _trained(seed=1)
+    second.save(path)
+    assert np.array_equal(nn.load(path)["layers.0.W"], second.layers[0].W.data)
+    nn.save({"w": np.arange(3.0)}, tmp_path / "plain.npz")
+    assert np.array_equal(nn.load(tmp_path / "plain.npz")["w"], np.arange(3.0))
+    with pytest.raises(TypeError, match="real numbers only"):
+        nn.save({"w": np.array([None])}, tmp_path / "bad.npz")
+    with pytest.raises(ValueError, match="reserved"):
+        nn.save({"__minigrad_format__": np.zeros(1)}, tmp_path / "bad.npz")
+    with pytest.raises(IsADirectoryError):
+        second.save(tmp_path)
+
+
+def test_frozen_values_are_saved_and_restored(tmp_path):
+    class WithBuffer(nn.Module):
+        def __init__(self, value):
+            super().__init__()
+            self.w = Value(np.full(2, value))
+            self.stats = Value(np.full(3, value), requires_grad=False)
+
+    a, b = WithBuffer(1.0), WithBuffer(2.0)
+    a.save(tmp_path / "b.npz")
+    b.load(tmp_path / "b.npz")
+    assert np.array_equal(b.stats.data, np.full(3, 1.0))
+    assert [n for n, _ in b.named_parameters()] == ["w"]
