@@ -12,12 +12,28 @@ from minigrad import nn, optim
 from minigrad.anomaly import AnomalyError, detect_anomaly
 from minigrad.autograd import enable_grad, grad, is_grad_enabled, no_grad
 from minigrad.functions import Function, concat, stack, where
+from minigrad.gradcheck import (
+    GradcheckError,
+    GradcheckReport,
+    eps_sweep,
+    gradcheck,
+    gradcheck_module,
+    gradgradcheck,
+    numerical_grad,
+)
 from minigrad.value import Value
 from minigrad.viz import ascii_tree, backward_steps, draw, render_graph, to_dot, to_json, trace
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "numerical_grad",
+    "gradcheck",
+    "gradgradcheck",
+    "gradcheck_module",
+    "eps_sweep",
+    "GradcheckReport",
+    "GradcheckError",
     "Value",
     "Function",
     "grad",

@@ -1,0 +1,576 @@
+"""The public checks: numerical_grad, gradcheck, gradgradcheck and gradcheck_module."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+
+from minigrad.autograd import enable_grad
+from minigrad.autograd import grad as autograd_grad
+from minigrad.gradcheck._core import (
+    DEFAULT_EPS,
+    FAIL,
+    KINK,
+    OK,
+    Problem,
+    Spec,
+    check_callable,
+    check_eps,
+    check_inputs,
+    check_method,
+    check_tolerances,
+    default_names,
+    make_seed,
+    passes,
+    workspace,
+)
+from minigrad.gradcheck.report import GradcheckError, GradcheckReport, InputResult
+from minigrad.value import Value
+
+#: How many random directions fast mode tries before it accepts that every direction it
+#: draws crosses a kink.
+FAST_ATTEMPTS = 3
+
+# ============================================================================ the loops
+
+
+def check_elements(
+    problem: Problem, analytic: list, eps: float, method: str, atol: float, rtol: float
+) -> list[InputResult]:
+    """Full mode: every element of every input, against the analytic gradient."""
+    results = []
+    kind = "jacobian" if problem.spec.jacobian else "element"
+    for i, v in enumerate(problem.inputs):
+        a = analytic[i]
+        numeric = np.zeros_like(a)
+        status = np.full(a.shape, OK, dtype=np.int8)
+        notes: dict[int, str] = {}
+        for j in range(a.shape[1]):
+            numeric[:, j] = problem.derivative(i, j, eps, method)
+            bad = ~passes(a[:, j], numeric[:, j], atol, rtol)
+            if bad.any():
+                kink, note = problem.kink(i, j, eps, a[:, j], atol, rtol)
+                status[:, j] = np.where(bad, np.where(kink, KINK, FAIL), OK)
+                if (kink & bad).any():
+                    notes[j] = note
+        results.append(
+            InputResult(
+                name=problem.spec.names[i],
+                position=i,
+                shape=v.shape,
+                kind=kind,
+                analytic=a,
+                numeric=numeric,
+                status=status,
+                atol=atol,
+                rtol=rtol,
+                out_shape=problem.out_shape,
+                notes=notes,
+            )
+        )
+    return results
+
+
+def check_directions(
+    problem: Problem, analytic: list, eps: float, method: str, atol: float, rtol: float
+) -> list[InputResult]:
+    """Fast mode: each input along one random direction u (standard normal entries): v^T J u against
+    (f(x + eps u) - f(x - eps u)) / (2 eps).  Two forward passes per input (central),
+    whatever its size; the analytic side reuses the one backward pass."""
+    results = []
+    for i, v in enumerate(problem.inputs):
+        rng = np.random.default_rng([problem.spec.seed, 2, i])
+        for _attempt in range(FAST_ATTEMPTS):
+            if v.shape == ():
+                u: Any = float(rng.choice([-1.0, 1.0]))
+            else:
+                # Not normalised: each element moves by about eps, as in the full mode, and
+                # v^T J u keeps the size of the gradient instead of shrinking by sqrt(size).
+                u = rng.standard_normal(v.shape)
+            a = np.atleast_1d(analytic[i] @ np.reshape(u, -1)).reshape(1, 1)
+            n = np.asarray(problem.derivative(i, u, eps, method), dtype=np.float64).reshape(1, 1)
+            status = np.full((1, 1), OK, dtype=np.int8)
+            notes: dict[int, str] = {}
+            if not passes(a, n, atol, rtol).all():
+                kink, note = problem.kink(i, u, eps, a[:, 0], atol, rtol)
+                if kink.any():
+                    status[:] = KINK
+                    notes[0] = note
+                    continue  # this direction crosses a kink: draw another
+                status[:] = FAIL
+            break
+        results.append(
+            InputResult(
+                name=problem.spec.names[i],
+                position=i,
+                shape=v.shape,
+                kind="direction",
+                analytic=a,
+                numeric=n,
+                status=status,
+                atol=atol,
+                rtol=rtol,
+                notes=notes,
+                direction=u,
+            )
+        )
+    return results
+
+
+def run_checks(
+    problem: Problem,
+    analytic: list,
+    eps: float,
+    method: str,
+    atol: float,
+    rtol: float,
+    fast: bool,
+) -> list[InputResult]:
+    if fast:
+        return check_directions(problem, analytic, eps, method, atol, rtol)
+    return check_elements(problem, analytic, eps, method, atol, rtol)
+
+
+def run(
+    spec: Spec,
+    *,
+    title: str,
+    eps: float,
+    atol: float,
+    rtol: float,
+    method: str,
+    fast: bool,
+    raise_exception: bool,
+    localize: bool,
+    notes: list[str] | None = None,
+    attributes: dict | None = None,
+) -> GradcheckReport:
+    """Run one check of ``spec`` and build its report (raise on failure if asked)."""
+    with workspace(spec) as issued:
+        problem = Problem(spec)
+        problem.start()
+        analytic = problem.analytic()
+        if method == "complex-step":
+            problem.require_complex_support()
+        results = run_checks(problem, analytic, eps, method, atol, rtol, fast)
+    report = GradcheckReport(
+        title=title,
+        inputs=results,
+        method=method,
+        eps=eps,
+        atol=atol,
+        rtol=rtol,
+        mode="fast" if fast else ("jacobian" if spec.jacobian else "full"),
+        spec=spec,
+        warnings=issued,
+        notes=notes,
+        weighted=problem.weights is not None and np.size(problem.weights) > 1,
+    )
+    for key, value in (attributes or {}).items():
+        setattr(report, key, value)
+    if not report.passed and localize:
+        report.localize()
+    if not report.passed and raise_exception:
+        raise GradcheckError(report)
+    return report
+
+
+def _check_options(
+    caller: str, eps: Any, atol: Any, rtol: Any, method: Any, fast: Any, seed: Any
+) -> tuple[float, float, float, str, bool, int]:
+    method = check_method(method, caller)
+    eps = check_eps(eps, caller)
+    atol, rtol = check_tolerances(atol, rtol, caller)
+    if not isinstance(fast, (bool, np.bool_)):
+        raise TypeError(f"{caller}: fast must be True or False, got {fast!r}")
+    return eps, atol, rtol, method, bool(fast), make_seed(seed, caller)
+
+
+# ============================================================================ public API
+
+
+def numerical_grad(
+    fn: Callable[..., Value], *inputs: Value, eps: float | None = None, method: str = "central"
+) -> Any:
+    """The gradient of a scalar-valued ``fn`` by finite differences, in float64.
+
+    For each element x_j of each input (all others held fixed)::
+
+        forward       (f(x + eps e_j) - f(x)) / eps                      error O(eps)
+        central       (f(x + eps e_j) - f(x - eps e_j)) / (2 eps)        error O(eps^2)
+        five-point    (-f(x+2h) + 8 f(x+h) - 8 f(x-h) + f(x-2h)) / (12 h) error O(eps^4)
+        complex-step  Im f(x + i eps e_j) / eps                          no cancellation
+
+    ``fn(*inputs)`` must return a Value with one element.  Every input must be a Value
+    that requires grad.  The computation runs on float64 copies of the inputs' data
+    whatever their dtype (float32 inputs get a ``GradcheckWarning``); the inputs are
+    restored afterwards, even if ``fn`` raises.  ``eps=None`` picks each method's usual
+    step (1e-7, 1e-6, 1e-3, 1e-20).  Complex-step needs every operation on the path to
+    accept complex numbers; relu, abs, max and sigmoid do not, and a
+    ``ComplexStepError`` names the first one met.
+
+    Returns one float64 array of the input's shape per input (a float for a scalar
+    input): the array itself for one input, a tuple for several.
+    """
+    caller = "numerical_grad"
+    check_callable(fn, caller)
+    method = check_method(method, caller)
+    eps = DEFAULT_EPS[method] if eps is None else check_eps(eps, caller)
+    inputs = check_inputs(inputs, caller)
+    spec = Spec(fn, inputs, default_names(inputs), caller)
+    grads = []
+    with workspace(spec):
+        problem = Problem(spec)
+        out = problem.start()
+        if out.size != 1:
+            raise ValueError(
+                f"numerical_grad: fn must return a scalar Value (one element), got shape "
+                f"{out.shape}; reduce it with .sum() or .mean(), or use "
+                "gradcheck(fn, ..., jacobian=True) for the whole Jacobian"
+            )
+        if method == "complex-step":
+            problem.require_complex_support()
+        for i, v in enumerate(inputs):
+            g = np.array(
+                [problem.derivative(i, j, eps, method) for j in range(v.size)], dtype=np.float64
+            )
+            grads.append(float(g[0]) if v.shape == () else g.reshape(v.shape))
+    return grads[0] if len(grads) == 1 else tuple(grads)
+
+
+def gradcheck(
+    fn: Callable[..., Value],
+    *inputs: Value,
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    method: str = "central",
+    fast: bool = False,
+    raise_exception: bool = True,
+    jacobian: bool = False,
+    localize: bool = False,
+    output_weights: Any = None,
+    seed: int | np.random.Generator = 0,
+) -> GradcheckReport:
+    """Check the gradient minigrad computes for ``fn`` against finite differences.
+
+    ``fn(*inputs)`` returns a Value.  A scalar output is checked directly; a non-scalar
+    output is reduced to ``sum(w * output)`` with fixed random weights ``w`` (or
+    ``output_weights``), or, with ``jacobian=True``, every output element is checked
+    against every input element.  The analytic gradient comes from ``minigrad.grad``
+    (no ``.grad`` is written); the numeric one from ``method`` with step ``eps``.  Every
+    number is computed in float64 on copies of the inputs' data; the inputs (data and
+    ``.grad``) are restored afterwards, even when ``fn`` raises.
+
+    Each element passes when ``|analytic - numeric| <= atol + rtol * |numeric|``.  An
+    element whose stencil crosses a point where the function has no derivative (relu or
+    abs at 0, tied maxima) is reported as "non-differentiable here" and is not a failure.
+
+    ``fast=True`` checks each input along one random direction u (v^T J u against a
+    directional finite difference): two forward passes per input and one backward pass,
+    whatever the number of elements.  ``localize=True`` runs ``report.localize()`` when
+    the check fails, so the error names the operation whose backward is wrong.
+
+    Returns a ``GradcheckReport``.  When a row fails and ``raise_exception`` is True,
+    raises ``GradcheckError``, whose message is the report's table (worst rows first, with
+    the pass rule) and whose ``.report`` is the report.
+    """
+    caller = "gradcheck"
+    check_callable(fn, caller)
+    eps, atol, rtol, method, fast, seed = _check_options(
+        caller, eps, atol, rtol, method, fast, seed
+    )
+    inputs = check_inputs(inputs, caller)
+    if fast and jacobian:
+        raise ValueError(
+            "gradcheck: fast=True checks one projection v^T J u per input; jacobian=True needs "
+            "the full mode (fast=False)"
+        )
+    spec = Spec(
+        fn,
+        inputs,
+        default_names(inputs),
+        caller,
+        seed=seed,
+        jacobian=bool(jacobian),
+        output_weights=output_weights,
+    )
+    return run(
+        spec,
+        title="gradcheck",
+        eps=eps,
+        atol=atol,
+        rtol=rtol,
+        method=method,
+        fast=fast,
+        raise_exception=raise_exception,
+        localize=localize,
+    )
+
+
+def gradgradcheck(
+    fn: Callable[..., Value],
+    *inputs: Value,
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    method: str = "central",
+    fast: bool = False,
+    raise_exception: bool = True,
+    localize: bool = False,
+    output_weights: Any = None,
+    grad_weights: Any = None,
+    seed: int | np.random.Generator = 0,
+) -> GradcheckReport:
+    """Check second derivatives: the gradient of the gradient, computed with
+    ``create_graph=True``, against finite differences of the gradient.
+
+    The function checked is ``g(x) = sum_i <d(v . fn)/d x_i, w_i>``: the first
+    derivatives of ``fn`` (its output weighted by ``v``, random or ``output_weights``,
+    when it is not a scalar), projected on fixed random weights ``w_i`` (or
+    ``grad_weights``, one array per input).  Its gradient is the Hessian-vector product
+    H w, whose element j is checked like ``gradcheck`` checks a first derivative; all
+    other arguments are as in ``gradcheck``.
+
+    It checks that the backward rules are differentiated correctly, assuming they are
+    right in the first place: run ``gradcheck`` first.
+    """
+    caller = "gradgradcheck"
+    check_callable(fn, caller)
+    eps, atol, rtol, method, fast, seed = _check_options(
+        caller, eps, atol, rtol, method, fast, seed
+    )
+    inputs = check_inputs(inputs, caller)
+    weights = _grad_weights(grad_weights, inputs, seed)
+    first_weights: dict[str, Any] = {}
+
+    def first_derivatives(*xs: Value) -> Value:
+        with enable_grad():
+            out = fn(*xs)
+            if not isinstance(out, Value):
+                raise TypeError(f"gradgradcheck: fn must return a Value, got {type(out).__name__}")
+            if not out.requires_grad:
+                return Value(0.0, requires_grad=False)
+            if "v" not in first_weights:
+                first_weights["v"] = _first_output_weights(out.shape, output_weights, seed)
+            grads = autograd_grad(
+                out, list(xs), grad_outputs=first_weights["v"], create_graph=True,
+                allow_unused=True,
+            )  # fmt: skip
+            total = None
+            for g, w in zip(grads, weights):
+                if g is None:
+                    continue
+                term = (g * w).sum() if g.shape else g * w
+                total = term if total is None else total + term
+        return total if total is not None else Value(0.0, requires_grad=False)
+
+    spec = Spec(
+        first_derivatives,
+        inputs,
+        default_names(inputs),
+        caller,
+        fn_label="fn",
+        seed=seed,
+    )
+    return run(
+        spec,
+        title="gradgradcheck",
+        eps=eps,
+        atol=atol,
+        rtol=rtol,
+        method=method,
+        fast=fast,
+        raise_exception=raise_exception,
+        localize=localize,
+        notes=[
+            "checked: d/dx of sum_i <dfn/dx_i, w_i> for fixed random w_i (a Hessian-vector "
+            "product); analytic through create_graph=True"
+        ],
+    )
+
+
+def _grad_weights(given: Any, inputs: tuple, seed: int) -> list:
+    if given is None:
+        rng = np.random.default_rng([seed, 3])
+        out = []
+        for v in inputs:
+            w = rng.uniform(0.5, 1.5, size=v.shape) * rng.choice([-1.0, 1.0], size=v.shape)
+            out.append(float(w) if v.shape == () else w)
+        return out
+    if isinstance(given, (np.ndarray, Value)) or not isinstance(given, (list, tuple)):
+        given = [given]
+    if len(given) != len(inputs):
+        raise ValueError(
+            f"gradgradcheck: grad_weights has {len(given)} entries for {len(inputs)} inputs"
+        )
+    out = []
+    for i, (w, v) in enumerate(zip(given, inputs)):
+        w = np.asarray(w.data if isinstance(w, Value) else w, dtype=np.float64)
+        if w.shape != v.shape:
+            raise ValueError(
+                f"gradgradcheck: grad_weights[{i}] has shape {w.shape}, input {i} has shape "
+                f"{v.shape}"
+            )
+        out.append(float(w) if v.shape == () else w)
+    return out
+
+
+def _first_output_weights(shape: tuple, given: Any, seed: int) -> Any:
+    if given is not None:
+        w = np.asarray(given.data if isinstance(given, Value) else given, dtype=np.float64)
+        if w.shape != shape:
+            raise ValueError(
+                f"gradgradcheck: output_weights has shape {w.shape}, fn returns shape {shape}"
+            )
+        return float(w) if shape == () else w
+    if shape == ():
+        return None
+    rng = np.random.default_rng([seed, 4])
+    return rng.uniform(0.5, 1.5, size=shape) * rng.choice([-1.0, 1.0], size=shape)
+
+
+# ============================================================================ models
+
+
+def gradcheck_module(
+    model: Any,
+    loss_fn: Callable[..., Value],
+    *batch: Any,
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    method: str = "central",
+    fast: bool = False,
+    raise_exception: bool = True,
+    localize: bool = False,
+    seed: int | np.random.Generator = 0,
+) -> GradcheckReport:
+    """Check the gradient of a model's loss with respect to every parameter.
+
+    ``loss_fn(model, *batch)`` computes the loss (a Value; non-scalar losses are weighted
+    as in ``gradcheck``) for the given batch, e.g.
+    ``lambda m, x, y: cross_entropy(m(x), y)``.  Parameters are found with
+    ``model.named_parameters()`` and reported by their dotted names; parameters with
+    ``requires_grad=False`` are skipped (the report's notes say which).
+
+    For the duration of the check the whole model is switched to eval mode, so dropout
+    layers (modules whose class is named ``Dropout``) stop drawing random masks, which
+    would make every evaluation of the loss different; the report's notes say which
+    layers were affected, ``report.dropout_layers`` and ``report.switched_to_eval`` list
+    their dotted names.  Each module's mode is restored afterwards, even on errors.
+    Everything else is as in ``gradcheck`` (use ``fast=True`` for large models).
+    """
+    caller = "gradcheck_module"
+    for method_name in ("named_parameters", "named_modules", "train", "eval"):
+        if not callable(getattr(model, method_name, None)):
+            raise TypeError(
+                f"gradcheck_module: model must be a minigrad.nn.Module (with "
+                f"named_parameters(), named_modules(), train() and eval()); "
+                f"{type(model).__name__} has no {method_name}()"
+            )
+    check_callable(loss_fn, caller, what="loss_fn")
+    eps, atol, rtol, method, fast, seed = _check_options(
+        caller, eps, atol, rtol, method, fast, seed
+    )
+    names, params, notes = _model_parameters(model)
+    modules = list(model.named_modules())
+    training = [(name, m) for name, m in modules if bool(getattr(m, "training", False))]
+    switched = [_module_name(name) for name, _ in training]
+    dropouts = [_module_name(name) for name, m in modules if type(m).__name__ == "Dropout"]
+    active_dropouts = [_module_name(n) for n, m in training if type(m).__name__ == "Dropout"]
+    if active_dropouts:
+        notes.append(
+            f"dropout layers {', '.join(repr(n) for n in active_dropouts)} switched to eval "
+            "mode for the check (their random masks would make every evaluation of the loss "
+            "different); modes restored afterwards"
+        )
+    elif switched:
+        notes.append("model switched to eval mode for the check; modes restored afterwards")
+    elif dropouts:
+        notes.append(
+            f"model already in eval mode: dropout layers {', '.join(repr(n) for n in dropouts)} "
+            "were inactive"
+        )
+
+    def loss(*_params: Value) -> Value:
+        return loss_fn(model, *batch)
+
+    spec = Spec(
+        loss,
+        params,
+        names,
+        caller,
+        fn_label="loss_fn(model, *batch)",
+        seed=seed,
+        context=lambda: eval_mode(model),
+    )
+    return run(
+        spec,
+        title="gradcheck_module",
+        eps=eps,
+        atol=atol,
+        rtol=rtol,
+        method=method,
+        fast=fast,
+        raise_exception=raise_exception,
+        localize=localize,
+        notes=notes,
+        attributes={"switched_to_eval": switched, "dropout_layers": dropouts},
+    )
+
+
+def _module_name(name: str) -> str:
+    return name if name else "(root)"
+
+
+def _model_parameters(model: Any) -> tuple[tuple[str, ...], tuple[Value, ...], list[str]]:
+    named = list(model.named_parameters())
+    notes = []
+    names, params, frozen, seen = [], [], [], {}
+    for entry in named:
+        if not (isinstance(entry, tuple) and len(entry) == 2 and isinstance(entry[1], Value)):
+            raise TypeError(
+                "gradcheck_module: model.named_parameters() must give (dotted name, Value) "
+                f"pairs, got {entry!r:.80}"
+            )
+        name, p = entry
+        if id(p) in seen:
+            notes.append(f"'{name}' is the same Value as '{seen[id(p)]}'; checked once")
+            continue
+        seen[id(p)] = name
+        if not p.requires_grad:
+            frozen.append(name)
+            continue
+        names.append(str(name))
+        params.append(p)
+    if frozen:
+        notes.append(
+            f"skipped parameters with requires_grad=False: {', '.join(repr(n) for n in frozen)}"
+        )
+    if not params:
+        raise ValueError(
+            "gradcheck_module: the model has no parameters that require grad, so there is "
+            "nothing to check"
+        )
+    return tuple(names), tuple(params), notes
+
+
+@contextmanager
+def eval_mode(model: Any) -> Iterator[None]:
+    """The model in eval mode for the block; every module's own mode restored afterwards."""
+    saved = [(m, bool(m.training)) for _, m in model.named_modules()]
+    model.eval()
+    try:
+        yield
+    finally:
+        # named_modules lists parents before children, so a recursive train(mode) on a
+        # parent is corrected by its children's own calls that follow.
+        for module, mode in saved:
+            module.train(mode)
+        for module, mode in saved:
+            if bool(module.training) != mode:
+                module.training = mode
