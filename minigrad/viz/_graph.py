@@ -282,24 +282,21 @@ def _name(selection: Selection) -> None:
     """Labels: a Value's own name, else its parameter name, else its short id; a name that
     several shown Values share gets the short id appended, so no label is ambiguous."""
     names = selection.parameter_name
-    base = {}
-    for n in selection.nodes:
-        text = n.name or names.get(id(n))
-        if text:
-            base[id(n)] = text
-    counts: dict[str, int] = {}
-    for text in base.values():
-        counts[text] = counts.get(text, 0) + 1
+    key = selection.key
     label = selection.label
-    for n in selection.nodes:
-        k = selection.key[id(n)]
-        text = base.get(id(n))
-        if text is None:
-            label[id(n)] = k
-        elif counts[text] > 1:
-            label[id(n)] = f"{text}[{k}]"
+    named = []
+    counts: dict[str, int] = {}
+    for n in selection.nodes:  # one tight pass: graphs of a million Values go through here
+        text = n.name
+        if text is None and names:
+            text = names.get(id(n))
+        if text:
+            named.append((n, text))
+            counts[text] = counts.get(text, 0) + 1
         else:
-            label[id(n)] = text
+            label[id(n)] = key[id(n)]
+    for n, text in named:
+        label[id(n)] = f"{text}[{key[id(n)]}]" if counts[text] > 1 else text
 
 
 def _classify(selection: Selection) -> None:
@@ -307,14 +304,15 @@ def _classify(selection: Selection) -> None:
     params = selection.parameter_name
     kind = selection.kind
     for n in selection.nodes:
-        if id(n) in root_ids:
-            kind[id(n)] = "output"
+        i = id(n)
+        if n._op is not None:
+            kind[i] = "output" if i in root_ids else "intermediate"
+        elif i in root_ids:
+            kind[i] = "output"
         elif not n.requires_grad:
-            kind[id(n)] = "constant"
-        elif n._op is None:
-            kind[id(n)] = "parameter" if id(n) in params else "leaf"
+            kind[i] = "constant"
         else:
-            kind[id(n)] = "intermediate"
+            kind[i] = "parameter" if i in params else "leaf"
 
 
 def _common_prefix(paths: list[tuple[str, ...]]) -> tuple[str, ...]:
@@ -329,12 +327,24 @@ def _common_prefix(paths: list[tuple[str, ...]]) -> tuple[str, ...]:
     return first[:length]
 
 
+#: Operations that count as a layer's activation when applied to its output.
+_ACTIVATIONS = {"tanh", "relu", "sigmoid", "exp", "log", "abs", "neg"}
+
+
 def _assign_modules(selection: Selection) -> None:
-    """Give parameters their module (the dotted name without its last part) and every
-    operation the module its inputs share: a parameter pulls the ops that consume it into
-    its module; an op fed only by Values of one module stays in that module."""
+    """Give parameters their module (the dotted name without its last part) and the
+    operations that belong with them.
+
+    Forward pass: an op that consumes parameters goes to their module (the common prefix
+    when they come from several); an op fed only by Values of one module goes there too
+    (the additions of a neuron's weighted sum).  Backward pass: such a fed-only op stays
+    only if one of its consumers is in the same module, or if it is an activation (tanh,
+    relu...) applied directly to a parameter-consuming op.  So a loss computed from the
+    last layer's output is not drawn inside that layer.
+    """
     names = selection.parameter_name
     module = selection.module
+    direct: set[int] = set()  # ops placed because they consume parameters
     for n in selection.nodes:  # forward order: inputs are assigned before their consumers
         if id(n) in names:
             path = tuple(names[id(n)].split(".")[:-1])
@@ -348,13 +358,28 @@ def _assign_modules(selection: Selection) -> None:
         ]
         if from_parameters:
             path = _common_prefix(from_parameters)
-        else:
-            inner = [module.get(id(p)) for p in n._parents if p.requires_grad]
-            if not inner or any(m is None for m in inner):
-                continue
+            if path:
+                module[id(n)] = path
+                direct.add(id(n))
+            continue
+        inner = [module.get(id(p)) for p in n._parents if p.requires_grad]
+        if inner and all(m is not None for m in inner):
             path = _common_prefix(inner)
-        if path:
-            module[id(n)] = path
+            if path:
+                module[id(n)] = path
+    consumers: dict[int, list[Value]] = {}
+    for n in selection.nodes:
+        for p in n._parents:
+            consumers.setdefault(id(p), []).append(n)
+    for n in reversed(selection.nodes):  # consumers are settled before their inputs
+        path = module.get(id(n))
+        if path is None or id(n) in direct or id(n) in names:
+            continue
+        kept = any(module.get(id(c), ())[: len(path)] == path for c in consumers.get(id(n), ()))
+        if not kept and n.op in _ACTIVATIONS:
+            kept = any(id(p) in direct for p in n._parents)
+        if not kept:
+            del module[id(n)]
 
 
 # ----------------------------------------------------------------------------- numbers
@@ -380,6 +405,14 @@ def data_of(x: Any) -> Any:
 
 def is_scalar(x: Any) -> bool:
     return type(x) is float or np.ndim(x) == 0
+
+
+def one_number(x: Any) -> Any:
+    """The element of a one-element array (so [[0.5]] prints as 0.5); x otherwise."""
+    x = data_of(x)
+    if not is_scalar(x) and np.size(x) == 1:
+        return np.asarray(x).reshape(-1)[0]
+    return x
 
 
 def array_text(a: np.ndarray, digits: int) -> str:
@@ -410,8 +443,8 @@ def summary(x: Any, digits: int = 4, small: int = 6) -> str:
 
 
 def shape_text(node: Value) -> str:
-    """'(3, 4) float32' for arrays, '' for Python-float scalars."""
-    if type(node.data) is float:
+    """'(3, 4) float32' for arrays, '' for scalars (float64 0-d data included)."""
+    if node.shape == () and node.dtype == np.float64:
         return ""
     return f"{node.shape} {node.dtype}"
 

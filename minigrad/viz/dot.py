@@ -111,10 +111,15 @@ def label(lines: list[str]) -> str:
 _RECORD_SPECIAL = re.compile(r'([{}|<>"])')
 
 
-def record(fields: list[str]) -> str:
-    """A quoted record label ``{ a | b | c }``; record punctuation in the text is escaped."""
-    escaped = [_RECORD_SPECIAL.sub(r"\\\1", _label_line(f)) for f in fields]
-    return '"{ ' + " | ".join(escaped) + ' }"'
+def record(fields: list[str], across: bool = True) -> str:
+    """A quoted record label; record punctuation in the text is escaped.
+
+    ``across=True`` gives ``{ a | b | c }`` (fields side by side when the graph runs left to
+    right, stacked when it runs top to bottom); ``across=False`` gives ``a | b | c``,
+    which turns the other way.
+    """
+    escaped = " | ".join(_RECORD_SPECIAL.sub(r"\\\1", _label_line(f)) for f in fields)
+    return f'"{{ {escaped} }}"' if across else f'"{escaped}"'
 
 
 # ----------------------------------------------------------------------------- options
@@ -320,15 +325,17 @@ class _Builder:
         carried = self.carried.get((id(node), index))
         lines = []
         prefix = "+= " if reused else ""
-        if local is not None:
-            lines.append(f"local {self.num(local)}")
+        if local is not None and np.size(local) == 1:
+            # A one-element result: d(result)/d(input) is a number (or a few, per element).
+            local_text = self.num(G.one_number(local))
+            lines.append(f"local {local_text}")
             g = node.grad
-            if carried is not None and g is not None and G.is_scalar(G.data_of(g)):
-                lines.append(f"{prefix}{self.num(local)} x {self.num(g)} = {self.num(carried)}")
+            if carried is not None and g is not None:
+                g_text = self.num(G.one_number(g))
+                lines.append(f"{prefix}{local_text} x {g_text} = {self.num(G.one_number(carried))}")
         elif carried is not None:
-            shape = G.shape_text(parent) or "scalar"
             lines.append(f"{prefix}|grad| {G.number(G.norm(carried), self.o.precision)}")
-            lines.append(shape)
+            lines.append(G.shape_text(parent) or "scalar")
         if not lines:
             return {}
         return {"label": label(lines)}
@@ -356,7 +363,11 @@ class _Builder:
     def _value_statements(self, node: Value) -> list[str]:
         k = self.s.key[id(node)]
         style = attributes(self.value_style(node))
-        lines = [f"\t{k} [label={record(self.value_fields(node))} {style}]\n"]
+        # Scalars read as one row, like micrograd's pictures; arrays, whose fields are long,
+        # stack their fields so that a picture running left to right stays narrow.
+        across = (node.size == 1 and node.ndim == 0) == (self.o.rankdir in ("LR", "RL"))
+        fields = record(self.value_fields(node), across)
+        lines = [f"\t{k} [label={fields} {style}]\n"]
         if node._op is not None:
             lines.append(
                 f"\t{k}_op [label={label(self.op_lines(node))} {attributes(self.op_style(node))}]\n"
