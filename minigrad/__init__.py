@@ -8,7 +8,7 @@
 7.0
 """
 
-from minigrad import nn, optim
+from minigrad import data, nn, optim
 from minigrad.anomaly import AnomalyError, detect_anomaly
 from minigrad.autograd import enable_grad, grad, is_grad_enabled, no_grad
 from minigrad.functions import Function, concat, stack, where
@@ -21,6 +21,7 @@ from minigrad.gradcheck import (
     gradgradcheck,
     numerical_grad,
 )
+from minigrad.train import History, critical_learning_rate, fit, lr_sweep
 from minigrad.value import Value
 from minigrad.viz import ascii_tree, backward_steps, draw, render_graph, to_dot, to_json, trace
 
@@ -47,6 +48,11 @@ __all__ = [
     "AnomalyError",
     "nn",
     "optim",
+    "data",
+    "fit",
+    "History",
+    "lr_sweep",
+    "critical_learning_rate",
     "draw",
     "to_dot",
     "render_graph",

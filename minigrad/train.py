@@ -1,0 +1,1325 @@
+"""The training loop, its record (``History``), the learning-rate sweep and the curvature helper.
+
+``fit`` is the loop every course draws on the board, written so you can read it top to
+bottom::
+
+    for epoch in 1 .. epochs:
+        for X_batch, y_batch in loader:            # one iteration per batch
+            prediction = model(X_batch)            # forward
+            loss = loss_fn(prediction, y_batch)    # loss
+            optimizer.zero_grad()                  # forget the previous gradients
+            loss.backward()                        # backward: d loss / d parameter
+            optimizer.step()                       # update the parameters
+        evaluate on the validation data, record the epoch, decide whether to stop
+
+Around that core it records everything a learner wants to look at (per-epoch training and
+validation loss, metrics, learning rate, gradient norm), stops early when the validation
+loss stops improving, stops at once when the loss diverges, and says why it stopped.
+
+``lr_sweep`` trains the same model at several learning rates and sorts them into "too
+small", "converges" and "diverges".  ``largest_hessian_eigenvalue`` finds the sharpest
+curvature of the loss by power iteration on Hessian-vector products (a gradient of a
+gradient), and ``critical_learning_rate`` turns it into the largest stable learning rate
+of plain gradient descent, 2 / lambda_max.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from minigrad.autograd import grad as _grad
+from minigrad.autograd import no_grad
+from minigrad.data.utils import DataLoader
+from minigrad.value import Value
+
+__all__ = [
+    "fit",
+    "evaluate",
+    "predict",
+    "History",
+    "EarlyStopping",
+    "STOP_REASONS",
+    "lr_sweep",
+    "SweepResult",
+    "SweepRow",
+    "dataset_loss",
+    "hessian_vector_product",
+    "largest_hessian_eigenvalue",
+    "critical_learning_rate",
+]
+
+#: Why a ``fit`` run ended (``History.stop_reason``).
+STOP_REASONS = ("converged", "early-stopped", "diverged", "finished")
+
+#: Loss names accepted by ``fit`` and where they live in ``minigrad.nn.functional``.
+LOSSES = {
+    "mse": "mse_loss",
+    "mse_loss": "mse_loss",
+    "l1": "l1_loss",
+    "l1_loss": "l1_loss",
+    "mae": "l1_loss",
+    "bce": "binary_cross_entropy_with_logits",
+    "binary_cross_entropy_with_logits": "binary_cross_entropy_with_logits",
+    "cross_entropy": "cross_entropy",
+    "hinge": "hinge_loss",
+    "hinge_loss": "hinge_loss",
+}
+
+
+# ============================================================================ metrics
+
+
+def accuracy(prediction: np.ndarray, target: np.ndarray) -> float:
+    """The fraction of examples whose predicted class equals the target class.
+
+    Several output columns: the predicted class is the argmax (logits or probabilities).
+    One output (shape (n,) or (n, 1)): a logit or score, class 1 when it is > 0; if the
+    targets use the labels -1/+1 (hinge loss) the prediction is -1 or +1, otherwise 0 or 1.
+    """
+    prediction = np.asarray(prediction)
+    target = np.asarray(target).reshape(len(prediction), -1)
+    if prediction.ndim == 2 and prediction.shape[1] > 1:
+        predicted = prediction.argmax(axis=1)
+    else:
+        positive = prediction.reshape(len(prediction)) > 0
+        negative_label = -1 if np.any(target == -1) else 0
+        predicted = np.where(positive, 1, negative_label)
+    return float(np.mean(predicted == target[:, 0])) if len(prediction) else math.nan
+
+
+def mean_absolute_error(prediction: np.ndarray, target: np.ndarray) -> float:
+    """mean |prediction - target| (targets reshaped to the prediction's shape)."""
+    prediction = np.asarray(prediction, dtype=np.float64)
+    return float(np.mean(np.abs(prediction - np.asarray(target).reshape(prediction.shape))))
+
+
+def mean_squared_error(prediction: np.ndarray, target: np.ndarray) -> float:
+    """mean (prediction - target)^2."""
+    prediction = np.asarray(prediction, dtype=np.float64)
+    return float(np.mean((prediction - np.asarray(target).reshape(prediction.shape)) ** 2))
+
+
+def root_mean_squared_error(prediction: np.ndarray, target: np.ndarray) -> float:
+    """sqrt(mean (prediction - target)^2), in the units of the target."""
+    return math.sqrt(mean_squared_error(prediction, target))
+
+
+#: Metric names accepted by ``fit(metrics=[...])``; any callable(prediction, target) works too.
+METRICS: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
+    "accuracy": accuracy,
+    "mae": mean_absolute_error,
+    "mse": mean_squared_error,
+    "rmse": root_mean_squared_error,
+}
+
+
+# ============================================================================ History
+
+
+class History:
+    """What happened during ``fit``, epoch by epoch.
+
+    ``history["loss"]`` (also ``history.loss``) is the training loss of each epoch, the
+    mean of the batch losses weighted by batch size, measured while training (the model
+    changes during the epoch, and Dropout is active).  ``"val_loss"`` is the loss on the
+    validation data at the end of the epoch, in evaluation mode.  Each metric ``m`` has
+    ``"m"`` (training) and ``"val_m"``; ``"lr"`` is the learning rate used in the epoch,
+    ``"grad_norm"`` the mean over the epoch's iterations of the global gradient norm
+    sqrt(sum of squared gradient entries) before clipping, ``"time"`` the seconds it took.
+
+    ``stop_reason`` is one of ``STOP_REASONS``: "converged" (the training loss changed by
+    less than ``tol``), "early-stopped" (the monitored quantity did not improve for
+    ``patience`` epochs), "diverged" (the loss became NaN/inf or blew up; ``message``
+    says "diverged at epoch k") or "finished" (all epochs ran).
+    """
+
+    def __init__(self) -> None:
+        self.history: dict[str, list[float]] = {}
+        self.epochs: list[int] = []
+        self.stop_reason: str = "finished"
+        self.message: str = ""
+        self.best_epoch: int | None = None
+        self.best_value: float = math.nan
+        self.monitor: str = "loss"
+        self.restored_best_weights: bool = False
+        self.diverged_at: int | None = None
+        self.initial_loss: float = math.nan
+        self.n_train: int = 0
+        self.n_val: int = 0
+        self.batch_size: int = 0
+        self.iterations_per_epoch: int = 0
+        self.iterations: int = 0
+        self.epochs_requested: int = 0
+
+    # ----------------------------------------------------------------- access
+
+    @property
+    def epochs_run(self) -> int:
+        """How many epochs were started (the diverging one included)."""
+        return len(self.epochs)
+
+    def __getitem__(self, key: str) -> list[float]:
+        if key not in self.history:
+            raise KeyError(
+                f"History has no series {key!r}; it has {sorted(self.history)} "
+                "(validation series exist only with validation data)"
+            )
+        return self.history[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.history
+
+    def keys(self) -> list[str]:
+        return list(self.history)
+
+    @property
+    def loss(self) -> list[float]:
+        return self.history.get("loss", [])
+
+    @property
+    def val_loss(self) -> list[float]:
+        return self.history.get("val_loss", [])
+
+    @property
+    def lr(self) -> list[float]:
+        return self.history.get("lr", [])
+
+    @property
+    def grad_norm(self) -> list[float]:
+        return self.history.get("grad_norm", [])
+
+    def _record(self, epoch: int, values: dict[str, float]) -> None:
+        self.epochs.append(epoch)
+        for key, value in values.items():
+            self.history.setdefault(key, []).append(float(value))
+
+    # ----------------------------------------------------------------- display
+
+    def _columns(self) -> list[str]:
+        order = ["loss", "val_loss"]
+        metrics = [k for k in self.history if k not in ("loss", "val_loss", "lr", "grad_norm")]
+        metrics = [k for k in metrics if k != "time"]
+        return [k for k in order if k in self.history] + metrics + ["lr", "grad_norm"]
+
+    def table(self, every: int = 1) -> str:
+        """The per-epoch record as a text table (every ``every``-th epoch and the last)."""
+        columns = [c for c in self._columns() if c in self.history]
+        lines = [_table_header(columns)]
+        for i, epoch in enumerate(self.epochs):
+            if epoch % every == 0 or i == len(self.epochs) - 1 or i == 0:
+                lines.append(_table_row(epoch, [self.history[c][i] for c in columns]))
+        return "\n".join(lines)
+
+    def summary(self) -> str:
+        """One paragraph: how the run went and why it stopped."""
+        lines = [
+            f"{self.n_train} training samples, batch size {self.batch_size}: "
+            f"{self.iterations_per_epoch} iterations per epoch; "
+            f"{self.epochs_run} of {self.epochs_requested} epochs run "
+            f"({self.iterations} iterations).",
+            f"stop reason: {self.stop_reason}" + (f" ({self.message})" if self.message else ""),
+        ]
+        if self.loss:
+            lines.append(
+                f"initial loss {_fmt(self.initial_loss)}, final loss {_fmt(self.loss[-1])}"
+            )
+        if self.best_epoch is not None:
+            restored = ", weights restored" if self.restored_best_weights else ""
+            lines.append(
+                f"best {self.monitor} {_fmt(self.best_value)} at epoch {self.best_epoch}{restored}"
+            )
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        last = f", loss={_fmt(self.loss[-1])}" if self.loss else ""
+        return (
+            f"History(epochs_run={self.epochs_run}, stop_reason={self.stop_reason!r}"
+            f"{last}, best_epoch={self.best_epoch})"
+        )
+
+    def __str__(self) -> str:
+        return self.summary() + "\n" + self.table()
+
+    # ----------------------------------------------------------------- plot
+
+    def plot(self, path: str | None = None, *, log_loss: bool | None = None) -> Any:
+        """Draw the learning curves and return the matplotlib Figure.
+
+        Panels: training and validation loss (log scale when every value is positive,
+        unless ``log_loss`` says otherwise) with the best epoch marked and a divergence
+        shown as a red cross; the metrics, if any; the learning rate; the gradient norm.
+        With ``path`` the figure is saved there through the Agg backend (no display
+        needed, pyplot untouched); without it the figure is made with pyplot, so it shows
+        in notebooks and in ``plt.show()``.  matplotlib is imported only here.
+        """
+        if not self.epochs:
+            raise ValueError("History.plot: nothing to plot, no epoch was recorded")
+        fig = _new_figure(path, figsize=(11, 7))
+        metric_keys = [
+            k for k in self._columns() if k not in ("loss", "val_loss", "lr", "grad_norm")
+        ]
+        axes = fig.subplots(2, 2).ravel()
+        epochs = np.asarray(self.epochs)
+        ax = axes[0]
+        for key, style in (("loss", "-"), ("val_loss", "--")):
+            if key in self.history:
+                ax.plot(epochs, _finite(self.history[key]), style, label=key)
+        values = [v for k in ("loss", "val_loss") for v in self.history.get(k, [])]
+        finite_values = [v for v in values if math.isfinite(v)]
+        use_log = (
+            log_loss if log_loss is not None else bool(finite_values) and min(finite_values) > 0
+        )
+        if use_log:
+            ax.set_yscale("log")
+        if self.best_epoch is not None:
+            ax.axvline(self.best_epoch, color="grey", linestyle=":", label="best epoch")
+        if self.diverged_at is not None and finite_values:
+            ax.plot([self.diverged_at], [max(finite_values)], "rx", markersize=10,
+                    label=f"diverged (epoch {self.diverged_at})")  # fmt: skip
+        ax.set_title("loss")
+        ax.set_xlabel("epoch")
+        ax.legend()
+        ax = axes[1]
+        for key in metric_keys:
+            ax.plot(epochs, _finite(self.history[key]), "--" if key.startswith("val_") else "-",
+                    label=key)  # fmt: skip
+        ax.set_title("metrics" if metric_keys else "metrics (none recorded)")
+        ax.set_xlabel("epoch")
+        if metric_keys:
+            ax.legend()
+        ax = axes[2]
+        ax.plot(epochs, self.history.get("lr", [math.nan] * len(epochs)))
+        ax.set_title("learning rate")
+        ax.set_xlabel("epoch")
+        ax = axes[3]
+        norms = _finite(self.history.get("grad_norm", [math.nan] * len(epochs)))
+        ax.plot(epochs, norms)
+        if np.nanmin(np.where(norms > 0, norms, np.nan), initial=np.inf) < np.inf:
+            ax.set_yscale("log")
+        ax.set_title("gradient norm (mean per epoch)")
+        ax.set_xlabel("epoch")
+        fig.tight_layout()
+        if path is not None:
+            fig.savefig(path)
+        return fig
+
+
+def _finite(values: Iterable[float]) -> np.ndarray:
+    """Values as an array with inf replaced by NaN, so plots leave a gap instead of failing."""
+    array = np.asarray(list(values), dtype=np.float64)
+    return np.where(np.isfinite(array), array, np.nan)
+
+
+def _new_figure(path: str | None, figsize: tuple[float, float]) -> Any:
+    """A Figure: through pyplot for display, or a bare Agg-backed Figure for saving."""
+    if path is None:
+        import matplotlib.pyplot as plt
+
+        return plt.figure(figsize=figsize)
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=figsize)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _fmt(x: float) -> str:
+    return f"{x:.6g}" if isinstance(x, (int, float)) else str(x)
+
+
+def _table_header(columns: Sequence[str]) -> str:
+    return f"{'epoch':>6}" + "".join(f"{c:>14}" for c in columns)
+
+
+def _table_row(epoch: int, values: Sequence[float]) -> str:
+    return f"{epoch:>6}" + "".join(f"{_fmt(v):>14}" for v in values)
+
+
+# ============================================================================ early stopping
+
+
+class EarlyStopping:
+    """Keep track of the best value of a monitored quantity and count epochs without progress.
+
+    In mode "min" an epoch improves when ``value < best - min_delta`` ("max": when
+    ``value > best + min_delta``).  ``should_stop`` becomes True once ``patience`` epochs
+    in a row have not improved (``patience=None`` never stops; the best is still tracked).
+    """
+
+    def __init__(self, patience: int | None = None, min_delta: float = 0.0, mode: str = "min"):
+        if patience is not None and (
+            isinstance(patience, bool) or not isinstance(patience, numbers.Integral) or patience < 0
+        ):
+            raise ValueError(f"patience must be None or an integer >= 0, got {patience!r}")
+        if (
+            isinstance(min_delta, bool)
+            or not isinstance(min_delta, numbers.Real)
+            or not math.isfinite(min_delta)
+            or min_delta < 0
+        ):
+            raise ValueError(f"min_delta must be a finite number >= 0, got {min_delta!r}")
+        if mode not in ("min", "max"):
+            raise ValueError(f"mode must be 'min' or 'max', got {mode!r}")
+        self.patience = patience
+        self.min_delta = float(min_delta)
+        self.mode = mode
+        self.best = math.inf if mode == "min" else -math.inf
+        self.best_epoch: int | None = None
+        self.wait = 0
+
+    def update(self, value: float, epoch: int) -> bool:
+        """Record the epoch's value; return True if it is a new best."""
+        if self.mode == "min":
+            improved = value < self.best - self.min_delta
+        else:
+            improved = value > self.best + self.min_delta
+        if improved and math.isfinite(value):
+            self.best, self.best_epoch, self.wait = value, epoch, 0
+            return True
+        self.wait += 1
+        return False
+
+    @property
+    def should_stop(self) -> bool:
+        return self.patience is not None and self.wait >= max(self.patience, 1)
+
+
+# ============================================================================ fit
+
+
+def fit(
+    model: Any,
+    X: Any,
+    y: Any,
+    *,
+    loss: str | Callable[[Value, Any], Value] = "mse",
+    optimizer: Any = None,
+    lr: float | None = None,
+    epochs: int = 10,
+    batch_size: int | None = None,
+    shuffle: bool = True,
+    seed: int | np.random.Generator = 0,
+    validation_data: tuple[Any, Any] | None = None,
+    validation_split: float | None = None,
+    metrics: Sequence[str | Callable[[np.ndarray, np.ndarray], float]] = (),
+    patience: int | None = None,
+    min_delta: float = 0.0,
+    monitor: str | None = None,
+    restore_best_weights: bool = False,
+    tol: float | None = None,
+    divergence_factor: float = 1e3,
+    scheduler: Any = None,
+    clip_grad_norm: float | None = None,
+    callbacks: Sequence[Callable[[History, Any], Any]] = (),
+    verbose: bool = True,
+    print_every: int | None = None,
+) -> History:
+    """Train ``model`` on ``(X, y)`` and return the ``History`` of the run.
+
+    Model: ``model(Value(X_batch))`` returns the predictions as a Value;
+    ``model.parameters()`` lists the Values to train; ``train()``/``eval()`` are used when
+    the model has them (its mode is restored at the end).  Data: ``X`` has one row per
+    sample (any number of trailing dimensions), ``y`` one target per row: floats for
+    regression, integer classes for ``cross_entropy``, 0/1 for ``bce``, -1/+1 for
+    ``hinge``.  When the model returns shape (b, 1) and ``y`` has shape (b,), the targets
+    are reshaped to (b, 1) so the loss compares prediction i with target i.
+
+    Loss: a name in ``LOSSES`` ("mse", "l1"/"mae", "bce", "cross_entropy", "hinge") or any
+    ``loss(prediction: Value, target: ndarray) -> scalar Value`` with mean reduction.
+    Optimizer: any object with ``zero_grad()``, ``step()`` and a settable ``lr``
+    (``minigrad.optim.SGD``/``Adam``); or ``optimizer=None`` and ``lr=...`` for plain SGD.
+
+    Batching: ``batch_size=None`` is full-batch gradient descent (one iteration per
+    epoch), ``1`` one example at a time, else mini-batches: ``ceil(n / batch_size)``
+    iterations per epoch (1000 samples, batch 100 -> 10).  With ``shuffle`` each epoch
+    visits the rows in a new order drawn from ``seed``.
+
+    Validation: ``validation_data=(X_val, y_val)``, or ``validation_split=f`` to hold out
+    a random fraction ``f`` of the rows (drawn with ``seed``; Keras takes the *last* rows
+    instead, which goes wrong on data sorted by class).  ``metrics``: names in ``METRICS``
+    ("accuracy", "mae", "mse", "rmse") or callables ``(prediction, target) -> float`` on
+    numpy arrays.
+
+    Stopping: ``patience`` epochs without an improvement larger than ``min_delta`` in
+    ``monitor`` (default "val_loss" with validation data, else "loss"; names containing
+    "acc" are maximised) stop with "early-stopped".  ``restore_best_weights=True`` puts
+    the parameters of the best epoch back at the end, whatever the stop reason.  ``tol``:
+    stop with "converged" when |loss_k - loss_(k-1)| <= tol * |loss_(k-1)|.  A batch loss
+    or gradient that is NaN/inf, or an epoch loss larger than both the initial loss and
+    ``divergence_factor`` times the best epoch loss, stops training at once with
+    "diverged" and the message "diverged at epoch k ...".
+
+    Each epoch: ``scheduler.step()`` is called after it (an lr schedule from
+    ``minigrad.optim``), or, if ``scheduler`` is a plain function, ``optimizer.lr =
+    scheduler(epoch)`` before it (epochs count from 1); with ``clip_grad_norm`` the
+    gradients are rescaled so their global norm is at most that value before each step;
+    each ``callback(history, model)`` runs after the epoch is recorded.
+
+    Output: ``verbose=True`` shows a tqdm progress bar (epoch, loss, val_loss; in
+    notebooks too), ``verbose=False`` is quiet; ``print_every=k`` prints a table row every
+    k epochs (for logs).
+
+    Every argument is checked before the model is touched: a length mismatch, an empty
+    data set, NaN/inf in X or y, a batch size or epoch count below 1, a validation split
+    outside (0, 1), an unknown loss or metric raise ValueError/TypeError naming the
+    problem, and then neither the model nor the data have changed.  X and y are never
+    modified.
+    """
+    # --------------------------------------------------------------- check everything first
+    epochs = _positive_int(epochs, "epochs")
+    if batch_size is not None:
+        batch_size = _positive_int(batch_size, "batch_size")
+    X, y = _checked_data(X, y, "X", "y")
+    loss_fn, loss_name = _loss_function(loss)
+    metric_fns = _metric_functions(metrics)
+    params = _parameters(model)
+    if validation_data is not None and validation_split is not None:
+        raise ValueError("fit: pass validation_data or validation_split, not both")
+    rng = _rng(seed)
+    if validation_split is not None:
+        X, y, X_val, y_val = _split_off_validation(X, y, validation_split, rng)
+    elif validation_data is not None:
+        if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+            raise TypeError("fit: validation_data must be a pair (X_val, y_val)")
+        X_val, y_val = _checked_data(*validation_data, "X_val", "y_val")
+    else:
+        X_val = y_val = None
+    has_val = X_val is not None
+    monitor = monitor or ("val_loss" if has_val else "loss")
+    valid_monitors = ["loss"] + [name for name, _ in metric_fns]
+    valid_monitors += ["val_" + m for m in valid_monitors] if has_val else []
+    if monitor not in valid_monitors:
+        raise ValueError(f"fit: cannot monitor {monitor!r}; choose one of {valid_monitors}")
+    stopper = EarlyStopping(patience, min_delta, "max" if "acc" in monitor else "min")
+    if tol is not None and not (isinstance(tol, numbers.Real) and tol >= 0):
+        raise ValueError(f"fit: tol must be None or a number >= 0, got {tol!r}")
+    if not (isinstance(divergence_factor, numbers.Real) and divergence_factor > 1):
+        raise ValueError(f"fit: divergence_factor must be a number > 1, got {divergence_factor!r}")
+    if clip_grad_norm is not None and not (
+        isinstance(clip_grad_norm, numbers.Real) and clip_grad_norm > 0
+    ):
+        raise ValueError(f"fit: clip_grad_norm must be None or > 0, got {clip_grad_norm!r}")
+    if print_every is not None:
+        print_every = _positive_int(print_every, "print_every")
+    optimizer = _optimizer(optimizer, lr, params)
+    loader = DataLoader(X, y, batch_size, shuffle=shuffle, seed=rng)
+
+    history = History()
+    history.n_train, history.n_val = len(X), (len(X_val) if has_val else 0)
+    history.batch_size = loader.batch_size
+    history.iterations_per_epoch = len(loader)
+    history.epochs_requested = epochs
+    history.monitor = monitor
+    was_training = bool(getattr(model, "training", True))
+    best_weights = None
+    bar = _progress_bar(epochs, verbose)
+    say = _printer(bar, verbose or print_every is not None)
+    say(
+        f"training on {len(X)} samples, batch size {loader.batch_size}: "
+        f"{len(loader)} iterations per epoch, {epochs} epochs"
+        + (f"; validating on {len(X_val)} samples" if has_val else "")
+    )
+    try:
+        # fit checks every batch loss and gradient norm itself and reports the first NaN or
+        # inf, so numpy's overflow warnings would only repeat that, once per operation.
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            # The loss before any update: the reference for divergence and for lr_sweep.
+            history.initial_loss = _evaluate(model, X, y, loss_fn, [], batch_size)["loss"]
+            if not math.isfinite(history.initial_loss):
+                history.stop_reason = "diverged"
+                history.diverged_at = 0
+                history.message = (
+                    f"diverged at epoch 0: the loss is already {history.initial_loss} before "
+                    "any update (check the data scale and the initial weights)"
+                )
+            best_loss = history.initial_loss
+            if print_every is not None:
+                say(_table_header(_planned_columns(loss_name, metric_fns, has_val)))
+
+            for epoch in range(1, epochs + 1):
+                if history.stop_reason == "diverged":
+                    break
+                if scheduler is not None and not hasattr(scheduler, "step"):
+                    optimizer.lr = scheduler(epoch)
+                started = time.perf_counter()
+                learning_rate = float(getattr(optimizer, "lr", math.nan))
+                _set_mode(model, True)
+                seen = 0
+                loss_sum = 0.0
+                norm_sum = 0.0
+                outputs, targets = [], []
+                problem = None
+                for iteration, (X_batch, y_batch) in enumerate(loader, start=1):
+                    prediction = model(Value(X_batch, requires_grad=False))  # forward
+                    y_batch = _match_target(y_batch, prediction)
+                    batch_loss = loss_fn(prediction, y_batch)  # loss
+                    value = _scalar_loss(batch_loss)
+                    if not math.isfinite(value):
+                        problem = (iteration, f"the training loss became {value}", value)
+                        break
+                    optimizer.zero_grad()  # forget the previous gradients
+                    batch_loss.backward()  # backward
+                    norm = _global_norm(params)
+                    if not math.isfinite(norm):
+                        problem = (iteration, f"the gradient norm became {norm}", value)
+                        break
+                    if clip_grad_norm is not None and norm > clip_grad_norm:
+                        _scale_gradients(params, clip_grad_norm / norm)
+                    optimizer.step()  # update
+                    history.iterations += 1
+                    seen += len(X_batch)
+                    loss_sum += value * len(X_batch)
+                    norm_sum += norm
+                    if metric_fns:
+                        outputs.append(np.array(prediction.data, dtype=np.float64, copy=True))
+                        targets.append(y_batch)
+
+                if problem is not None:  # stop at once: no NaN for the rest of the run
+                    iteration, what, value = problem
+                    history.stop_reason = "diverged"
+                    history.diverged_at = epoch
+                    history.message = (
+                        f"diverged at epoch {epoch} (iteration {iteration} of {len(loader)}): "
+                        + what
+                    )
+                    record = {"loss": value}
+                    if has_val:
+                        record["val_loss"] = math.nan
+                    for name, _ in metric_fns:
+                        record[name] = math.nan
+                        if has_val:
+                            record["val_" + name] = math.nan
+                    record["lr"] = learning_rate
+                    record["grad_norm"] = (
+                        norm_sum / max(iteration - 1, 1) if iteration > 1 else math.nan
+                    )
+                    record["time"] = time.perf_counter() - started
+                    history._record(epoch, record)
+                    _finish_epoch_display(bar, say, history, epoch, print_every, force=True)
+                    break
+
+                # ---------------------------------------------------------- end of epoch
+                record = {"loss": loss_sum / seen}
+                if has_val:
+                    record.update(
+                        _evaluate(model, X_val, y_val, loss_fn, metric_fns, batch_size, "val_")
+                    )
+                if metric_fns:
+                    train_outputs, train_targets = np.concatenate(outputs), np.concatenate(targets)
+                    for name, fn in metric_fns:
+                        record[name] = fn(train_outputs, train_targets)
+                record["lr"] = learning_rate
+                record["grad_norm"] = norm_sum / len(loader)
+                record["time"] = time.perf_counter() - started
+                history._record(epoch, _ordered(record, has_val, metric_fns))
+
+                if stopper.update(record[monitor], epoch):
+                    history.best_epoch, history.best_value = epoch, stopper.best
+                    if restore_best_weights:
+                        best_weights = _snapshot(params)
+                epoch_loss = record["loss"]
+                best_loss = min(best_loss, epoch_loss)
+                for callback in callbacks:
+                    callback(history, model)
+                if scheduler is not None and hasattr(scheduler, "step"):
+                    scheduler.step()
+
+                if epoch_loss > divergence_factor * best_loss and epoch_loss > history.initial_loss:
+                    history.stop_reason = "diverged"
+                    history.diverged_at = epoch
+                    history.message = (
+                        f"diverged at epoch {epoch}: the training loss {_fmt(epoch_loss)} is more "
+                        f"than {divergence_factor:g} times the best {_fmt(best_loss)}"
+                    )
+                elif (
+                    tol is not None
+                    and len(history.loss) >= 2
+                    and abs(history.loss[-1] - history.loss[-2]) <= tol * abs(history.loss[-2])
+                ):
+                    history.stop_reason = "converged"
+                    history.message = (
+                        f"converged at epoch {epoch}: the training loss changed by less than "
+                        f"tol={tol:g} (relative)"
+                    )
+                elif stopper.should_stop:
+                    history.stop_reason = "early-stopped"
+                    history.message = (
+                        f"early-stopped at epoch {epoch}: {monitor} has not improved by more than "
+                        f"{stopper.min_delta:g} for {stopper.wait} epochs "
+                        f"(best {_fmt(stopper.best)} at epoch {stopper.best_epoch})"
+                    )
+                stopping = history.stop_reason != "finished"
+                _finish_epoch_display(
+                    bar, say, history, epoch, print_every, force=stopping or epoch == epochs
+                )
+                if stopping:
+                    break
+    finally:
+        if bar is not None:
+            bar.close()
+        _set_mode(model, was_training)
+
+    if restore_best_weights and best_weights is not None:
+        _restore(params, best_weights)
+        history.restored_best_weights = True
+    if history.message:
+        say(history.message)
+    return history
+
+
+# ----------------------------------------------------------------------------- fit helpers
+
+
+def _positive_int(value: Any, name: str) -> int:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"fit: {name} must be a positive integer, got {type(value).__name__} "
+                        f"{value!r}")  # fmt: skip
+    if value <= 0:
+        raise ValueError(f"fit: {name} must be a positive integer, got {value}")
+    return int(value)
+
+
+def _rng(seed: Any) -> np.random.Generator:
+    from minigrad.data._checks import rng_from
+
+    return rng_from(seed, "fit")
+
+
+def _checked_features(X: Any, where: str) -> np.ndarray:
+    """X as a float array with at least one row and no NaN/inf (the caller's array unchanged)."""
+    X = np.asarray(X.data if isinstance(X, Value) else X)
+    if X.dtype.kind not in "biuf" or X.ndim == 0 or len(X) == 0:
+        raise ValueError(f"{where}: X must be a non-empty numeric array with one row per sample")
+    if X.dtype.kind == "f" and not np.all(np.isfinite(X)):
+        raise ValueError(f"{where}: X contains NaN or infinite values")
+    return X if X.dtype.kind == "f" else X.astype(np.float64)
+
+
+def _checked_data(X: Any, y: Any, x_name: str, y_name: str) -> tuple[np.ndarray, np.ndarray]:
+    """X and y as arrays (never the caller's arrays modified), checked for training."""
+    if isinstance(X, Value):
+        X = X.data
+    if isinstance(y, Value):
+        y = y.data
+    X, y = np.asarray(X), np.asarray(y)
+    for array, name in ((X, x_name), (y, y_name)):
+        if array.dtype.kind not in "biuf":
+            raise TypeError(f"fit: {name} must hold numbers, got an array of dtype {array.dtype}")
+        if array.ndim == 0:
+            raise ValueError(f"fit: {name} must have one entry per sample, got a scalar")
+    if len(X) != len(y):
+        raise ValueError(
+            f"fit: {x_name} and {y_name} must have the same number of samples, got "
+            f"{len(X)} and {len(y)}"
+        )
+    if len(X) == 0:
+        raise ValueError(f"fit: the data set is empty ({x_name} has 0 rows)")
+    for array, name in ((X, x_name), (y, y_name)):
+        if array.dtype.kind == "f":
+            bad = ~np.isfinite(array)
+            if bad.any():
+                rows = np.unique(np.nonzero(bad.reshape(len(array), -1))[0])
+                raise ValueError(
+                    f"fit: {name} contains {int(bad.sum())} NaN or infinite values (in "
+                    f"{len(rows)} rows, the first is row {rows[0]}); remove or impute them "
+                    "before training"
+                )
+    if X.dtype.kind != "f":
+        X = X.astype(np.float64)
+    return X, y
+
+
+def _split_off_validation(
+    X: np.ndarray, y: np.ndarray, fraction: Any, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    if isinstance(fraction, bool) or not isinstance(fraction, numbers.Real):
+        raise TypeError(f"fit: validation_split must be a fraction in (0, 1), got {fraction!r}")
+    if not 0.0 < fraction < 1.0:
+        raise ValueError(f"fit: validation_split must be a fraction in (0, 1), got {fraction}")
+    n_val = math.ceil(fraction * len(X))
+    if n_val >= len(X):
+        raise ValueError(
+            f"fit: validation_split={fraction} of {len(X)} samples leaves no training data"
+        )
+    order = rng.permutation(len(X))
+    train, val = order[: len(X) - n_val], order[len(X) - n_val :]
+    return X[train], y[train], X[val], y[val]
+
+
+def _loss_function(loss: Any) -> tuple[Callable[[Value, Any], Value], str]:
+    if isinstance(loss, str):
+        if loss not in LOSSES:
+            raise ValueError(f"fit: unknown loss {loss!r}; choose one of {sorted(LOSSES)} "
+                             "or pass a function loss(prediction, target)")  # fmt: skip
+        from minigrad.nn import functional
+
+        return getattr(functional, LOSSES[loss]), loss
+    if not callable(loss):
+        raise TypeError(f"fit: loss must be a name or a function, got {type(loss).__name__}")
+    return loss, getattr(loss, "__name__", "loss")
+
+
+def _metric_functions(metrics: Any) -> list[tuple[str, Callable]]:
+    if isinstance(metrics, str) or callable(metrics):
+        metrics = [metrics]
+    result = []
+    for metric in metrics:
+        if isinstance(metric, str):
+            if metric not in METRICS:
+                raise ValueError(f"fit: unknown metric {metric!r}; choose one of {sorted(METRICS)}"
+                                 " or pass a function metric(prediction, target)")  # fmt: skip
+            result.append((metric, METRICS[metric]))
+        elif callable(metric):
+            result.append((getattr(metric, "__name__", f"metric{len(result)}"), metric))
+        else:
+            raise TypeError(f"fit: a metric must be a name or a function, got {metric!r}")
+    names = [name for name, _ in result]
+    if len(set(names)) != len(names) or "loss" in names:
+        raise ValueError(f"fit: metric names must be distinct and not 'loss', got {names}")
+    return result
+
+
+def _parameters(model: Any) -> list[Value]:
+    if not callable(model) or not hasattr(model, "parameters"):
+        raise TypeError(
+            f"fit: model must be callable and have parameters() (an nn.Module), got "
+            f"{type(model).__name__}"
+        )
+    params = list(model.parameters())
+    if not params:
+        raise ValueError("fit: the model has no parameters to train")
+    for p in params:
+        if not isinstance(p, Value) or not p.requires_grad:
+            raise TypeError("fit: model.parameters() must return Values with requires_grad=True")
+    return params
+
+
+def _optimizer(optimizer: Any, lr: float | None, params: list[Value]) -> Any:
+    if optimizer is None:
+        if lr is None:
+            raise ValueError(
+                "fit: pass an optimizer (e.g. optim.Adam(model.parameters(), lr=1e-3)) "
+                "or lr=... for plain gradient descent"
+            )
+        if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not lr > 0:
+            raise ValueError(f"fit: lr must be a positive number, got {lr!r}")
+        from minigrad.optim import SGD
+
+        return SGD(params, lr=float(lr))
+    if lr is not None:
+        raise ValueError("fit: lr is for the default optimizer; set it on your optimizer instead")
+    if not (hasattr(optimizer, "step") and hasattr(optimizer, "zero_grad")):
+        raise TypeError(
+            f"fit: optimizer must have step() and zero_grad(), got {type(optimizer).__name__}"
+        )
+    return optimizer
+
+
+def _set_mode(model: Any, training: bool) -> None:
+    if hasattr(model, "train") and callable(model.train):
+        model.train(training)
+
+
+def _match_target(target: np.ndarray, prediction: Value) -> np.ndarray:
+    """Targets of shape (b,) against predictions (b, 1) become (b, 1), and vice versa."""
+    shape = prediction.shape
+    if target.shape != shape and target.size == int(np.prod(shape)):
+        if shape == target.shape + (1,) or target.shape == shape + (1,):
+            return target.reshape(shape)
+    return target
+
+
+def _scalar_loss(loss: Any) -> float:
+    if not isinstance(loss, Value) or loss.size != 1:
+        raise TypeError(
+            "fit: the loss function must return a scalar Value (use mean reduction), got "
+            + (f"a Value of shape {loss.shape}" if isinstance(loss, Value) else repr(loss))
+        )
+    return loss.item()
+
+
+def _global_norm(params: Sequence[Value]) -> float:
+    """sqrt(sum over parameters of sum of squared gradient entries)."""
+    total = 0.0
+    for p in params:
+        g = p.grad
+        if g is not None:
+            g = g.data if isinstance(g, Value) else g
+            total += float(np.sum(np.square(g, dtype=np.float64)))
+    return math.sqrt(total)
+
+
+def _scale_gradients(params: Sequence[Value], factor: float) -> None:
+    for p in params:
+        if p.grad is not None:
+            p.grad = p.grad * factor if type(p.grad) is float else p.grad * p.dtype.type(factor)
+
+
+def _snapshot(params: Sequence[Value]) -> list[Any]:
+    return [p.data.copy() if isinstance(p.data, np.ndarray) else p.data for p in params]
+
+
+def _restore(params: Sequence[Value], weights: list[Any]) -> None:
+    for p, w in zip(params, weights):
+        if isinstance(p.data, np.ndarray):
+            p.data[...] = w
+        else:
+            p.data = w
+
+
+def _ordered(record: dict[str, float], has_val: bool, metric_fns: list) -> dict[str, float]:
+    keys = ["loss"] + (["val_loss"] if has_val else [])
+    for name, _ in metric_fns:
+        keys += [name] + (["val_" + name] if has_val else [])
+    return {k: record[k] for k in keys + ["lr", "grad_norm", "time"]}
+
+
+def _planned_columns(loss_name: str, metric_fns: list, has_val: bool) -> list[str]:
+    columns = ["loss"] + (["val_loss"] if has_val else [])
+    for name, _ in metric_fns:
+        columns += [name] + (["val_" + name] if has_val else [])
+    return columns + ["lr", "grad_norm"]
+
+
+def _progress_bar(epochs: int, verbose: bool) -> Any:
+    if not verbose:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=epochs, unit="epoch", desc="fit", leave=True)
+
+
+def _printer(bar: Any, active: bool) -> Callable[[str], None]:
+    def say(text: str) -> None:
+        if not active:
+            return
+        if bar is not None:
+            bar.write(text)
+        else:
+            print(text)
+
+    return say
+
+
+def _finish_epoch_display(
+    bar: Any, say: Callable, history: History, epoch: int, print_every: int | None, force: bool
+) -> None:
+    if bar is not None:
+        shown = {"loss": f"{history.loss[-1]:.4g}"}
+        if history.val_loss:
+            shown["val_loss"] = f"{history.val_loss[-1]:.4g}"
+        bar.set_postfix(shown, refresh=False)
+        bar.update(1)
+    if print_every is not None and (epoch % print_every == 0 or epoch == 1 or force):
+        columns = [c for c in history._columns() if c in history.history]
+        say(_table_row(epoch, [history.history[c][-1] for c in columns]))
+
+
+# ============================================================================ evaluation
+
+
+def predict(model: Any, X: Any, batch_size: int | None = None) -> np.ndarray:
+    """The model's outputs for ``X`` as a numpy array, in evaluation mode, without a graph.
+
+    The model's mode is restored afterwards.  ``batch_size`` splits ``X`` into chunks.
+    """
+    X = _checked_features(X, "predict")
+    was_training = bool(getattr(model, "training", True))
+    _set_mode(model, False)
+    try:
+        with no_grad():
+            size = len(X) if batch_size is None else batch_size
+            parts = [
+                np.asarray(model(Value(X[i : i + size], requires_grad=False)).data)
+                for i in range(0, len(X), size)
+            ]
+    finally:
+        _set_mode(model, was_training)
+    return np.concatenate(parts)
+
+
+def evaluate(
+    model: Any,
+    X: Any,
+    y: Any,
+    *,
+    loss: str | Callable = "mse",
+    metrics: Sequence[Any] = (),
+    batch_size: int | None = None,
+    prefix: str = "",
+) -> dict[str, float]:
+    """The loss and metrics of ``model`` on ``(X, y)``, in evaluation mode, without a graph.
+
+    Returns ``{prefix + "loss": ..., prefix + metric: ...}``.  The loss is the mean of the
+    batch losses weighted by batch size (the loss of the whole set for mean-reduced losses).
+    The model's mode is restored afterwards.
+    """
+    X, y = _checked_data(X, y, "X", "y")
+    loss_fn, _ = _loss_function(loss)
+    if batch_size is not None:
+        batch_size = _positive_int(batch_size, "batch_size")
+    return _evaluate(model, X, y, loss_fn, _metric_functions(metrics), batch_size, prefix)
+
+
+def _evaluate(
+    model: Any,
+    X: np.ndarray,
+    y: np.ndarray,
+    loss_fn: Callable,
+    metric_fns: list,
+    batch_size: int | None,
+    prefix: str = "",
+) -> dict[str, float]:
+    was_training = bool(getattr(model, "training", True))
+    _set_mode(model, False)
+    total = 0.0
+    outputs, targets = [], []
+    size = len(X) if batch_size is None else batch_size
+    try:
+        with no_grad():
+            for i in range(0, len(X), size):
+                prediction = model(Value(X[i : i + size], requires_grad=False))
+                target = _match_target(y[i : i + size], prediction)
+                total += _scalar_loss(loss_fn(prediction, target)) * len(target)
+                if metric_fns:
+                    outputs.append(np.asarray(prediction.data, dtype=np.float64))
+                    targets.append(target)
+    finally:
+        _set_mode(model, was_training)
+    result = {prefix + "loss": total / len(X)}
+    if metric_fns:
+        prediction_all, target_all = np.concatenate(outputs), np.concatenate(targets)
+        for name, fn in metric_fns:
+            result[prefix + name] = fn(prediction_all, target_all)
+    return result
+
+
+# ============================================================================ lr sweep
+
+
+@dataclass
+class SweepRow:
+    """One learning rate of a sweep and what it did."""
+
+    lr: float
+    verdict: str
+    initial_loss: float
+    final_loss: float
+    best_loss: float
+    stop_reason: str
+    epochs_run: int
+    history: History = field(repr=False)
+
+
+class SweepResult:
+    """The rows of ``lr_sweep``, one per learning rate, in the order given.
+
+    ``str(result)`` is a table; ``result.rows`` the rows; ``result.verdicts`` maps each
+    lr to its verdict; ``result.plot()`` draws every loss curve.
+    """
+
+    def __init__(self, rows: list[SweepRow], rule: str):
+        self.rows = rows
+        self.rule = rule
+
+    def __iter__(self):
+        return iter(self.rows)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, i: int) -> SweepRow:
+        return self.rows[i]
+
+    @property
+    def verdicts(self) -> dict[float, str]:
+        return {row.lr: row.verdict for row in self.rows}
+
+    def lrs(self, verdict: str) -> list[float]:
+        """The learning rates with this verdict."""
+        return [row.lr for row in self.rows if row.verdict == verdict]
+
+    @property
+    def best(self) -> SweepRow:
+        """The row with the lowest final loss among those that did not diverge."""
+        candidates = [r for r in self.rows if r.verdict != "diverges"] or self.rows
+        return min(
+            candidates, key=lambda r: r.final_loss if math.isfinite(r.final_loss) else math.inf
+        )
+
+    def __str__(self) -> str:
+        lines = [f"{'lr':>12}{'initial loss':>16}{'final loss':>16}{'epochs':>8}  verdict"]
+        for r in self.rows:
+            lines.append(
+                f"{r.lr:>12.4g}{_fmt(r.initial_loss):>16}{_fmt(r.final_loss):>16}"
+                f"{r.epochs_run:>8}  {r.verdict}"
+                + (f" ({r.history.message})" if r.stop_reason == "diverged" else "")
+            )
+        return "\n".join(lines + [self.rule])
+
+    def __repr__(self) -> str:
+        return f"SweepResult({[(r.lr, r.verdict) for r in self.rows]})"
+
+    def plot(self, path: str | None = None) -> Any:
+        """Training loss against epoch for every learning rate (log scale), coloured by
+        verdict; returns the Figure (saved with Agg when ``path`` is given)."""
+        fig = _new_figure(path, figsize=(8, 5))
+        ax = fig.subplots()
+        colours = {"too small": "tab:blue", "converges": "tab:green", "diverges": "tab:red"}
+        for r in self.rows:
+            losses = [r.initial_loss] + r.history.loss
+            ax.plot(range(len(losses)), _finite(losses), color=colours[r.verdict],
+                    label=f"lr={r.lr:.3g}: {r.verdict}")  # fmt: skip
+        ax.set_yscale("log")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("training loss")
+        ax.legend(fontsize="small")
+        fig.tight_layout()
+        if path is not None:
+            fig.savefig(path)
+        return fig
+
+
+def lr_sweep(
+    make_model: Callable[[], Any],
+    X: Any,
+    y: Any,
+    lrs: Sequence[float],
+    *,
+    epochs: int = 20,
+    loss: str | Callable = "mse",
+    optimizer: str | Callable[[list, float], Any] = "sgd",
+    too_small: float = 0.5,
+    min_decrease: float = 0.1,
+    **fit_kwargs: Any,
+) -> SweepResult:
+    """Train a fresh model at each learning rate and say which are too small, which
+    converge and which diverge.
+
+    ``make_model()`` must build the same initial model every time (fix its seed): the
+    sweep checks that the initial parameters agree and raises ValueError otherwise.
+    ``optimizer`` is "sgd", "adam" or a function ``(params, lr) -> optimizer``; the other
+    keyword arguments go to ``fit`` (quiet by default).
+
+    Verdicts, from the training losses: **diverges** if ``fit`` stopped with "diverged"
+    or the final loss is not finite or is above the initial loss; otherwise, with the
+    progress of a run measured as log(initial / final), **too small** if the loss fell by
+    less than ``min_decrease`` (a fraction of the initial loss: it barely moved) or the
+    run made less than ``too_small`` times the progress of the best learning rate of the
+    sweep; **converges** otherwise.
+    """
+    if isinstance(lrs, numbers.Real):
+        lrs = [lrs]
+    lrs = [float(lr) for lr in lrs]
+    if not lrs or any(not (math.isfinite(lr) and lr > 0) for lr in lrs):
+        raise ValueError(f"lr_sweep: lrs must be positive finite numbers, got {lrs}")
+    if not 0 < too_small < 1 or not 0 <= min_decrease < 1:
+        raise ValueError("lr_sweep: too_small must be in (0, 1) and min_decrease in [0, 1)")
+    make_optimizer = _optimizer_factory(optimizer)
+    fit_kwargs.setdefault("verbose", False)
+    runs = []
+    reference = None
+    for lr in lrs:
+        model = make_model()
+        initial = _snapshot(_parameters(model))
+        if reference is None:
+            reference = initial
+        elif len(initial) != len(reference) or not all(
+            np.array_equal(a, b) for a, b in zip(initial, reference)
+        ):
+            raise ValueError(
+                "lr_sweep: make_model() returned models with different initial parameters; "
+                "fix its seed so every learning rate starts from the same point"
+            )
+        history = fit(
+            model, X, y, loss=loss, optimizer=make_optimizer(model.parameters(), lr),
+            epochs=epochs, **fit_kwargs,
+        )  # fmt: skip
+        runs.append((lr, history))
+    rows = []
+    gains = {}
+    for lr, h in runs:
+        final = h.loss[-1] if h.loss else h.initial_loss
+        diverged = h.stop_reason == "diverged" or not math.isfinite(final) or final > h.initial_loss
+        gains[lr] = None if diverged else _log_gain(h.initial_loss, final)
+    finite_gains = [g for g in gains.values() if g is not None]
+    best_gain = max(finite_gains) if finite_gains else 0.0
+    for lr, h in runs:
+        final = h.loss[-1] if h.loss else h.initial_loss
+        if gains[lr] is None:
+            verdict = "diverges"
+        elif final > (1 - min_decrease) * h.initial_loss or gains[lr] < too_small * best_gain:
+            verdict = "too small"
+        else:
+            verdict = "converges"
+        finite_losses = [v for v in h.loss if math.isfinite(v)]
+        rows.append(
+            SweepRow(
+                lr=lr, verdict=verdict, initial_loss=h.initial_loss, final_loss=final,
+                best_loss=min(finite_losses, default=math.nan), stop_reason=h.stop_reason,
+                epochs_run=h.epochs_run, history=h,
+            )
+        )  # fmt: skip
+    rule = (
+        f"(diverges: loss NaN/inf or above the initial loss; too small: fell by less than "
+        f"{min_decrease:.0%}, or under {too_small:.0%} of the best run's progress in log-loss)"
+    )
+    return SweepResult(rows, rule)
+
+
+def _log_gain(initial: float, final: float) -> float:
+    if final <= 0:
+        return math.inf
+    return math.log(initial / final) if initial > 0 else 0.0
+
+
+def _optimizer_factory(optimizer: Any) -> Callable[[list, float], Any]:
+    if callable(optimizer):
+        return optimizer
+    if optimizer == "sgd":
+        from minigrad.optim import SGD
+
+        return lambda params, lr: SGD(params, lr=lr)
+    if optimizer == "adam":
+        from minigrad.optim import Adam
+
+        return lambda params, lr: Adam(params, lr=lr)
+    raise ValueError(f"lr_sweep: optimizer must be 'sgd', 'adam' or a function, got {optimizer!r}")
+
+
+# ============================================================================ curvature
+
+
+def dataset_loss(model: Any, X: Any, y: Any, loss: str | Callable = "mse") -> Value:
+    """The loss of ``model`` on the whole of ``(X, y)`` as a Value with its graph (grad on),
+    built the way ``fit`` builds a batch loss; the input to the curvature helpers."""
+    X, y = _checked_data(X, y, "X", "y")
+    loss_fn, _ = _loss_function(loss)
+    prediction = model(Value(X, requires_grad=False))
+    return loss_fn(prediction, _match_target(y, prediction))
+
+
+def hessian_vector_product(
+    loss: Value, params: Sequence[Value], vectors: Sequence[Any], gradients: Sequence[Any] = None
+) -> list[np.ndarray]:
+    """H v, where H is the Hessian of the scalar ``loss`` with respect to ``params``.
+
+    Computed as the gradient of g . v, where g = d loss / d params was computed with
+    ``create_graph=True`` (pass it as ``gradients`` to reuse it): a second reverse pass,
+    no Hessian matrix ever formed.  ``vectors`` holds one array per parameter, of its
+    shape; the result too (float64).
+    """
+    params = list(params)
+    if gradients is None:
+        gradients = _grad(loss, params, create_graph=True, allow_unused=True)
+    if len(vectors) != len(params):
+        raise ValueError(f"hessian_vector_product: {len(vectors)} vectors for {len(params)} "
+                         "parameters")  # fmt: skip
+    terms = []
+    for g, v, p in zip(gradients, vectors, params):
+        v = np.asarray(v, dtype=np.float64)
+        if v.shape != p.shape:
+            raise ValueError(
+                f"hessian_vector_product: vector of shape {v.shape} for a parameter of shape "
+                f"{p.shape}"
+            )
+        if isinstance(g, Value) and g.requires_grad:
+            terms.append((g * Value(v, requires_grad=False)).sum())
+    zeros = [np.zeros(np.shape(p.data)) for p in params]
+    if not terms:  # the gradient does not depend on the parameters: H = 0
+        return zeros
+    dot = terms[0]
+    for term in terms[1:]:
+        dot = dot + term
+    result = _grad(dot, params, allow_unused=True)
+    return [
+        z if r is None else np.asarray(r.data if isinstance(r, Value) else r, dtype=np.float64)
+        for r, z in zip(result, zeros)
+    ]
+
+
+def largest_hessian_eigenvalue(
+    loss: Value,
+    params: Sequence[Value],
+    *,
+    max_iter: int = 1000,
+    tol: float = 1e-10,
+    seed: int | np.random.Generator = 0,
+) -> float:
+    """lambda_max: the largest eigenvalue of the Hessian of ``loss`` w.r.t. ``params``.
+
+    Power iteration on Hessian-vector products: start from a random unit vector v (drawn
+    with ``seed``), repeat v <- H v / |H v|, and read the Rayleigh quotient v . H v, until
+    it changes by less than ``tol`` (relative) or ``max_iter`` products were made.  Power
+    iteration finds the eigenvalue of largest *magnitude*; if that one is negative (a
+    saddle or a maximum), a second run on H - mu I finds the largest algebraic eigenvalue.
+    ``loss`` must be a scalar Value built with the graph recorded (not under no_grad).
+    The Hessian is never formed: each product costs about two backward passes.
+    """
+    params = list(params)
+    if not isinstance(loss, Value) or loss.size != 1:
+        raise TypeError("largest_hessian_eigenvalue: loss must be a scalar Value")
+    if not params:
+        raise ValueError("largest_hessian_eigenvalue: no parameters given")
+    gradients = _grad(loss, params, create_graph=True, allow_unused=True)
+    rng = _rng(seed)
+
+    def hv(vectors: list[np.ndarray]) -> list[np.ndarray]:
+        return hessian_vector_product(loss, params, vectors, gradients)
+
+    mu = _power_iteration(hv, params, rng, 0.0, max_iter, tol)
+    if mu < 0:  # the dominant eigenvalue is negative: shift to find the top of the spectrum
+        mu = mu + _power_iteration(hv, params, rng, mu, max_iter, tol)
+    return mu
+
+
+def _power_iteration(
+    hv: Callable, params: list[Value], rng: np.random.Generator, shift: float,
+    max_iter: int, tol: float,
+) -> float:  # fmt: skip
+    """Dominant eigenvalue of H - shift * I by power iteration."""
+    v = [rng.standard_normal(np.shape(p.data)) for p in params]
+    v = _normalised(v)
+    mu = math.nan
+    for _ in range(max_iter):
+        w = [a - shift * b for a, b in zip(hv(v), v)]
+        new_mu = sum(float(np.sum(a * b)) for a, b in zip(v, w))  # Rayleigh quotient v.(H-sI)v
+        norm = math.sqrt(sum(float(np.sum(a * a)) for a in w))
+        if norm == 0.0:
+            return 0.0
+        v = [a / norm for a in w]
+        if math.isfinite(mu) and abs(new_mu - mu) <= tol * abs(new_mu):
+            return new_mu
+        mu = new_mu
+    return mu
+
+
+def _normalised(vectors: list[np.ndarray]) -> list[np.ndarray]:
+    norm = math.sqrt(sum(float(np.sum(a * a)) for a in vectors))
+    return [a / norm for a in vectors]
+
+
+def critical_learning_rate(loss: Value, params: Sequence[Value], **power_iteration: Any) -> float:
+    """2 / lambda_max: the largest learning rate at which plain gradient descent is stable
+    near the current parameters.
+
+    On a quadratic loss, gradient descent multiplies the error along each eigenvector of
+    the Hessian by (1 - lr * lambda) per step, so it converges exactly when
+    |1 - lr * lambda| < 1 for every eigenvalue, i.e. lr < 2 / lambda_max; above that the
+    sharpest direction oscillates with growing amplitude.  For other losses this holds
+    locally.  Returns ``math.inf`` if no eigenvalue is positive.  Keyword arguments go to
+    ``largest_hessian_eigenvalue``.  Example::
+
+        loss = dataset_loss(model, X, y, "mse")
+        critical_learning_rate(loss, model.parameters())
+    """
+    lam = largest_hessian_eigenvalue(loss, params, **power_iteration)
+    return 2.0 / lam if lam > 0 else math.inf
