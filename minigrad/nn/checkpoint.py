@@ -171,9 +171,13 @@ def load_into(
     strict: bool,
     model_name: str,
     origin: str = "the state dict",
+    short: str = "the state dict",
 ) -> None:
     """Check ``state`` against the model's (name, Value) pairs, then assign; see
-    ``Module.load_state_dict``.  All-or-nothing: any problem raises before any change."""
+    ``Module.load_state_dict``.  All-or-nothing: any problem raises before any change.
+
+    ``origin`` describes the source in the message's first line, ``short`` in its items.
+    """
     from minigrad.value import Value
 
     if not isinstance(state, Mapping):
@@ -183,10 +187,10 @@ def load_into(
     missing = [name for name in model if name not in state]
     unexpected = [name for name in state if name not in model]
     if strict and missing:
-        problems.append(f"missing keys (in the model, not in {origin}): {', '.join(missing)}")
+        problems.append(f"missing keys (in the model, not in {short}): {', '.join(missing)}")
     if strict and unexpected:
         problems.append(
-            f"unexpected keys (in {origin}, not in the model): {', '.join(map(str, unexpected))}"
+            f"unexpected keys (in {short}, not in the model): {', '.join(map(str, unexpected))}"
         )
     converted = {}
     for name, value in model.items():
@@ -198,7 +202,7 @@ def load_into(
             problems.append(f"{name}: dtype {array.dtype} is not a real number type")
         elif array.shape != value.shape:
             problems.append(
-                f"{name}: shape {array.shape} in {origin}, but {value.shape} in the model"
+                f"{name}: shape {array.shape} in {short}, but {value.shape} in the model"
             )
         else:
             converted[name] = array.astype(value.dtype, copy=True)

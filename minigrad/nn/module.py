@@ -199,7 +199,9 @@ class Module:
         """
         state, source = checkpoint.read(path)
         origin = f"checkpoint {os.fspath(path)!r}" + (f" (saved from {source})" if source else "")
-        checkpoint.load_into(self._named_values(), state, strict, type(self).__name__, origin)
+        checkpoint.load_into(
+            self._named_values(), state, strict, type(self).__name__, origin, "the checkpoint"
+        )
         return self
 
     # ----------------------------------------------------------------- display
