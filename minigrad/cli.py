@@ -1,33 +1,967 @@
-"""The ``minigrad`` command."""
+"""The ``minigrad`` command: watch a network learn, draw graphs, check gradients.
+
+Every user mistake (a bad flag, an impossible value, an expression that cannot be read)
+is answered with one line on stderr and exit status 2; a gradient check that fails exits
+with 1; everything else that goes wrong is reported in one line too (set
+``MINIGRAD_DEBUG=1`` to see the Python traceback instead).
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import shutil
 import sys
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
 
-from minigrad import Value
+import numpy as np
+
+#: Exit statuses.
+OK, FAILED, USAGE = 0, 1, 2
+
+DATASETS = ("linear", "moons", "circles", "spirals", "xor", "digits")
+ACTIVATIONS = ("relu", "tanh", "sigmoid")
+GRAPH_FORMATS = ("svg", "png", "pdf", "dot", "txt", "html", "json")
 
 
-def demo(args: argparse.Namespace) -> int:
-    """The classic neuron, tanh(x1*w1 + x2*w2 + b): forward values, then gradients."""
+class UsageError(Exception):
+    """A mistake in what the user typed: reported in one line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line instead of the usage block and a message."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"{self.prog}: error: {message} (see {self.prog} --help)")
+
+
+_FORMATTER = argparse.RawDescriptionHelpFormatter
+
+
+# ============================================================================ flag types
+
+
+def _number(text: str, what: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{what} must be a number, got '{text}'") from None
+    if not np.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{what} must be finite, got '{text}'")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """A number > 0 (learning rates, step sizes)."""
+    value = _number(text, "the value")
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+    return value
+
+
+def positive_int(text: str) -> int:
+    """A whole number >= 1 (epochs, batch sizes)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, got '{text}'") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {text}")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    """A whole number >= 0 (patience, seeds)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, got '{text}'") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
+    return value
+
+
+def probability(text: str) -> float:
+    """A dropout probability: 0 <= p < 1 (p = 1 would drop every unit)."""
+    value = _number(text, "the probability")
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 0 and below 1, got {text}")
+    return value
+
+
+def fraction(text: str) -> float:
+    """A share of the data: 0 <= f < 1."""
+    value = _number(text, "the fraction")
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 0 and below 1, got {text}")
+    return value
+
+
+def hidden_sizes(text: str) -> list[int]:
+    """Hidden layer sizes, e.g. ``16,16``; ``0`` or ``none`` for no hidden layer."""
+    if text.strip().lower() in ("", "0", "none"):
+        return []
+    sizes = []
+    for part in text.split(","):
+        try:
+            size = int(part)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"must be layer sizes separated by commas, like 16,16; got '{text}'"
+            ) from None
+        if size < 1:
+            raise argparse.ArgumentTypeError(f"every layer size must be at least 1, got {size}")
+        sizes.append(size)
+    return sizes
+
+
+def learning_rates(text: str) -> list[float]:
+    """Comma-separated learning rates, each > 0, e.g. ``1e-10,1e-7,1e-4``."""
+    rates = []
+    for part in text.split(","):
+        try:
+            rate = float(part)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"'{part.strip()}' is not a number (in '{text}')"
+            ) from None
+        if not np.isfinite(rate) or rate <= 0:
+            raise argparse.ArgumentTypeError(
+                f"every learning rate must be positive and finite, got {part.strip()}"
+            )
+        rates.append(rate)
+    return rates
+
+
+# ============================================================================ data sets
+
+#: The built-in defaults of each data set: how many samples, the model and the optimizer.
+#: Classification sets train on cross-entropy and report accuracy; ``linear`` (the
+#: apartment-price example) is regression on the mean squared error, with a linear model
+#: and plain gradient descent, as in the learning-rate experiment.
+RECIPES: dict[str, dict[str, Any]] = {
+    "linear": dict(n=None, hidden=[], optimizer="sgd", lr=5e-5, epochs=200, patience=0),
+    "moons": dict(n=300, hidden=[16, 16], optimizer="adam", lr=0.02, epochs=300, patience=30),
+    "circles": dict(n=300, hidden=[16, 16], optimizer="adam", lr=0.02, epochs=300, patience=30),
+    "spirals": dict(n=300, hidden=[32, 32], optimizer="adam", lr=0.01, epochs=500, patience=50),
+    "xor": dict(n=300, hidden=[16, 16], optimizer="adam", lr=0.02, epochs=300, patience=30),
+    "digits": dict(n=None, hidden=[64], optimizer="adam", lr=0.005, epochs=40, patience=8,
+                   batch_size=64),
+}  # fmt: skip
+
+
+def load_dataset(name: str, seed: int) -> tuple[np.ndarray, np.ndarray, bool]:
+    """``X, y, classification`` for a built-in data set (generated with ``seed``)."""
+    from minigrad import data
+
+    if name not in RECIPES:
+        raise UsageError(f"unknown data set '{name}'; choose one of {', '.join(DATASETS)}")
+    n = RECIPES[name]["n"]
+    if name == "linear":
+        X, y = data.linear(seed=seed)  # the 20 apartments
+        return X, y, False
+    if name == "digits":
+        X, y = data.load_digits()
+        return X, y, True
+    if name == "moons":
+        X, y = data.moons(n, noise=0.2, seed=seed)
+    elif name == "circles":
+        X, y = data.circles(n, noise=0.1, seed=seed)
+    elif name == "spirals":
+        X, y = data.spirals(n, seed=seed)
+    else:
+        X, y = data.xor(n, noise=0.05, seed=seed)
+    return X, y, True
+
+
+def _describe_model(nin: int, sizes: list[int], activation: str, dropout: float) -> str:
+    arrows = " -> ".join(str(n) for n in [nin, *sizes])
+    extra = f", {activation}" if len(sizes) > 1 else " (linear)"
+    return f"MLP({arrows}){extra}" + (f", dropout {dropout:g}" if dropout else "")
+
+
+# ============================================================================ training
+
+
+def _train(
+    dataset: str,
+    *,
+    hidden: list[int] | None = None,
+    activation: str = "relu",
+    dropout: float = 0.0,
+    optimizer: str | None = None,
+    lr: float | None = None,
+    epochs: int | None = None,
+    batch_size: int | None = None,
+    patience: int | None = None,
+    val_split: float = 0.2,
+    seed: int = 0,
+    verbose: bool = True,
+    print_every: int | None = None,
+) -> dict[str, Any]:
+    """Train on a built-in data set; return everything a command reports."""
+    from minigrad import data, nn, optim
+    from minigrad.train import evaluate, fit
+
+    recipe = RECIPES[dataset]
+    X, y, classification = load_dataset(dataset, seed)
+    X_train, X_test, y_train, y_test = data.train_test_split(
+        X, y, test_size=0.25, seed=seed, stratify=classification
+    )
+    scaler = None
+    if dataset == "digits":
+        scaler = data.Standardizer().fit(X_train)
+        X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
+    hidden = recipe["hidden"] if hidden is None else hidden
+    n_out = int(np.max(y)) + 1 if classification else 1
+    sizes = [*hidden, n_out]
+    model = nn.MLP(X.shape[1], sizes, activation=activation, dropout=dropout, seed=seed)
+    optimizer = optimizer or recipe["optimizer"]
+    lr = lr if lr is not None else recipe["lr"]
+    maker = optim.Adam if optimizer == "adam" else optim.SGD
+    patience = recipe["patience"] if patience is None else patience
+    loss = "cross_entropy" if classification else "mse"
+    metrics = ["accuracy"] if classification else ["rmse"]
+    started = time.perf_counter()
+    history = fit(
+        model,
+        X_train,
+        y_train,
+        loss=loss,
+        optimizer=maker(model.parameters(), lr=lr),
+        epochs=epochs or recipe["epochs"],
+        batch_size=batch_size if batch_size is not None else recipe.get("batch_size"),
+        seed=seed,
+        validation_split=val_split if val_split > 0 else None,
+        metrics=metrics,
+        patience=patience or None,
+        restore_best_weights=bool(patience) and val_split > 0,
+        verbose=verbose,
+        print_every=print_every,
+    )
+    seconds = time.perf_counter() - started
+    train_metrics = evaluate(model, X_train, y_train, loss=loss, metrics=metrics)
+    test_metrics = evaluate(model, X_test, y_test, loss=loss, metrics=metrics)
+    return dict(
+        dataset=dataset,
+        task="classification" if classification else "regression",
+        model=model,
+        description=_describe_model(X.shape[1], sizes, activation, dropout),
+        optimizer=optimizer,
+        lr=lr,
+        loss=loss,
+        metrics=metrics,
+        history=history,
+        seconds=seconds,
+        train=train_metrics,
+        test=test_metrics,
+        data=(X_train, y_train, X_test, y_test),
+        scaler=scaler,
+    )
+
+
+def _finite_or_none(x: Any) -> Any:
+    if isinstance(x, float) and not np.isfinite(x):
+        return None
+    return x
+
+
+def _last(history: Any, key: str) -> float | None:
+    values = history.history.get(key)
+    return _finite_or_none(float(values[-1])) if values else None
+
+
+def _summary_json(result: dict[str, Any], saved: str | None, wrote: list[str]) -> dict:
+    history = result["history"]
+    model = result["model"]
+    return {
+        "dataset": result["dataset"],
+        "task": result["task"],
+        "model": result["description"],
+        "parameters": int(model.num_parameters()),
+        "optimizer": result["optimizer"],
+        "lr": result["lr"],
+        "loss": result["loss"],
+        "batch_size": history.batch_size,
+        "iterations_per_epoch": history.iterations_per_epoch,
+        "epochs_requested": history.epochs_requested,
+        "epochs_run": history.epochs_run,
+        "iterations": history.iterations,
+        "stop_reason": history.stop_reason,
+        "message": history.message,
+        "best_epoch": history.best_epoch,
+        "train_samples": history.n_train,
+        "validation_samples": history.n_val,
+        "test_samples": int(len(result["data"][3])),
+        "train": {k: _finite_or_none(float(v)) for k, v in result["train"].items()},
+        "validation": {
+            k: _last(history, "val_" + k)
+            for k in ["loss", *result["metrics"]]
+            if "val_" + k in history.history
+        },
+        "test": {k: _finite_or_none(float(v)) for k, v in result["test"].items()},
+        "seconds": round(result["seconds"], 3),
+        "saved": saved,
+        "files": wrote,
+    }
+
+
+def _metric_line(name: str, values: dict[str, float]) -> str:
+    parts = [f"{key} {value:.4g}" for key, value in values.items()]
+    return f"{name:<6} " + ", ".join(parts)
+
+
+def run_train(args: argparse.Namespace) -> int:
+    """``minigrad train``: train and evaluate on a built-in data set."""
+    out = _output_dir(args.out) if args.out else None
+    if args.save:
+        _check_writable(Path(args.save))
+    if not args.json:
+        task = "regression" if args.dataset == "linear" else "classification"
+        print(f"minigrad train: {args.dataset} ({task})")
+    result = _train(
+        args.dataset,
+        hidden=args.hidden,
+        activation=args.activation,
+        dropout=args.dropout,
+        optimizer=args.optimizer,
+        lr=args.lr,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        patience=args.patience,
+        val_split=args.val_split,
+        seed=args.seed,
+        verbose=not args.json,
+    )
+    history = result["history"]
+    wrote: list[str] = []
+    if args.save:
+        result["model"].save(args.save)
+    if out is not None:
+        wrote += _write_training_pictures(result, out)
+    if args.json:
+        print(json.dumps(_summary_json(result, args.save, wrote)))
+        return OK
+    print(f"model: {result['description']}, {result['model'].num_parameters()} parameters")
+    print(f"optimizer: {result['optimizer']}, lr {result['lr']:g}")
+    every = max(1, history.epochs_run // 10)
+    print(history.table(every=every))
+    print(history.summary())
+    print(_metric_line("train", result["train"]))
+    print(_metric_line("test", result["test"]))
+    if args.save:
+        print(f"saved the model to {args.save}")
+    for path in wrote:
+        print(f"wrote {path}")
+    return OK
+
+
+def _output_dir(path: str) -> Path:
+    out = Path(path)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {path}: exists and is not a directory")
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def _check_writable(path: Path) -> None:
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise UsageError(f"cannot write {path}: the directory {parent} does not exist")
+    if path.is_dir():
+        raise UsageError(f"cannot write {path}: it is a directory")
+
+
+def _write_training_pictures(result: dict[str, Any], out: Path) -> list[str]:
+    wrote = []
+    curves = out / "loss_curves.png"
+    _close(result["history"].plot(str(curves)))
+    wrote.append(str(curves))
+    X_train, y_train, X_test, y_test = result["data"]
+    if result["task"] == "classification" and X_train.shape[1] == 2:
+        boundary = out / "decision_boundary.png"
+        plot_decision_boundary(result["model"], X_train, y_train, X_test, y_test, boundary)
+        wrote.append(str(boundary))
+    return wrote
+
+
+def _close(figure: Any) -> None:
+    """Free a saved matplotlib figure (only pyplot figures need closing)."""
+    try:
+        import matplotlib.pyplot as plt
+
+        plt.close(figure)
+    except Exception:  # noqa: BLE001  (closing is a courtesy; never fail on it)
+        pass
+
+
+def plot_decision_boundary(
+    model: Any,
+    X_train: np.ndarray,
+    y_train: np.ndarray,
+    X_test: np.ndarray,
+    y_test: np.ndarray,
+    path: str | os.PathLike,
+    resolution: int = 200,
+) -> Path:
+    """Save a picture of the classes ``model`` predicts over the plane, with the points.
+
+    The model's class for each point of a ``resolution`` x ``resolution`` grid covering
+    the data (argmax of its outputs) is drawn as coloured regions; training points are
+    circles, test points crosses.  Uses matplotlib's Agg backend (no display needed).
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from minigrad.train import predict
+
+    X_all = np.vstack([X_train, X_test])
+    low, high = X_all.min(axis=0), X_all.max(axis=0)
+    pad = 0.1 * (high - low) + 1e-9
+    xs = np.linspace(low[0] - pad[0], high[0] + pad[0], resolution)
+    ys = np.linspace(low[1] - pad[1], high[1] + pad[1], resolution)
+    gx, gy = np.meshgrid(xs, ys)
+    grid = np.column_stack([gx.ravel(), gy.ravel()])
+    classes = np.argmax(predict(model, grid), axis=1).reshape(gx.shape)
+    n_classes = int(max(classes.max(), y_train.max(), y_test.max())) + 1
+    figure = Figure(figsize=(6, 5))
+    FigureCanvasAgg(figure)
+    ax = figure.subplots()
+    levels = np.arange(n_classes + 1) - 0.5
+    ax.contourf(gx, gy, classes, levels=levels, cmap="coolwarm", alpha=0.35)
+    ax.scatter(X_train[:, 0], X_train[:, 1], c=y_train, cmap="coolwarm", vmin=0,
+               vmax=n_classes - 1, edgecolors="k", linewidths=0.4, s=18, label="train")  # fmt: skip
+    ax.scatter(X_test[:, 0], X_test[:, 1], c=y_test, cmap="coolwarm", vmin=0,
+               vmax=n_classes - 1, marker="x", s=30, label="test")  # fmt: skip
+    ax.set_title("decision boundary (regions: predicted class)")
+    ax.legend(loc="best", fontsize="small")
+    figure.tight_layout()
+    figure.savefig(path)
+    return Path(path)
+
+
+# ============================================================================ graph
+
+
+def _expression_and_values(text: str, items: list[str]) -> tuple[Any, dict[str, Any]]:
+    """Parse EXPR and NAME=VALUE; every name given must be used, every name used given."""
+    from minigrad.expr import ExprError, parse, parse_assignments
+
+    expression = parse(text)
+    values = parse_assignments(items)
+    unused = [name for name in values if name not in expression.names]
+    if unused:
+        raise ExprError(
+            f"'{unused[0]}' is given a value but the expression does not use it "
+            f"(it uses: {', '.join(expression.names) or 'no names'})"
+        )
+    missing = [name for name in expression.names if name not in values]
+    if missing:
+        raise ExprError(
+            f"unknown name '{missing[0]}': give it a value, for example {missing[0]}=1.0"
+        )
+    return expression, values
+
+
+def _evaluate_expression(text: str, items: list[str]) -> tuple[Any, dict[str, Any], Any]:
+    """``(output, inputs by name, expression)`` for EXPR and NAME=VALUE."""
+    from minigrad.value import Value
+
+    expression, values = _expression_and_values(text, items)
+    inputs = {name: Value(value, name=name) for name, value in values.items()}
+    out = expression.evaluate(inputs)
+    if not out.requires_grad:
+        from minigrad.expr import ExprError
+
+        raise ExprError("the expression uses no name, so there is nothing to differentiate")
+    out.name = "out"
+    return out, inputs, expression
+
+
+def _show(x: Any) -> str:
+    if np.ndim(x) == 0:
+        return f"{float(x):.6g}"
+    return np.array2string(np.asarray(x), precision=5, separator=", ").replace("\n", "")
+
+
+def run_graph(args: argparse.Namespace) -> int:
+    """``minigrad graph``: compute, backward, draw."""
+    from minigrad import viz
+
+    fmt = args.format
+    if fmt is None:
+        suffix = Path(args.output).suffix.lstrip(".").lower() if args.output else "txt"
+        if suffix not in GRAPH_FORMATS:
+            raise UsageError(
+                f"minigrad graph: error: cannot tell the format from '{args.output}'; "
+                f"use --format {'|'.join(GRAPH_FORMATS)}"
+            )
+        fmt = suffix
+    if args.output:
+        _check_writable(Path(args.output))
+    out, inputs, expression = _evaluate_expression(args.expression, args.values)
+    if fmt != "html":
+        out.backward(None if out.shape == () else np.ones(out.shape))
+    summed = "" if out.shape == () else "  (not a single number: gradients are of its sum)"
+    print(f"out = {expression.text.strip()} = {_show(out.data)}{summed}")
+    if fmt != "html":
+        for name, leaf in inputs.items():
+            print(f"  d out / d {name} = {_show(leaf.grad)}")
+    if fmt == "txt":
+        text = viz.ascii_tree(out) + "\n"
+        if args.output:
+            Path(args.output).write_text(text)
+        else:
+            print()
+            print(text, end="")
+    elif fmt == "dot":
+        _write(args.output, viz.to_dot(out, chain_rule=True) + "\n")
+    elif fmt == "json":
+        _write(args.output, viz.to_json(out, indent=2) + "\n")
+    elif fmt == "html":
+        _write_stepper(out, args.output)
+    else:
+        if args.output is None:
+            raise UsageError(f"minigrad graph: error: --format {fmt} needs -o FILE")
+        if shutil.which("dot") is None:
+            raise UsageError(
+                f"minigrad graph: error: {fmt} pictures need Graphviz's dot program, which is "
+                "not installed (apt-get install graphviz / brew install graphviz); "
+                "--format dot, txt or html work without it"
+            )
+        viz.render_graph(out, args.output, format=fmt, chain_rule=True)
+    if args.output:
+        print(f"wrote {args.output}")
+    return OK
+
+
+def _write(path: str | None, text: str) -> None:
+    if path is None:
+        print(text, end="")
+    else:
+        Path(path).write_text(text)
+
+
+def _write_stepper(out: Any, path: str | None) -> Path:
+    """Write the self-contained step-through page for ``out`` to ``path`` (an .html file)."""
+    import tempfile
+
+    from minigrad import viz
+
+    if path is None:
+        raise UsageError("minigrad graph: error: --format html needs -o FILE")
+    gradient = None if out.shape == () else np.ones(out.shape)
+    with tempfile.TemporaryDirectory(prefix="minigrad-steps-") as scratch:
+        steps = viz.backward_steps(out, scratch, gradient=gradient)
+        shutil.copyfile(steps.html, path)
+    print(f"  {len(steps)} backward steps; open {path} in a browser to step through them")
+    return Path(path)
+
+
+# ============================================================================ gradcheck
+
+#: The finite-difference methods ``minigrad.gradcheck`` offers.
+METHODS = ("central", "forward", "five-point", "complex-step")
+
+
+def run_gradcheck(args: argparse.Namespace) -> int:
+    """``minigrad gradcheck``: analytic gradients against finite differences."""
+    from minigrad.gradcheck import gradcheck
+
+    out, inputs, expression = _evaluate_expression(args.expression, args.values)
+    names = list(inputs)
+    leaves = [inputs[name] for name in names]
+
+    def function(*values: Any) -> Any:
+        return expression.evaluate(dict(zip(names, values)))
+
+    options = {"method": args.method}
+    if args.eps is not None:
+        options["eps"] = args.eps
+    report = gradcheck(function, *leaves, raise_exception=False, **options)
+    print(f"out = {expression.text.strip()} = {_show(out.data)}")
+    print(report.table())
+    if args.sweep:
+        print()
+        print(report.sweep())
+    return OK if report.passed else FAILED
+
+
+# ============================================================================ lr sweep
+
+DEFAULT_LRS = (1e-10, 1e-7, 1e-4, 1.2e-4)
+
+
+def run_lr_sweep(args: argparse.Namespace) -> int:
+    """``minigrad lr-sweep``: one model, several learning rates, one table."""
+    from minigrad import nn
+    from minigrad.train import critical_learning_rate, dataset_loss, lr_sweep
+
+    X, y, classification = load_dataset(args.dataset, args.seed)
+    recipe = RECIPES[args.dataset]
+    sizes = [*recipe["hidden"], int(np.max(y)) + 1 if classification else 1]
+    loss = "cross_entropy" if classification else "mse"
+
+    def make_model() -> Any:
+        return nn.MLP(X.shape[1], sizes, seed=args.seed)
+
+    lrs = args.lrs or list(DEFAULT_LRS)
+    epochs = args.epochs or 100
+    print(
+        f"minigrad lr-sweep: {args.dataset}, {_describe_model(X.shape[1], sizes, 'relu', 0)}, "
+        f"plain gradient descent on the whole data set, {epochs} epochs per learning rate"
+    )
+    if not classification and not recipe["hidden"]:
+        model = make_model()
+        critical = critical_learning_rate(dataset_loss(model, X, y, loss), model.parameters())
+        print(
+            f"divergence threshold 2/lambda_max = {critical:.4g} "
+            "(lambda_max: the largest eigenvalue of the loss's Hessian)"
+        )
+    result = lr_sweep(make_model, X, y, lrs, epochs=epochs, loss=loss, optimizer="sgd")
+    print(result)
+    if args.plot:
+        _check_writable(Path(args.plot))
+        _close(result.plot(args.plot))
+        print(f"wrote {args.plot}")
+    return OK
+
+
+# ============================================================================ demo
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    """``minigrad demo``: the guided tour, on built-in defaults."""
+    started = time.perf_counter()
+    out = _output_dir(args.out)
+    wrote: list[Path] = []
+
+    _heading("1. training: an MLP learns the two-moons data")
+    result = _train("moons", seed=args.seed, verbose=True)
+    history = result["history"]
+    model = result["model"]
+    print(f"model: {result['description']}, {model.num_parameters()} parameters; "
+          f"optimizer {result['optimizer']}, lr {result['lr']:g}")  # fmt: skip
+    print(history.table(every=max(1, history.epochs_run // 8)))
+    print(
+        f"stop reason: {history.stop_reason}" + (f" ({history.message})" if history.message else "")
+    )
+    print(f"final accuracy: train {result['train']['accuracy']:.1%}, "
+          f"test {result['test']['accuracy']:.1%}")  # fmt: skip
+    wrote += [Path(p) for p in _write_training_pictures(result, out)]
+
+    _heading("2. gradient check: backward against finite differences, every parameter")
+    report = _check_model(result)
+    print(report.summary())
+    print(report.describe_method())
+    (out / "gradcheck.txt").write_text(report.table() + "\n")
+    (out / "gradcheck.html").write_text(_html_page("minigrad gradient check", report._repr_html_()))
+    wrote += [out / "gradcheck.txt", out / "gradcheck.html"]
+
+    _heading("3. one neuron, forward and backward: tanh(x1*w1 + x2*w2 + b)")
+    neuron = _classic_neuron()
+    for line in _neuron_lines(neuron):
+        print(line)
+    wrote += _write_neuron_pictures(neuron, out)
+
+    _heading(f"done in {time.perf_counter() - started:.1f} s; wrote into {out}/")
+    for path in wrote:
+        print(f"  {path}  ({_size(path)})")
+    print("open backward_steps.html in a browser to step through the backward pass")
+    return OK if report.passed else FAILED
+
+
+def _heading(text: str) -> None:
+    print()
+    print(text)
+    print("-" * len(text))
+
+
+def _size(path: Path) -> str:
+    size = path.stat().st_size
+    return f"{size / 1024:.1f} KiB" if size >= 1024 else f"{size} bytes"
+
+
+def _check_model(result: dict[str, Any]) -> Any:
+    """Gradient-check the trained model's loss on a few training points."""
+    from minigrad.gradcheck import gradcheck_module
+    from minigrad.nn.functional import cross_entropy
+    from minigrad.value import Value
+
+    X_train, y_train, _, _ = result["data"]
+    X_batch, y_batch = X_train[:16], y_train[:16]
+
+    def loss(model: Any, X: np.ndarray, y: np.ndarray) -> Any:
+        return cross_entropy(model(Value(X, requires_grad=False)), y)
+
+    return gradcheck_module(result["model"], loss, X_batch, y_batch, raise_exception=False)
+
+
+def _classic_neuron() -> Any:
+    """The neuron every backprop lecture draws, with its gradients filled in."""
+    from minigrad.value import Value
+
     x1, x2 = Value(2.0, name="x1"), Value(0.0, name="x2")
     w1, w2 = Value(-3.0, name="w1"), Value(1.0, name="w2")
     b = Value(6.8813735870195432, name="b")
-    out = (x1 * w1 + x2 * w2 + b).tanh()
-    out.name = "out"
-    out.backward()
-    print("out = tanh(x1*w1 + x2*w2 + b)")
-    for v in (x1, x2, w1, w2, b, out):
-        print(f"  {v.name:>3} = {v.data: .4f}   d out/d {v.name} = {v.grad: .4f}")
-    return 0
+    n = x1 * w1 + x2 * w2 + b
+    n.name = "n"
+    o = n.tanh()
+    o.name = "o"
+    o.backward()
+    return o
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="minigrad", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("demo", help="run the demonstration").set_defaults(run=demo)
-    args = parser.parse_args(argv)
-    return args.run(args)
+def _neuron_lines(o: Any) -> list[str]:
+    from minigrad.autograd import topological_order
+
+    leaves = [v for v in reversed(topological_order(o)) if v.is_leaf]
+    lines = [f"o = tanh(n) = {o.data:.4f}; n = {o.parents[0].data:.4f}"]
+    lines += [f"  {v.name:>2} = {v.data: .4f}   d o / d {v.name} = {v.grad: .4f}" for v in leaves]
+    return lines
+
+
+def _write_neuron_pictures(o: Any, out: Path) -> list[Path]:
+    """The neuron's graph (SVG, or DOT without Graphviz), text tree and stepper page."""
+    from minigrad import viz
+
+    wrote = []
+    if shutil.which("dot") is not None:
+        path = viz.render_graph(o, out / "neuron.svg", chain_rule=True, title="one neuron")
+    else:
+        path = out / "neuron.dot"
+        path.write_text(viz.to_dot(o, chain_rule=True, title="one neuron") + "\n")
+        print(
+            "Graphviz's dot program is not installed: wrote neuron.dot instead of neuron.svg "
+            f"(install graphviz, then: dot -Tsvg {path} -o {out / 'neuron.svg'})"
+        )
+    wrote.append(Path(path))
+    tree = out / "neuron.txt"
+    tree.write_text(viz.ascii_tree(o) + "\n")
+    wrote.append(tree)
+    wrote.append(_write_stepper(o, str(out / "backward_steps.html")))
+    return wrote
+
+
+def _html_page(title: str, body: str) -> str:
+    return (
+        "<!DOCTYPE html>\n<html><head><meta charset='utf-8'>"
+        f"<title>{title}</title></head>\n<body style='font-family: sans-serif'>\n"
+        f"<h1>{title}</h1>\n{body}\n</body></html>\n"
+    )
+
+
+# ============================================================================ the parser
+
+DEMO_HELP = """\
+Train a small network on the two-moons data and show every step of the way:
+a progress bar, a per-epoch table, early stopping, the final accuracies, a
+gradient check of the trained model, and the pictures, all written into DIR.
+
+examples:
+  minigrad demo
+  minigrad demo --out /tmp/tour
+"""
+
+TRAIN_HELP = """\
+Train a model on one of the built-in data sets and evaluate it on held-out data.
+Regression (linear) trains on the mean squared error; classification on
+cross-entropy.  --json prints one JSON object for scripts instead of the tables.
+
+examples:
+  minigrad train --dataset moons
+  minigrad train --dataset spirals --hidden 32,32 --optimizer adam --lr 0.01 --epochs 300
+  minigrad train --dataset digits --hidden 64 --batch-size 64 --save digits.npz
+  minigrad train --dataset linear --optimizer sgd --lr 1e-4 --json
+"""
+
+GRAPH_HELP = """\
+Compute an expression, run backward from it, and draw its graph with every
+value and gradient.  The output format follows -o's extension unless --format
+says otherwise; without -o, the graph is printed as a text tree.
+
+An expression uses numbers, names, + - * / ** @, unary minus and the functions
+tanh exp log relu sigmoid abs sqrt sum mean max min transpose.  A value is a
+number or a list of numbers.  An expression that does not give a single number
+is summed before backward.
+
+examples:
+  minigrad graph "tanh(x1*w1 + x2*w2 + b)" x1=2 x2=0 w1=-3 w2=1 b=6.88 -o neuron.svg
+  minigrad graph "sum(relu(W @ x))" "W=[[1,2],[3,4]]" "x=[1,-1]"
+  minigrad graph "a*a + a" a=3 --format dot -o reuse.dot
+  minigrad graph "tanh(x*w)" x=0.5 w=2 -o steps.html    # step through backward
+"""
+
+GRADCHECK_HELP = """\
+Compare the gradients backward computes for an expression with finite
+differences, element by element.  Exit status 0 when they agree, 1 when not.
+--sweep repeats the check over a range of step sizes and classifies them
+(too small: rounding error wins; too large: truncation error wins).
+
+examples:
+  minigrad gradcheck "tanh(x1*w1 + x2*w2 + b)" x1=2 x2=0 w1=-3 w2=1 b=6.88
+  minigrad gradcheck "sum(sigmoid(W @ x))" "W=[[1,2],[3,4]]" "x=[0.5,-1]" --method forward
+  minigrad gradcheck "log(x) * x" x=2 --sweep
+"""
+
+LR_SWEEP_HELP = """\
+Train the same model from the same start with each learning rate and report
+how it ended: converged, still slow, or diverged.  For the linear data it also
+prints the divergence threshold 2/lambda_max of plain gradient descent.
+
+examples:
+  minigrad lr-sweep --dataset linear --lrs 1e-10,1e-7,1e-4,1.2e-4
+  minigrad lr-sweep --dataset linear --lrs 1e-5,5e-5,1e-4 --epochs 50 --plot sweep.png
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``minigrad`` command and its sub-commands."""
+    from minigrad import __version__
+
+    parser = _Parser(
+        prog="minigrad",
+        description="minigrad: automatic differentiation from scratch, to study backprop.",
+        epilog=(
+            "examples:\n  minigrad demo\n  minigrad train --dataset moons --json\n"
+            '  minigrad graph "tanh(x*w + b)" x=1 w=2 b=0.5 -o neuron.svg\n'
+            '  minigrad gradcheck "x**3 / y" x=2 y=5 --sweep\n'
+            "  minigrad lr-sweep --dataset linear --lrs 1e-10,1e-7,1e-4,1.2e-4\n\n"
+            "Run minigrad COMMAND --help for the details of a command."
+        ),
+        formatter_class=_FORMATTER,
+    )
+    parser.add_argument("--version", action="version", version=f"minigrad {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    def command(name: str, summary: str, text: str, run: Callable) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=summary, description=text, formatter_class=_FORMATTER)
+        sub.set_defaults(run=run)
+        return sub
+
+    demo = command("demo", "the guided tour: train, check, draw", DEMO_HELP, run_demo)
+    demo.add_argument(
+        "--out", metavar="DIR", default="minigrad-demo", help="where to write (minigrad-demo/)"
+    )
+    demo.add_argument("--seed", type=non_negative_int, default=0, help="random seed (0)")
+
+    train = command("train", "train a model on a built-in data set", TRAIN_HELP, run_train)
+    train.add_argument("--dataset", required=True, choices=DATASETS, help="the data set")
+    train.add_argument(
+        "--hidden",
+        type=hidden_sizes,
+        default=None,
+        metavar="SIZES",
+        help="hidden layer sizes, e.g. 16,16 (default: 16,16; 0 for none)",
+    )
+    train.add_argument("--activation", choices=ACTIVATIONS, default="relu", help="(relu)")
+    train.add_argument(
+        "--dropout", type=probability, default=0.0, metavar="P", help="dropout probability (0)"
+    )
+    train.add_argument("--optimizer", choices=("sgd", "adam"), default=None, help="(adam)")
+    train.add_argument("--lr", type=positive_float, default=None, help="learning rate")
+    train.add_argument("--epochs", type=positive_int, default=None, help="at most this many")
+    train.add_argument("--batch-size", type=positive_int, default=None, help="(whole data)")
+    train.add_argument(
+        "--patience",
+        type=non_negative_int,
+        default=None,
+        help="stop after this many epochs without improvement (0: never stop early)",
+    )
+    train.add_argument(
+        "--val-split",
+        type=fraction,
+        default=0.2,
+        metavar="F",
+        help="share of the training data held out for validation (0.2)",
+    )
+    train.add_argument("--seed", type=non_negative_int, default=0, help="random seed (0)")
+    train.add_argument("--save", metavar="FILE", help="save the trained model (.npz)")
+    train.add_argument("--out", metavar="DIR", help="also write loss curves (and boundary) here")
+    train.add_argument("--json", action="store_true", help="print one JSON object")
+
+    graph = command("graph", "draw an expression's graph", GRAPH_HELP, run_graph)
+    graph.add_argument("expression", metavar="EXPR", help="the expression, quoted")
+    graph.add_argument(
+        "values", nargs="*", default=[], metavar="NAME=VALUE", help="values of its names"
+    )
+    graph.add_argument("-o", "--output", metavar="FILE", help="write here (default: print)")
+    graph.add_argument("--format", choices=GRAPH_FORMATS, help="output format (from -o)")
+
+    check = command("gradcheck", "check an expression's gradients", GRADCHECK_HELP, run_gradcheck)
+    check.add_argument("expression", metavar="EXPR", help="the expression, quoted")
+    check.add_argument(
+        "values", nargs="*", default=[], metavar="NAME=VALUE", help="values of its names"
+    )
+    check.add_argument("--eps", type=positive_float, default=None, help="finite-difference step")
+    check.add_argument("--method", choices=METHODS, default="central", help="(central)")
+    check.add_argument("--sweep", action="store_true", help="also sweep the step size")
+
+    sweep = command("lr-sweep", "compare learning rates", LR_SWEEP_HELP, run_lr_sweep)
+    sweep.add_argument("--dataset", choices=DATASETS, default="linear", help="(linear)")
+    sweep.add_argument(
+        "--lrs",
+        type=learning_rates,
+        default=None,
+        metavar="LIST",
+        help="comma-separated learning rates (default 1e-10,1e-7,1e-4,1.2e-4)",
+    )
+    sweep.add_argument("--epochs", type=positive_int, default=None, help="epochs per rate (100)")
+    sweep.add_argument("--seed", type=non_negative_int, default=0, help="random seed (0)")
+    sweep.add_argument("--plot", metavar="FILE", help="also plot the loss curves (PNG)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command; return the exit status (0 ok, 1 failed, 2 usage error)."""
+    from minigrad.expr import ExprError
+
+    debug = bool(os.environ.get("MINIGRAD_DEBUG"))
+    prefix = "minigrad"
+    try:
+        args = build_parser().parse_args(argv)
+        prefix = f"minigrad {args.command}"
+        with warnings.catch_warnings():
+            # numpy's overflow warnings are multi-line noise here: every command reports
+            # non-finite results (divergence, a log of 0) in words instead.
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return args.run(args)
+    except SystemExit as done:  # --help and --version
+        return done.code if isinstance(done.code, int) else OK
+    except UsageError as error:
+        _fail(str(error), debug)
+        return USAGE
+    except ExprError as error:
+        _fail(f"{prefix}: error: {error}", debug)
+        return USAGE
+    except KeyboardInterrupt:
+        _fail(f"{prefix}: interrupted", debug)
+        return 130
+    except (ValueError, TypeError, OSError, RuntimeError, ArithmeticError) as error:
+        _fail(f"{prefix}: error: {_one_line(error)}", debug)
+        return FAILED
+    except Exception as error:  # noqa: BLE001  (the promise is: never a traceback)
+        _fail(f"{prefix}: error: unexpected {type(error).__name__}: {_one_line(error)}", debug)
+        return FAILED
+
+
+def _one_line(error: BaseException) -> str:
+    text = " ".join(str(error).split())
+    return text or type(error).__name__
+
+
+def _fail(message: str, debug: bool) -> None:
+    """Print one line on stderr (and the traceback first with MINIGRAD_DEBUG=1)."""
+    if debug:
+        import traceback
+
+        traceback.print_exc()
+    print(" ".join(message.split()), file=sys.stderr)
 
 
 if __name__ == "__main__":  # pragma: no cover
