@@ -522,19 +522,23 @@ def clip_grad_norm(
     if coefficient < 1.0:
         for p in with_grads:
             g = p.grad
-            p.grad = (
-                g * coefficient
-                if isinstance(g, Value)
-                else _grad_data(p) * p.dtype.type(coefficient)
-            )
+            if isinstance(g, Value):  # a gradient with a graph (create_graph=True)
+                p.grad = g * coefficient
+            else:
+                p.grad = _like_param(p, _grad_data(p) * p.dtype.type(coefficient))
     return total
+
+
+def _like_param(p: Value, g: np.ndarray) -> Any:
+    """A gradient in the form the engine gives it: a float for a scalar parameter."""
+    return float(g) if type(p.data) is float else g
 
 
 def clip_grad_value(params: Any, clip_value: float) -> None:
     """Clamp every gradient element into [-clip_value, clip_value] (new arrays)."""
     clip_value = _check_nonnegative(clip_value, "clip_value")
     for p in _with_grads(params):
-        p.grad = np.clip(_grad_data(p), -clip_value, clip_value)
+        p.grad = _like_param(p, np.clip(_grad_data(p), -clip_value, clip_value))
 
 
 # ============================================================================ schedules

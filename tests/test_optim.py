@@ -190,6 +190,12 @@ def test_schedules_closed_forms():
     assert math.isclose(opt.lr, 1 / 3)
     assert "LambdaLR(epoch=2" in repr(lam)
 
+    # A schedule's state resumes it on a new optimizer.
+    opt2 = optim.SGD([Value(1.0)], lr=5.0)
+    resumed = optim.StepLR(opt2, step_size=2, gamma=0.1)
+    resumed.load_state_dict(step.state_dict())
+    assert resumed.last_epoch == 5 and math.isclose(opt2.lr, 0.01)
+
 
 def test_schedule_validation():
     opt = optim.SGD([Value(1.0)], lr=1.0)
@@ -316,6 +322,7 @@ def test_clip_grad_norm_by_hand():
     assert optim.clip_grad_norm([a, b], 1.0) == 5.0
     assert math.isclose(optim.grad_norm([a, b]), 1.0, rel_tol=1e-5)
     assert np.allclose(a.grad, [0.6, 0.0], rtol=1e-5) and math.isclose(b.grad, 0.8, rel_tol=1e-5)
+    assert type(b.grad) is float  # a scalar parameter keeps a float gradient
     assert optim.grad_norm([a, b], norm_type=float("inf")) == pytest.approx(0.8, rel=1e-5)
     assert optim.grad_norm([Value(1.0)]) == 0.0  # no gradients at all
 
