@@ -167,6 +167,192 @@ def _():
     return mg.grad(x * 2, [x, y])
 
 
+# ------------------------------------------------------------------------------ nn
+
+
+def _model(hidden: int = 4):
+    return mg.nn.MLP(2, [hidden, 1], seed=0)
+
+
+_trained = _model()
+_trained_state = _trained.state_dict()
+
+
+def _model_untouched() -> bool:
+    now = _trained.state_dict()
+    return all(np.array_equal(now[k], _trained_state[k]) for k in _trained_state)
+
+
+@row("nn", "dropout probability 1", "nn.Dropout(1.0)", ValueError, "must be in [0, 1)")
+def _():
+    return mg.nn.Dropout(1.0)
+
+
+@row(
+    "nn",
+    "a negative dropout probability",
+    "nn.MLP(2, [4, 1], dropout=-0.1)",
+    ValueError,
+    "got -0.1",
+)
+def _():
+    return mg.nn.MLP(2, [4, 1], dropout=-0.1)
+
+
+@row(
+    "nn",
+    "an input with the wrong number of features",
+    "nn.Layer(3, 2)(Value(np.zeros((4, 5))))",
+    ValueError,
+    "expects 3 input features",
+)
+def _():
+    return mg.nn.Layer(3, 2, seed=0)(Value(np.zeros((4, 5))))
+
+
+@row(
+    "nn",
+    "cross_entropy targets out of range",
+    "F.cross_entropy(Value(np.zeros((2, 3))), np.array([0, 3]))",
+    ValueError,
+    "out of range for 3 classes",
+)
+def _():
+    return mg.nn.functional.cross_entropy(Value(np.zeros((2, 3))), np.array([0, 3]))
+
+
+@row(
+    "nn",
+    "cross_entropy targets that are not integers",
+    "F.cross_entropy(Value(np.zeros((2, 3))), np.array([0.5, 1]))",
+    ValueError,
+    "non-integer values",
+)
+def _():
+    return mg.nn.functional.cross_entropy(Value(np.zeros((2, 3))), np.array([0.5, 1]))
+
+
+@row(
+    "nn",
+    "prediction and target shapes differ",
+    "F.mse_loss(Value(np.zeros((4, 1))), np.zeros(4))",
+    ValueError,
+    "input has shape (4, 1) but target has shape (4,)",
+)
+def _():
+    return mg.nn.functional.mse_loss(Value(np.zeros((4, 1))), np.zeros(4))
+
+
+# ------------------------------------------------------------------------------ optim
+
+
+@row(
+    "optim",
+    "learning rate 0",
+    "optim.SGD(model.parameters(), lr=0)",
+    ValueError,
+    "must be a positive finite number, got 0.0",
+    untouched=_model_untouched,
+)
+def _():
+    return mg.optim.SGD(_trained.parameters(), lr=0)
+
+
+@row(
+    "optim",
+    "learning rate NaN",
+    'optim.Adam(model.parameters(), lr=float("nan"))',
+    ValueError,
+    "got nan",
+    untouched=_model_untouched,
+)
+def _():
+    return mg.optim.Adam(_trained.parameters(), lr=float("nan"))
+
+
+@row(
+    "optim", "an empty parameter list", "optim.SGD([], lr=0.1)", ValueError, "empty parameter list"
+)
+def _():
+    return mg.optim.SGD([], lr=0.1)
+
+
+@row(
+    "optim",
+    "Adam beta of 1",
+    "optim.Adam(model.parameters(), betas=(1.0, 0.9))",
+    ValueError,
+    "betas[0] must be in [0.0, 1.0)",
+    untouched=_model_untouched,
+)
+def _():
+    return mg.optim.Adam(_trained.parameters(), betas=(1.0, 0.9))
+
+
+# ------------------------------------------------------------------------------ checkpoints
+
+
+def _in_scratch_dir(action):
+    """Run ``action`` in a fresh directory, so messages show the same relative paths."""
+    import os
+    import tempfile
+
+    here = os.getcwd()
+    with tempfile.TemporaryDirectory() as scratch:
+        os.chdir(scratch)
+        try:
+            return action()
+        finally:
+            os.chdir(here)
+
+
+@row(
+    "checkpoints",
+    "a checkpoint of another architecture",
+    'model.load("other.npz")  # saved from MLP(2, [5, 1])',
+    mg.nn.CheckpointError,
+    "layers.0.W: shape (2, 5) in the checkpoint, but (2, 4) in the model",
+    untouched=_model_untouched,
+)
+def _():
+    def act():
+        _model(hidden=5).save("other.npz")
+        _trained.load("other.npz")
+
+    _in_scratch_dir(act)
+
+
+@row(
+    "checkpoints",
+    "a truncated checkpoint",
+    'model.load("model.npz")  # cut in half',
+    mg.nn.CheckpointError,
+    "not a readable .npz checkpoint",
+    untouched=_model_untouched,
+)
+def _():
+    def act():
+        _model().save("model.npz")
+        data = open("model.npz", "rb").read()
+        with open("model.npz", "wb") as f:
+            f.write(data[: len(data) // 2])
+        _trained.load("model.npz")
+
+    _in_scratch_dir(act)
+
+
+@row(
+    "checkpoints",
+    "a checkpoint that does not exist",
+    'model.load("missing.npz")',
+    FileNotFoundError,
+    "no checkpoint at 'missing.npz'",
+    untouched=_model_untouched,
+)
+def _():
+    _in_scratch_dir(lambda: _trained.load("missing.npz"))
+
+
 # ------------------------------------------------------------------------------ rendering
 
 
