@@ -1017,6 +1017,7 @@ class SweepRow:
     stop_reason: str
     epochs_run: int
     history: History = field(repr=False)
+    note: str = ""
 
 
 class SweepResult:
@@ -1060,8 +1061,7 @@ class SweepResult:
         for r in self.rows:
             lines.append(
                 f"{r.lr:>12.4g}{_fmt(r.initial_loss):>16}{_fmt(r.final_loss):>16}"
-                f"{r.epochs_run:>8}  {r.verdict}"
-                + (f" ({r.history.message})" if r.stop_reason == "diverged" else "")
+                f"{r.epochs_run:>8}  {r.verdict}" + (f" ({r.note})" if r.note else "")
             )
         return "\n".join(lines + [self.rule])
 
@@ -1110,11 +1110,17 @@ def lr_sweep(
     keyword arguments go to ``fit`` (quiet by default).
 
     Verdicts, from the training losses: **diverges** if ``fit`` stopped with "diverged"
-    or the final loss is not finite or is above the initial loss; otherwise, with the
-    progress of a run measured as log(initial / final), **too small** if the loss fell by
-    less than ``min_decrease`` (a fraction of the initial loss: it barely moved) or the
-    run made less than ``too_small`` times the progress of the best learning rate of the
-    sweep; **converges** otherwise.
+    or the final loss is not finite or is above the initial loss.  Otherwise the progress
+    of a run is log(initial / final loss), and the best lr is the one with the most
+    progress: an lr *below* the best one is **too small** if its loss fell by less than
+    ``min_decrease`` (a fraction of the initial loss: it barely moved) or it made less than
+    ``too_small`` times the best progress; every other run **converges** (a slow run
+    *above* the best lr gets the note that its steps overshoot: it is near divergence,
+    not too small).  Each row's ``note`` says why.
+
+    The verdicts judge the loss only.  A loss can look converged while a parameter in a
+    flat direction of the loss is still far from its optimum (see the apartment example
+    in docs/training.md); ``critical_learning_rate`` and the condition number tell.
     """
     if isinstance(lrs, numbers.Real):
         lrs = [lrs]
@@ -1144,33 +1150,42 @@ def lr_sweep(
             epochs=epochs, **fit_kwargs,
         )  # fmt: skip
         runs.append((lr, history))
-    rows = []
-    gains = {}
-    for lr, h in runs:
+    # Progress of a run: log(initial / final loss); None for a run that diverged.
+    gains = []
+    for _, h in runs:
         final = h.loss[-1] if h.loss else h.initial_loss
         diverged = h.stop_reason == "diverged" or not math.isfinite(final) or final > h.initial_loss
-        gains[lr] = None if diverged else _log_gain(h.initial_loss, final)
-    finite_gains = [g for g in gains.values() if g is not None]
-    best_gain = max(finite_gains) if finite_gains else 0.0
-    for lr, h in runs:
+        gains.append(None if diverged else _log_gain(h.initial_loss, final))
+    finite = [(g, lr) for g, (lr, _) in zip(gains, runs) if g is not None]
+    best_gain, best_lr = max(finite) if finite else (0.0, math.inf)
+    rows = []
+    for (lr, h), gain in zip(runs, gains):
         final = h.loss[-1] if h.loss else h.initial_loss
-        if gains[lr] is None:
+        barely_moved = final > (1 - min_decrease) * h.initial_loss
+        slow = gain is not None and gain < too_small * best_gain
+        note = ""
+        if gain is None:
             verdict = "diverges"
-        elif final > (1 - min_decrease) * h.initial_loss or gains[lr] < too_small * best_gain:
+            note = h.message if h.stop_reason == "diverged" else "the loss ended above its start"
+        elif (barely_moved or slow) and lr < best_lr:
             verdict = "too small"
+            note = "the loss barely moved" if barely_moved else f"slower than lr={best_lr:.3g}"
         else:
             verdict = "converges"
+            if barely_moved or slow:  # larger than the best lr: steps overshoot the minimum
+                note = f"slower than lr={best_lr:.3g}: the steps overshoot, near divergence"
         finite_losses = [v for v in h.loss if math.isfinite(v)]
         rows.append(
             SweepRow(
                 lr=lr, verdict=verdict, initial_loss=h.initial_loss, final_loss=final,
                 best_loss=min(finite_losses, default=math.nan), stop_reason=h.stop_reason,
-                epochs_run=h.epochs_run, history=h,
+                epochs_run=h.epochs_run, history=h, note=note,
             )
         )  # fmt: skip
     rule = (
-        f"(diverges: loss NaN/inf or above the initial loss; too small: fell by less than "
-        f"{min_decrease:.0%}, or under {too_small:.0%} of the best run's progress in log-loss)"
+        f"(diverges: loss NaN/inf or above the initial loss; too small: below the best lr and "
+        f"the loss fell by less than {min_decrease:.0%}, or made under {too_small:.0%} of the "
+        "best run's progress in log-loss)"
     )
     return SweepResult(rows, rule)
 

@@ -19,7 +19,13 @@ import numpy as np
 import pytest
 
 from minigrad import Value, data, nn, optim
-from minigrad.train import critical_learning_rate, dataset_loss, fit, largest_hessian_eigenvalue
+from minigrad.train import (
+    critical_learning_rate,
+    dataset_loss,
+    fit,
+    largest_hessian_eigenvalue,
+    lr_sweep,
+)
 
 
 def apartments():
@@ -212,3 +218,29 @@ def test_standardising_the_feature_makes_the_problem_round():
         epochs = settling_epoch(np.abs(bs - b_star) <= 0.01 * abs(b_star))
         assert epochs == math.ceil(math.log(100) / -math.log(abs(1 - 2 * lr)))
         assert epochs < 25
+
+
+def test_a_learning_rate_sweep_judges_the_loss_not_the_intercept():
+    X, y = apartments()
+    x = X[:, 0]
+    critical = 2 / np.linalg.eigvalsh(hessian(x)).max()
+    b_star = least_squares(x, y)[1]
+    lrs = [0.01 * critical, 0.5 * critical, 0.98 * critical, 1.02 * critical, 2 * critical]
+    result = lr_sweep(model_at, X, y, lrs, epochs=200)
+    assert [row.verdict for row in result] == ["converges"] * 3 + ["diverges"] * 2
+    # Every converging run ends on the same plateau of the loss, with the intercept still
+    # at a few percent of its optimum: the loss-based verdict cannot see the flat direction.
+    for row in result.rows[:3]:
+        model = model_at()
+        fit(model, X, y, optimizer=optim.SGD(model.parameters(), lr=row.lr), epochs=200,
+            verbose=False)  # fmt: skip
+        assert abs(model.b.data) < 0.05 * abs(b_star)
+    # Standardised, the same sweep tells the whole story: small rates are too small, the
+    # ones near 2 / lambda_max = 1 overshoot, and the rest converge to the optimum.
+    Z, _, _ = data.standardize(X)
+    result = lr_sweep(model_at, Z, y, [0.001, 0.5, 0.98, 1.02], epochs=20)
+    assert [row.verdict for row in result] == ["too small", "converges", "converges", "diverges"]
+    assert "overshoot" in result[2].note and result.best.lr == 0.5
+    assert result[1].final_loss == pytest.approx(
+        np.mean((design(x) @ least_squares(x, y) - y) ** 2)
+    )
