@@ -229,7 +229,8 @@ def workspace(spec: Spec) -> Iterator[list[str]]:
             warn(message)
             issued.append(message)
         for v in spec.inputs:
-            v.data = v.data if type(v.data) is float else np.array(v.data, dtype=np.float64)
+            if type(v.data) is not float:
+                v.data = np.array(v.data, dtype=np.float64, order="C")
         with spec.context() if spec.context is not None else nullcontext():
             yield issued
     finally:
@@ -387,11 +388,11 @@ class Problem:
                 restore = None
             else:
                 work = self._complex_copy(i) if imaginary else base
-                flat = work.reshape(-1)
-                keep = flat[where]
-                flat[where] = keep + step
+                index = np.unravel_index(int(where), work.shape)
+                keep = work[index]
+                work[index] = keep + step
                 v.data = work
-                restore = (flat, where, keep)
+                restore = (work, index, keep)
         else:
             shifted = base + step * where
             v.data = np.complex128(shifted) if imaginary and np.ndim(shifted) == 0 else shifted
@@ -402,8 +403,8 @@ class Problem:
             return self._measure(record, i, where, step)
         finally:
             if restore is not None:
-                flat, where, keep = restore
-                flat[where] = keep
+                work, index, keep = restore
+                work[index] = keep
             v.data = base
 
     def _complex_copy(self, i: int) -> np.ndarray:
@@ -578,7 +579,8 @@ def complex_mode(custom_ops: set) -> Iterator[None]:
     """
     original = F._check_output
 
-    def check(cls: type, data: Any) -> Any:
+    def check(cls: type, *args: Any) -> Any:
+        data = args[-1]  # the forward's result is the last argument, whatever comes before
         if np.iscomplexobj(data):
             return np.asarray(data, dtype=np.complex128) if np.ndim(data) else np.complex128(data)
         if cls in custom_ops:
@@ -588,7 +590,7 @@ def complex_mode(custom_ops: set) -> Iterator[None]:
                 "comparisons, float() and math.* functions do that); write it with numpy "
                 "functions that accept complex numbers, or use method='central'"
             )
-        return original(cls, data)
+        return original(cls, *args)
 
     F._check_output = check
     try:

@@ -98,9 +98,9 @@ class Localization:
             if len(self.failures) > 1:
                 others = ", ".join(f.op for f in self.failures[1:6])
                 lines.append(f"  {len(self.failures) - 1} later operations disagree too: {others}")
-        shown = [c for c in self.checks if c.status != "ok"][:10]
+        shown = [c for c in self.checks if c.status != "ok" and c is not self.culprit][:10]
         if shown:
-            lines.append("  operations not ok:")
+            lines.append("  other operations not ok:")
             for c in shown:
                 error = "" if np.isnan(c.rel_err) else f", rel err {c.rel_err:.1e}"
                 lines.append(f"    {c.status:<7} {c.describe()}{error}")
@@ -331,8 +331,8 @@ def _moved(base: list, index: int, j: int, step: float) -> list:
     if type(data) is float:
         moved[index] = data + step
     else:
-        copy = np.array(data, dtype=np.float64)
-        copy.reshape(-1)[j] += step
+        copy = np.array(data, dtype=np.float64, order="C")
+        copy[np.unravel_index(j, copy.shape)] += step
         moved[index] = copy
     return moved
 

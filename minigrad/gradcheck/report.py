@@ -337,7 +337,7 @@ class GradcheckReport:
         return [r for r in self.rows if r.status == "kink"]
 
     def worst(self, n: int = 10) -> list[GradcheckRow]:
-        """The n worst rows: failures first, then kinks, then by violation of the rule."""
+        """The n worst rows: failures first, then kinks, then the rest; by relative error."""
         return sorted(self.rows, key=_worst_first)[:n]
 
     def __getitem__(self, name: str) -> InputResult:
@@ -517,7 +517,7 @@ class GradcheckReport:
 
 
 def _worst_first(row: GradcheckRow) -> tuple:
-    return (_RANK[row.status], -row.violation)
+    return (_RANK[row.status], -row.rel_err, -row.violation)
 
 
 def _index_text(index: Any) -> str:
