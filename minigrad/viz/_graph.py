@@ -11,9 +11,11 @@ Nothing here changes a Value: the walk keeps its own ``id()`` sets instead of ma
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any
 
 import numpy as np
@@ -125,12 +127,6 @@ class Selection:
     roots: tuple[Value, ...]
     #: The Values shown, in forward (creation) order: inputs before the Values computed from them.
     nodes: list[Value]
-    #: ``id(node) -> "v1"``: short ids numbered in forward order among the shown Values.
-    key: dict[int, str]
-    #: ``id(node) -> text``: the Value's name, a parameter's dotted name, or its short id.
-    label: dict[int, str]
-    #: ``id(node) -> kind``, one of KINDS.
-    kind: dict[int, str]
     #: How many Values the output(s) depend on, constants included.
     total: int
     #: Values not shown because of ``max_nodes`` (the farthest from the output).
@@ -147,9 +143,52 @@ class Selection:
     #: ``id(node) -> module path`` (tuple of dotted-name parts) when a model was given.
     module: dict[int, tuple[str, ...]] = field(default_factory=dict)
     parameter_name: dict[int, str] = field(default_factory=dict)
+    #: ``id(node) -> label`` for the shown Values that have a name (see ``label``).
+    names: dict[int, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # Creation numbers of the shown Values, ascending: a Value's short id is its
+        # position here, found by bisection, so a graph of a million Values needs no
+        # million-entry dictionary of ids.
+        self._ids = [n._id for n in self.nodes]
+
+    def position(self, node: Value) -> int:
+        """1 for the first shown Value in forward order, 2 for the next...; 0 if not shown."""
+        ids = self._ids
+        i = bisect_left(ids, node._id)
+        if i < len(ids) and ids[i] == node._id and self.nodes[i] is node:
+            return i + 1
+        return 0
 
     def shown(self, node: Value) -> bool:
-        return id(node) in self.key
+        return self.position(node) > 0
+
+    def key(self, node: Value) -> str | None:
+        """The short id ("v12") of a shown Value, None for a Value not shown."""
+        i = self.position(node)
+        return f"v{i}" if i else None
+
+    def label(self, node: Value) -> str | None:
+        """The Value's name, a parameter's dotted name, or its short id (None if not shown).
+        A name several shown Values share gets the short id appended: ``h[v4]``."""
+        named = self.names.get(id(node))
+        if named is not None:
+            return named
+        return self.key(node)
+
+    def kind_of(self, node: Value) -> str:
+        """One of KINDS: output, leaf, parameter (of the model), constant, intermediate."""
+        if node._op is not None:
+            return "output" if any(node is r for r in self.roots) else "intermediate"
+        if any(node is r for r in self.roots):
+            return "output"
+        if not node.requires_grad:
+            return "constant"
+        return "parameter" if id(node) in self.parameter_name else "leaf"
+
+    def kinds(self) -> set[str]:
+        """The kinds of the shown Values."""
+        return {self.kind_of(n) for n in self.nodes}
 
     @property
     def hidden(self) -> int:
@@ -246,9 +285,6 @@ def select(
     selection = Selection(
         roots=roots,
         nodes=shown,
-        key={id(n): f"v{i}" for i, n in enumerate(shown, 1)},
-        label={},
-        kind={},
         total=len(everything),
         hidden_by_limit=by_limit,
         hidden_constants=constants,
@@ -256,63 +292,44 @@ def select(
         max_nodes=max_nodes,
         parameter_name=names,
     )
-    key = selection.key
+    is_shown = selection.shown
     if by_limit:
         allowed_ids = {id(n) for n in allowed}
         for n in shown:
             for p in n._parents:
-                if id(p) not in key and id(p) in allowed_ids:
+                if id(p) in allowed_ids and not is_shown(p):
                     selection.cut.add(id(n))
                     break
     if hide_constants:
         for n in shown:
             folded = [
-                (i, p) for i, p in enumerate(n._parents) if not p.requires_grad and id(p) not in key
+                (i, p) for i, p in enumerate(n._parents) if not p.requires_grad and not is_shown(p)
             ]
             if folded:
                 selection.folded[id(n)] = folded
     _name(selection)
-    _classify(selection)
     if names:
         _assign_modules(selection)
     return selection
+
+
+_NAME = attrgetter("name")
 
 
 def _name(selection: Selection) -> None:
     """Labels: a Value's own name, else its parameter name, else its short id; a name that
     several shown Values share gets the short id appended, so no label is ambiguous."""
     names = selection.parameter_name
-    key = selection.key
-    label = selection.label
     named = []
     counts: dict[str, int] = {}
-    for n in selection.nodes:  # one tight pass: graphs of a million Values go through here
-        text = n.name
+    for n, text in zip(selection.nodes, map(_NAME, selection.nodes)):
         if text is None and names:
             text = names.get(id(n))
         if text:
             named.append((n, text))
             counts[text] = counts.get(text, 0) + 1
-        else:
-            label[id(n)] = key[id(n)]
     for n, text in named:
-        label[id(n)] = f"{text}[{key[id(n)]}]" if counts[text] > 1 else text
-
-
-def _classify(selection: Selection) -> None:
-    root_ids = {id(r) for r in selection.roots}
-    params = selection.parameter_name
-    kind = selection.kind
-    for n in selection.nodes:
-        i = id(n)
-        if n._op is not None:
-            kind[i] = "output" if i in root_ids else "intermediate"
-        elif i in root_ids:
-            kind[i] = "output"
-        elif not n.requires_grad:
-            kind[i] = "constant"
-        else:
-            kind[i] = "parameter" if i in params else "leaf"
+        selection.names[id(n)] = f"{text}[{selection.key(n)}]" if counts[text] > 1 else text
 
 
 def _common_prefix(paths: list[tuple[str, ...]]) -> tuple[str, ...]:

@@ -213,19 +213,19 @@ class _Builder:
         return node.grad
 
     def _prepare_edges(self) -> None:
-        key = self.s.key
+        shown = self.s.shown
         for node in self.s.nodes:
             if node._op is None:
                 continue
             for parent in node._parents:
-                if id(parent) in key and parent.requires_grad:
+                if parent.requires_grad and shown(parent):
                     self.uses[id(parent)] = self.uses.get(id(parent), 0) + 1
             if not self.o.chain_rule or self.frame is not None:
                 continue
             local = R.local_derivatives(node)
             carried = R.safe_contributions(node, node.grad)
             for index, parent in enumerate(node._parents):
-                if id(parent) not in key:
+                if not shown(parent):
                     continue
                 if local is not None and local[index] is not None:
                     self.local[(id(node), index)] = local[index]
@@ -260,7 +260,7 @@ class _Builder:
         return text
 
     def value_fields(self, node: Value) -> list[str]:
-        fields = [self.s.label[id(node)]]
+        fields = [self.s.label(node)]
         shape = G.shape_text(node)
         if shape:
             fields.append(shape)
@@ -275,7 +275,7 @@ class _Builder:
         return fields
 
     def value_style(self, node: Value) -> dict[str, str]:
-        kind = self.s.kind[id(node)]
+        kind = self.s.kind_of(node)
         style = {"shape": "record", "style": "filled"}
         style.update(_VALUE_STYLE[kind])
         err = self.o.errors.get(id(node))
@@ -286,7 +286,7 @@ class _Builder:
             style["fillcolor"] = _HIGHLIGHT_FILL
         where = getattr(node, "created_at", None)
         if isinstance(where, str):
-            style["tooltip"] = f"{self.s.label[id(node)]} created at {where}"
+            style["tooltip"] = f"{self.s.label(node)} created at {where}"
         return style
 
     def op_lines(self, node: Value) -> list[str]:
@@ -361,7 +361,7 @@ class _Builder:
         return out
 
     def _value_statements(self, node: Value) -> list[str]:
-        k = self.s.key[id(node)]
+        k = self.s.key(node)
         style = attributes(self.value_style(node))
         # Scalars read as one row, like micrograd's pictures; arrays, whose fields are long,
         # stack their fields so that a picture running left to right stays narrow.
@@ -423,9 +423,9 @@ class _Builder:
         for node in self.s.nodes:
             if node._op is None:
                 continue
-            k = key[id(node)]
+            k = key(node)
             for index, parent in enumerate(node._parents):
-                pk = key.get(id(parent))
+                pk = key(parent)
                 if pk is None:
                     continue
                 extra = self.edge_label(node, index)
@@ -445,14 +445,12 @@ class _Builder:
         self.lines.append(f"\thidden [label={label(lines)} {attributes(style)}]\n")
         for node in s.nodes:
             if id(node) in s.cut and node._op is not None:
-                self.lines.append(
-                    f'\thidden -> {s.key[id(node)]}_op [style=dashed color="#999999"]\n'
-                )
+                self.lines.append(f'\thidden -> {s.key(node)}_op [style=dashed color="#999999"]\n')
 
     def _legend(self) -> None:
         s, o = self.s, self.o
         entries: list[str] = []
-        present = set(s.kind.values())
+        present = s.kinds()
         for kind in G.KINDS:
             if kind not in present:
                 continue
@@ -592,10 +590,21 @@ def to_dot(
     return dot_source(selection, options)
 
 
+def _graphviz() -> Any:
+    """The graphviz package, imported on first use (never when only DOT text is needed)."""
+    try:
+        import graphviz
+    except ImportError as error:
+        raise ImportError(
+            "pictures need the graphviz Python package: pip install graphviz.  "
+            "minigrad.to_dot(root) gives the DOT source without it."
+        ) from error
+    return graphviz
+
+
 def check_format(format: Any) -> str:
     """A Graphviz output format name, validated; ValueError naming the known ones."""
-    import graphviz
-
+    graphviz = _graphviz()
     if not isinstance(format, str) or format.lower() not in graphviz.FORMATS:
         raise ValueError(
             f"unknown image format {format!r}: use 'svg', 'png' or 'pdf' "
@@ -606,13 +615,9 @@ def check_format(format: Any) -> str:
 
 def picture(body: list[str], format: str = "svg") -> graphviz.Digraph:
     """A graphviz.Digraph holding ``body``; rendering errors explain a missing ``dot``."""
-    try:
-        from minigrad.viz._picture import GraphPicture
-    except ImportError as error:  # pragma: no cover - graphviz is a dependency
-        raise ImportError(
-            "draw() needs the graphviz Python package: pip install graphviz.  "
-            "minigrad.to_dot(root) gives the DOT source without it."
-        ) from error
+    _graphviz()
+    from minigrad.viz._picture import GraphPicture
+
     graph = GraphPicture(format=format)
     graph.body.extend(body)
     return graph

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -104,11 +105,11 @@ def _caption(
     node: Value,
     g: Any,
     sent: list[tuple[str, Any]],
-    labels: dict[int, str],
+    labels: Callable[[Value], str | None],
     digits: int,
     seeded: bool,
 ) -> str:
-    label = labels[id(node)]
+    label = labels(node)
     num = lambda x: G.summary(x, digits, 6)  # noqa: E731
     head = f"Step {step} of {total}: "
     if g is None:
@@ -127,7 +128,7 @@ def _caption(
             f"{label} is a leaf, so there is nothing further to send: this is {label}.grad "
             "after backward()."
         )
-    args = ", ".join(labels.get(id(p), "const") for p in node._parents)
+    args = ", ".join(labels(p) or "const" for p in node._parents)
     text = head + f"{label} = {node.op}({args}); rule: {R.rule_text(node)}."
     if sent:
         text += " Sends " + ", ".join(f"{name} += {num(value)}" for name, value in sent) + "."
@@ -303,12 +304,12 @@ def backward_steps(
                 previous = grads.get(id(parent))
                 grads[id(parent)] = c if previous is None else previous + c  # never in place
                 sent_edges[(id(node), index)] = c
-                sent.append((labels.get(id(parent), "?"), c))
+                sent.append((labels(parent) or "?", c))
         caption = _caption(k, len(order), node, g, sent, labels, digits, gradient is None)
         steps.append(
             BackwardStep(
                 index=k,
-                node=labels[id(node)],
+                node=labels(node),
                 op=node.op,
                 grad=g,
                 rule=R.rule_text(node),
@@ -319,7 +320,7 @@ def backward_steps(
         frame = D.Frame(grads=dict(grads), final=set(final), current=id(node), sent=sent_edges)
         frames.append(frame)
 
-    name = labels[id(root)]
+    name = labels(root)
     page_title = title if title is not None else f"Backward pass of {name}, step by step"
     width = max(3, len(str(len(order))))
     rendered = bool(render)
@@ -363,7 +364,7 @@ def backward_steps(
     )
     html_path = folder / "index.html"
     _write(html_path, page)
-    final_grads = {labels[id(n)]: grads.get(id(n)) for n in reversed(order)}
+    final_grads = {labels(n): grads.get(id(n)) for n in reversed(order)}
     return BackwardSteps(
         steps=steps, frames=written, html=html_path, rendered=rendered, note=note, grads=final_grads
     )
@@ -375,7 +376,7 @@ def _state_text(selection: G.Selection, frame: D.Frame, digits: int) -> str:
     for node in selection.nodes:
         if not node.requires_grad:
             continue
-        label = selection.label[id(node)]
+        label = selection.label(node)
         marker = ">" if frame.current == id(node) else " "
         if id(node) not in frame.grads:
             rows.append(f"{marker} {label}: ...")

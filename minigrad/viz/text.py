@@ -45,7 +45,7 @@ class _Describer:
         self.digits = digits
 
     def name_of(self, node: Value) -> str:
-        label = self.s.label.get(id(node))
+        label = self.s.label(node)
         if label is not None:
             return label
         if not node.requires_grad:  # a hidden constant: show its value instead
@@ -54,7 +54,7 @@ class _Describer:
 
     def left(self, node: Value) -> str:
         s = self.s
-        label = s.label[id(node)]
+        label = s.label(node)
         value = value_text(node.data, self.digits)
         if node._op is None:
             text = f"{label} = {value}"
@@ -62,7 +62,7 @@ class _Describer:
             args = [self.name_of(p) for p in node._parents]
             args += G.op_parameters(node)
             text = f"{label} = {node.op}({', '.join(args)}) = {value}"
-        tag = _TAGS.get(s.kind[id(node)])
+        tag = _TAGS.get(s.kind_of(node))
         return f"{text}  ({tag})" if tag else text
 
     def grad(self, node: Value) -> str:
@@ -159,7 +159,7 @@ def ascii_tree(
 
     lines = [line(root)]
     printed = {id(root)}
-    key = selection.key
+    shown = selection.shown
     truncated = False
     # Pre-order, depth first: each entry is (node, prefix of its line, is it the last
     # input of its consumer, depth).  Inputs are pushed in reverse so the first pops first,
@@ -167,7 +167,7 @@ def ascii_tree(
     stack: list[tuple[Value, str, bool, int]] = []
 
     def push_inputs(node: Value, prefix: str, depth: int) -> None:
-        children = [p for p in node._parents if id(p) in key]
+        children = [p for p in node._parents if shown(p)]
         if not children:
             return
         if max_depth is not None and depth >= max_depth:
@@ -184,7 +184,7 @@ def ascii_tree(
         node, prefix, is_last, depth = stack.pop()
         branch = last if is_last else tee
         if id(node) in printed:
-            lines.append(f"{prefix}{branch}{selection.label[id(node)]} (see above)")
+            lines.append(f"{prefix}{branch}{selection.label(node)} (see above)")
             continue
         printed.add(id(node))
         lines.append(f"{prefix}{branch}{line(node)}")
@@ -253,19 +253,19 @@ def graph_dict(
     nodes = []
     edges = []
     for node in s.nodes:
-        k = s.key[id(node)]
+        k = s.key(node)
         entry: dict[str, Any] = {
             "id": k,
-            "label": s.label[id(node)],
+            "label": s.label(node),
             "name": node.name,
-            "kind": s.kind[id(node)],
+            "kind": s.kind_of(node),
             "op": node.op or None,
             "shape": list(node.shape),
             "dtype": str(node.dtype),
             "requires_grad": node.requires_grad,
             "data": json_data(node.data, max_elements),
             "grad": json_data(node.grad, max_elements),
-            "parents": [s.key.get(id(p)) for p in node._parents],
+            "parents": [s.key(p) for p in node._parents],
         }
         params = G.op_parameters(node)
         if params:
@@ -281,13 +281,13 @@ def graph_dict(
             entry["created_at"] = where
         nodes.append(entry)
         for index, parent in enumerate(node._parents):
-            pk = s.key.get(id(parent))
+            pk = s.key(parent)
             if pk is not None:
                 edges.append({"source": pk, "target": k, "input": index})
     return {
         "format": "minigrad-graph",
         "version": 1,
-        "outputs": [s.key[id(r)] for r in s.roots],
+        "outputs": [s.key(r) for r in s.roots],
         "nodes": nodes,
         "edges": edges,
         "hidden": {
