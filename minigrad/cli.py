@@ -648,9 +648,7 @@ def run_demo(args: argparse.Namespace) -> int:
     print(f"model: {result['description']}, {model.num_parameters()} parameters; "
           f"optimizer {result['optimizer']}, lr {result['lr']:g}")  # fmt: skip
     print(history.table(every=max(1, history.epochs_run // 8)))
-    print(
-        f"stop reason: {history.stop_reason}" + (f" ({history.message})" if history.message else "")
-    )
+    print(f"stopped: {history.message or history.stop_reason}")
     print(f"final accuracy: train {result['train']['accuracy']:.1%}, "
           f"test {result['test']['accuracy']:.1%}")  # fmt: skip
     wrote += [Path(p) for p in _write_training_pictures(result, out)]
@@ -942,6 +940,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         _fail(f"{prefix}: interrupted", debug)
         return 130
+    except BrokenPipeError:  # `minigrad ... | head`: the reader left; say nothing more
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return FAILED
     except (ValueError, TypeError, OSError, RuntimeError, ArithmeticError) as error:
         _fail(f"{prefix}: error: {_one_line(error)}", debug)
         return FAILED

@@ -1,0 +1,410 @@
+"""The ``minigrad`` command, driven as a user would: in a subprocess, reading its output."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+NEURON = ["tanh(x1*w1 + x2*w2 + b)", "x1=2", "x2=0", "w1=-3", "w2=1", "b=6.88"]
+HAS_DOT = shutil.which("dot") is not None
+
+
+def run(*args: str, cwd: Path | None = None, env: dict | None = None, timeout: float = 120):
+    """Run ``python -m minigrad ARGS`` and return the completed process (text output)."""
+    return subprocess.run(
+        [sys.executable, "-m", "minigrad", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd or ROOT,
+        env=env,
+        timeout=timeout,
+    )
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess, *words: str) -> str:
+    """A user error: non-zero exit, exactly one line on stderr, no traceback."""
+    assert result.returncode != 0, result.stdout
+    message = result.stderr.strip()
+    assert message, "nothing on stderr"
+    assert "\n" not in message, f"more than one line on stderr:\n{result.stderr}"
+    assert "Traceback" not in result.stderr
+    for word in words:
+        assert word in message, f"{word!r} not in {message!r}"
+    return message
+
+
+def neuron_gradients() -> dict[str, float]:
+    """d tanh(x1 w1 + x2 w2 + b) / d each input, by the chain rule written out."""
+    x1, x2, w1, w2, b = 2.0, 0.0, -3.0, 1.0, 6.88
+    dn = 1.0 - math.tanh(x1 * w1 + x2 * w2 + b) ** 2
+    return {"x1": dn * w1, "x2": dn * w2, "w1": dn * x1, "w2": dn * x2, "b": dn}
+
+
+# ---------------------------------------------------------------------------- help
+
+
+@pytest.mark.parametrize(
+    "command", [[], ["demo"], ["train"], ["graph"], ["gradcheck"], ["lr-sweep"]]
+)
+def test_every_command_has_help_with_examples(command):
+    result = run(*command, "--help")
+    assert result.returncode == 0, result.stderr
+    assert "usage: minigrad" in result.stdout
+    assert "examples:" in result.stdout
+    assert result.stderr == ""
+
+
+def test_console_script_is_installed():
+    script = Path(sys.executable).parent / "minigrad"
+    if not script.exists():
+        pytest.skip("the minigrad console script is not installed in this environment")
+    result = subprocess.run([str(script), "--version"], capture_output=True, text=True)
+    assert result.returncode == 0 and result.stdout.startswith("minigrad ")
+
+
+def test_make_demo_runs_the_demo_command():
+    make = shutil.which("make")
+    if make is None:
+        pytest.skip("make is not installed")
+    dry = subprocess.run([make, "-n", "demo"], capture_output=True, text=True, cwd=ROOT)
+    assert dry.returncode == 0, dry.stderr
+    assert "-m minigrad demo" in dry.stdout
+    readme = (ROOT / "README.md").read_text()
+    assert "make demo" in readme and "make test" in readme
+
+
+# ---------------------------------------------------------------------------- demo
+
+
+def _check_demo_output(result: subprocess.CompletedProcess, out: Path, picture: str) -> None:
+    assert result.returncode == 0, result.stderr
+    promised = [
+        picture,
+        "backward_steps.html",
+        "loss_curves.png",
+        "decision_boundary.png",
+        "gradcheck.txt",
+        "gradcheck.html",
+    ]
+    for name in promised:
+        path = out / name
+        assert path.is_file() and path.stat().st_size > 0, f"{name} was not written"
+        assert str(path) in result.stdout, f"{name} is not in the final listing"
+    for png in ("loss_curves.png", "decision_boundary.png"):
+        assert (out / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    report = (out / "gradcheck.txt").read_text()
+    assert "passed" in report and "layers.0.W" in report
+    page = (out / "backward_steps.html").read_text()
+    assert "<html" in page.lower() and "x1" in page and "w1" in page
+    # The story on stdout: a table per epoch, accuracies, the check's summary.
+    assert re.search(r"^\s+epoch\s+loss\s+val_loss", result.stdout, re.M)
+    accuracy = re.search(r"final accuracy: train ([\d.]+)%, test ([\d.]+)%", result.stdout)
+    assert accuracy and float(accuracy.group(2)) >= 85.0
+    assert "gradcheck_module passed" in result.stdout
+    assert "d o / d w1 =  1.0000" in result.stdout  # tanh'(0.8814) * x1 = 0.5 * 2
+
+
+@pytest.mark.skipif(not HAS_DOT, reason="Graphviz's dot program is not installed")
+def test_demo_writes_every_promised_file(tmp_path):
+    out = tmp_path / "tour"
+    result = run("demo", "--out", str(out))
+    _check_demo_output(result, out, "neuron.svg")
+    svg = (out / "neuron.svg").read_text()
+    assert svg.lstrip().startswith("<?xml") and "<svg" in svg and "</svg>" in svg
+    for label in ("x1", "w1", "x2", "w2", "tanh"):
+        assert label in svg
+    assert "not installed" not in result.stdout
+
+
+def test_demo_without_graphviz_writes_dot_and_a_hint(tmp_path):
+    out = tmp_path / "tour"
+    # A PATH without Graphviz: the interpreter is called by its full path.
+    env = dict(os.environ, PATH=str(tmp_path))
+    result = run("demo", "--out", str(out), env=env)
+    _check_demo_output(result, out, "neuron.dot")
+    assert not (out / "neuron.svg").exists()
+    assert (out / "neuron.dot").read_text().lstrip().startswith("digraph")
+    hints = [line for line in result.stdout.splitlines() if "dot program is not installed" in line]
+    assert len(hints) == 1
+
+
+def test_demo_refuses_an_output_path_that_is_a_file(tmp_path):
+    target = tmp_path / "taken"
+    target.write_text("")
+    assert_one_line_error(run("demo", "--out", str(target)), "not a directory")
+
+
+# ---------------------------------------------------------------------------- train
+
+
+def test_train_json_is_one_parseable_object(tmp_path):
+    result = run("train", "--dataset", "moons", "--epochs", "150", "--json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.strip().splitlines()
+    assert len(lines) == 1
+    report = json.loads(lines[0])
+    assert report["dataset"] == "moons" and report["task"] == "classification"
+    # 2 -> 16 -> 16 -> 2: (2*16 + 16) + (16*16 + 16) + (16*2 + 2)
+    assert report["parameters"] == 354
+    assert report["stop_reason"] in ("converged", "early-stopped", "diverged", "finished")
+    assert 1 <= report["epochs_run"] <= report["epochs_requested"] == 150
+    n_train = report["train_samples"]
+    assert report["iterations_per_epoch"] == math.ceil(n_train / report["batch_size"])
+    assert n_train + report["validation_samples"] + report["test_samples"] == 300
+    assert report["test"]["accuracy"] >= 0.85
+    assert set(report["validation"]) == {"loss", "accuracy"}
+
+
+def test_train_patience_zero_runs_every_epoch_with_minibatches(tmp_path):
+    result = run(
+        "train", "--dataset", "xor", "--epochs", "7", "--patience", "0",
+        "--batch-size", "50", "--optimizer", "sgd", "--lr", "0.1", "--json",
+    )  # fmt: skip
+    report = json.loads(result.stdout)
+    assert report["stop_reason"] == "finished" and report["epochs_run"] == 7
+    assert report["iterations_per_epoch"] == math.ceil(report["train_samples"] / 50)
+    assert report["iterations"] == 7 * report["iterations_per_epoch"]
+
+
+def test_train_linear_is_regression_with_a_linear_model():
+    report = json.loads(run("train", "--dataset", "linear", "--json").stdout)
+    assert report["task"] == "regression" and report["parameters"] == 2
+    assert set(report["test"]) == {"loss", "rmse"}
+    assert report["test"]["rmse"] == pytest.approx(math.sqrt(report["test"]["loss"]))
+
+
+def test_train_saves_the_model_and_pictures(tmp_path):
+    model = tmp_path / "model.npz"
+    out = tmp_path / "pictures"
+    result = run(
+        "train", "--dataset", "circles", "--hidden", "8", "--dropout", "0.1",
+        "--epochs", "20", "--save", str(model), "--out", str(out),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    with np.load(model) as saved:
+        shapes = {name: saved[name].shape for name in saved.files}
+    assert shapes["layers.0.W"] == (2, 8) and shapes["layers.1.W"] == (8, 2)
+    for name in ("loss_curves.png", "decision_boundary.png"):
+        assert (out / name).read_bytes()[:4] == b"\x89PNG"
+    assert "test" in result.stdout and "accuracy" in result.stdout
+
+
+# ---------------------------------------------------------------------------- graph
+
+
+def test_graph_of_the_neuron_prints_values_gradients_and_tree():
+    result = run("graph", *NEURON)
+    assert result.returncode == 0, result.stderr
+    expected = neuron_gradients()
+    for name, value in expected.items():
+        match = re.search(rf"d out / d {name} = (\S+)", result.stdout)
+        assert match, name
+        assert float(match.group(1)) == pytest.approx(value, abs=1e-5)
+    assert "tanh" in result.stdout and "(leaf)" in result.stdout
+
+
+@pytest.mark.skipif(not HAS_DOT, reason="Graphviz's dot program is not installed")
+def test_graph_writes_svg(tmp_path):
+    target = tmp_path / "neuron.svg"
+    result = run("graph", *NEURON, "-o", str(target))
+    assert result.returncode == 0, result.stderr
+    svg = target.read_text()
+    assert "<svg" in svg and "w1" in svg and "tanh" in svg
+    assert f"wrote {target}" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "fmt, check",
+    [
+        ("dot", lambda text: text.lstrip().startswith("digraph") and "w1" in text),
+        ("txt", lambda text: "(leaf)" in text and "w1" in text),
+        ("html", lambda text: "<html" in text.lower() and "w1" in text),
+        ("json", lambda text: json.loads(text)["format"] == "minigrad-graph"),
+    ],
+)
+def test_graph_formats(tmp_path, fmt, check):
+    target = tmp_path / f"graph.{fmt}"
+    result = run("graph", *NEURON, "-o", str(target))
+    assert result.returncode == 0, result.stderr
+    assert check(target.read_text())
+
+
+def test_graph_with_arrays_and_explicit_format(tmp_path):
+    target = tmp_path / "out.any"
+    result = run(
+        "graph", "sum(tanh(W @ x))", "W=[[1,2],[3,4]]", "x=[0.5,-1]",
+        "--format", "json", "-o", str(target),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    graph = json.loads(target.read_text())
+    W = np.array([[1.0, 2.0], [3.0, 4.0]])
+    x = np.array([0.5, -1.0])
+    grads = {node["name"]: np.array(node["grad"]) for node in graph["nodes"] if node["name"]}
+    d = 1 - np.tanh(W @ x) ** 2
+    np.testing.assert_allclose(grads["W"], np.outer(d, x), rtol=1e-6)
+    np.testing.assert_allclose(grads["x"], W.T @ d, rtol=1e-6)
+
+
+# ---------------------------------------------------------------------------- gradcheck
+
+
+def test_gradcheck_of_the_neuron_passes_with_a_table():
+    result = run("gradcheck", *NEURON)
+    assert result.returncode == 0, result.stderr
+    assert "gradcheck passed: 5 of 5" in result.stdout
+    for name, value in neuron_gradients().items():
+        row = re.search(rf"^{name}\s+\(\)\s+(\S+)\s+(\S+)", result.stdout, re.M)
+        assert row, name
+        assert float(row.group(1)) == pytest.approx(value, abs=1e-6)  # analytic
+        assert float(row.group(2)) == pytest.approx(value, abs=1e-6)  # numeric
+
+
+def test_gradcheck_sweep_and_method():
+    result = run("gradcheck", *NEURON, "--sweep", "--method", "forward", "--eps", "1e-5")
+    assert result.returncode == 0, result.stderr
+    assert "forward differences" in result.stdout
+    assert "eps sweep" in result.stdout and "recommended" in result.stdout
+
+
+# ---------------------------------------------------------------------------- lr-sweep
+
+
+def test_lr_sweep_on_the_apartment_prices(tmp_path):
+    from minigrad import data  # the same data the command uses, to compute 2/lambda_max here
+
+    plot = tmp_path / "sweep.png"
+    result = run(
+        "lr-sweep", "--dataset", "linear", "--lrs", "1e-10,1e-7,1e-4,1.2e-4",
+        "--epochs", "60", "--plot", str(plot),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    row = r"^\s*([\d.e+-]+)\s+\S+\s+\S+\s+\d+\s+(too small|converges|diverges)"
+    verdicts = dict(re.findall(row, result.stdout, re.M))
+    assert verdicts == {
+        "1e-10": "too small",
+        "1e-07": "too small",
+        "0.0001": "converges",
+        "0.00012": "diverges",
+    }
+    # The threshold from the closed-form Hessian of mean((w x + b - y)^2).
+    X, _ = data.linear(seed=0)
+    x = X[:, 0]
+    hessian = 2 * np.array([[np.mean(x * x), np.mean(x)], [np.mean(x), 1.0]])
+    threshold = 2 / np.linalg.eigvalsh(hessian).max()
+    printed = float(re.search(r"2/lambda_max = (\S+)", result.stdout).group(1))
+    assert printed == pytest.approx(threshold, rel=1e-3)
+    assert 1e-4 < threshold < 1.2e-4
+    assert plot.read_bytes()[:4] == b"\x89PNG"
+
+
+# ---------------------------------------------------------------------------- bad input
+
+BAD_FLAGS = [
+    (["train"], "required: --dataset"),
+    (["train", "--dataset", "mnist"], "invalid choice: 'mnist'"),
+    (["train", "--dataset", "moons", "--lr", "-0.1"], "--lr: must be positive"),
+    (["train", "--dataset", "moons", "--lr", "0"], "--lr: must be positive"),
+    (["train", "--dataset", "moons", "--lr", "fast"], "--lr"),
+    (
+        ["train", "--dataset", "moons", "--dropout", "1"],
+        "--dropout: must be at least 0 and below 1",
+    ),
+    (["train", "--dataset", "moons", "--dropout", "-0.5"], "--dropout"),
+    (["train", "--dataset", "moons", "--epochs", "0"], "--epochs: must be at least 1"),
+    (["train", "--dataset", "moons", "--batch-size", "2.5"], "--batch-size"),
+    (["train", "--dataset", "moons", "--hidden", "16,x"], "--hidden"),
+    (["train", "--dataset", "moons", "--hidden", "16,0"], "--hidden"),
+    (["train", "--dataset", "moons", "--val-split", "1.5"], "--val-split"),
+    (["train", "--dataset", "moons", "--optimizer", "rmsprop"], "invalid choice"),
+    (["train", "--dataset", "moons", "--activation", "gelu"], "invalid choice"),
+    (["train", "--dataset", "moons", "--save", "/no/such/dir/model.npz"], "does not exist"),
+    (["train", "--dataset", "moons", "--frobnicate"], "unrecognized arguments"),
+    (["lr-sweep", "--lrs", "1e-3,-1"], "must be positive"),
+    (["lr-sweep", "--lrs", "1e-3,abc"], "not a number"),
+    (["lr-sweep", "--dataset", "imagenet"], "invalid choice"),
+    (["gradcheck", *NEURON, "--eps", "-1"], "--eps: must be positive"),
+    (["gradcheck", *NEURON, "--method", "magic"], "invalid choice"),
+    (["graph", *NEURON, "--format", "gif"], "invalid choice"),
+    (["graph", *NEURON, "-o", "neuron.gif"], "cannot tell the format"),
+    (["graph"], "required: EXPR"),
+    (["demo", "--seed", "-3"], "--seed"),
+    (["fly"], "invalid choice: 'fly'"),
+    ([], "required: COMMAND"),
+]
+
+
+@pytest.mark.parametrize("args, words", BAD_FLAGS)
+def test_bad_flags_get_one_line(args, words, tmp_path):
+    result = run(*args, cwd=tmp_path)
+    assert result.returncode == 2
+    assert_one_line_error(result, words)
+
+
+#: Malformed expressions (with the values given) and words of their one-line answer.
+MALFORMED = [
+    (["__import__('os')"], "unknown function '__import__'"),
+    (["__import__('os').system('echo hi')"], "attribute access"),
+    (["x.grad", "x=1"], "attribute access"),
+    (["(lambda: 1)()"], "only the supported functions can be called"),
+    (["lambda x: x"], "lambda"),
+    (["tanh(x)[0]", "x=1"], "subscripts"),
+    (["W[0]", "W=[1,2]"], "subscripts"),
+    (["x / 0", "x=1"], "division by zero"),
+    (["x / (y - 2)", "x=1", "y=2"], "division by zero"),
+    (["W @ v", "W=[[1,2],[3,4]]", "v=[1,2,3]"], "shape mismatch"),
+    (["W + v", "W=[[1,2],[3,4]]", "v=[1,2,3]"], "shape mismatch"),
+    (["x * y", "x=1"], "unknown name 'y'"),
+    (["x + 1", "x=1", "z=2"], "'z' is given a value but the expression does not use it"),
+    (["x + 1", "x=1", "x=2"], "'x' is given a value twice"),
+    (["x + 1", "x"], "not NAME=VALUE"),
+    (["x + 1", "x=[[1,2],[3]]"], "ragged"),
+    (["x + 1", "x=y"], "a value must be a number"),
+    (["open('/etc/passwd')"], "unknown function 'open'"),
+    (["x // 2", "x=1"], "operator //"),
+    (["x ^ 2", "x=1"], "for a power use **"),
+    (["x if x else 1", "x=1"], "conditional"),
+    (["x < 1", "x=1"], "comparisons"),
+    (["'hello'"], "strings"),
+    (["[i for i in x]", "x=[1,2]"], "comprehensions"),
+    (["import os"], "cannot read the expression"),
+    (["tanh(x", "x=1"], "cannot read the expression"),
+    ([""], "empty"),
+    (["log(x)", "x=0"], "log needs a positive argument"),
+    (["sqrt(x)", "x=-1"], "sqrt needs an argument >= 0"),
+    (["2 * 3"], "uses no name"),
+    (["tanh(x, x)", "x=1"], "takes one argument"),
+]
+
+
+def test_at_least_twenty_malformed_expressions():
+    assert len(MALFORMED) >= 20
+
+
+@pytest.mark.parametrize("args, words", MALFORMED)
+def test_malformed_expressions_get_one_line(args, words, tmp_path):
+    result = run("graph", *args, cwd=tmp_path)
+    assert result.returncode == 2
+    assert_one_line_error(result, "minigrad graph: error:", words)
+    assert list(tmp_path.iterdir()) == []  # nothing was written, nothing was executed
+
+
+@pytest.mark.parametrize("args, words", MALFORMED[:6] + MALFORMED[7:9])
+def test_gradcheck_refuses_the_same_expressions(args, words):
+    result = run("gradcheck", *args)
+    assert result.returncode == 2
+    assert_one_line_error(result, "minigrad gradcheck: error:", words)
+
+
+def test_unwritable_output_gets_one_line(tmp_path):
+    result = run("graph", *NEURON, "-o", str(tmp_path / "missing" / "neuron.svg"))
+    assert_one_line_error(result, "does not exist")
