@@ -473,44 +473,158 @@ def fit(
     problem, and then neither the model nor the data have changed.  X and y are never
     modified.
     """
-    # --------------------------------------------------------------- check everything first
-    epochs = _positive_int(epochs, "epochs")
+    run = _prepare(
+        model, X, y, loss=loss, optimizer=optimizer, lr=lr, epochs=epochs,
+        batch_size=batch_size, shuffle=shuffle, seed=seed, validation_data=validation_data,
+        validation_split=validation_split, metrics=metrics, patience=patience,
+        min_delta=min_delta, monitor=monitor, tol=tol, divergence_factor=divergence_factor,
+        clip_grad_norm=clip_grad_norm, print_every=print_every,
+    )  # fmt: skip
+    # Every argument has been checked; from here on the model may change.
+    params, optimizer, loss_fn, loader = run.params, run.optimizer, run.loss_fn, run.loader
+    history = run.history
+    display = _Display(epochs, verbose, print_every)
+    display.say(
+        f"training on {history.n_train} samples, batch size {loader.batch_size}: "
+        f"{len(loader)} iterations per epoch, {epochs} epochs"
+        + (f"; validating on {history.n_val} samples" if history.n_val else "")
+    )
+    was_training = bool(getattr(model, "training", True))
+    best_weights = None
+    try:
+        # fit checks every batch loss and gradient norm itself and reports the first NaN or
+        # inf, so numpy's overflow warnings would only repeat that, once per operation.
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            _check_initial_loss(run, model)  # the reference for divergence and lr_sweep
+            display.header(run)
+
+            for epoch in range(1, epochs + 1):
+                if history.stop_reason == "diverged":  # already before the first update
+                    break
+                if scheduler is not None and not hasattr(scheduler, "step"):
+                    optimizer.lr = scheduler(epoch)
+                tally = _EpochTally(float(getattr(optimizer, "lr", math.nan)))
+                _set_mode(model, True)
+
+                for X_batch, y_batch in loader:
+                    prediction = model(Value(X_batch, requires_grad=False))  # forward
+                    y_batch = _match_target(y_batch, prediction)
+                    batch_loss = loss_fn(prediction, y_batch)  # loss
+                    value = _scalar_loss(batch_loss)
+                    if not math.isfinite(value):
+                        tally.problem = f"the training loss became {value}"
+                        tally.bad_loss = value
+                        break
+                    optimizer.zero_grad()  # forget the previous gradients
+                    batch_loss.backward()  # backward: d loss / d every parameter
+                    norm = _global_norm(params)
+                    if not math.isfinite(norm):
+                        tally.problem = f"the gradient norm became {norm}"
+                        tally.bad_loss = value
+                        break
+                    if clip_grad_norm is not None and norm > clip_grad_norm:
+                        _scale_gradients(params, clip_grad_norm / norm)
+                    optimizer.step()  # update the parameters
+                    history.iterations += 1
+                    tally.add(value, norm, prediction, y_batch, run.metric_fns)
+
+                if tally.problem is not None:  # stop at once: no NaN for the rest of the run
+                    _record_divergence(run, tally, epoch)
+                    display.epoch_done(history, epoch, force=True)
+                    break
+
+                history._record(epoch, _epoch_record(run, model, tally))
+                if run.stopper.update(history[run.monitor][-1], epoch):
+                    history.best_epoch, history.best_value = epoch, run.stopper.best
+                    if restore_best_weights:
+                        best_weights = _snapshot(params)
+                for callback in callbacks:
+                    callback(history, model)
+                if scheduler is not None and hasattr(scheduler, "step"):
+                    scheduler.step()
+
+                _decide_stop(run, epoch)  # diverged, converged or early-stopped?
+                stopping = history.stop_reason != "finished"
+                display.epoch_done(history, epoch, force=stopping or epoch == epochs)
+                if stopping:
+                    break
+    finally:
+        display.close()
+        _set_mode(model, was_training)
+
+    if restore_best_weights and best_weights is not None:
+        _restore(params, best_weights)
+        history.restored_best_weights = True
+    if history.message:
+        display.say(history.message)
+    return history
+
+
+# ----------------------------------------------------------------------------- fit helpers
+
+
+@dataclass
+class _Run:
+    """Everything ``fit`` checked and derived from its arguments."""
+
+    X: np.ndarray
+    y: np.ndarray
+    X_val: np.ndarray | None
+    y_val: np.ndarray | None
+    batch_size: int | None
+    params: list[Value]
+    optimizer: Any
+    loss_fn: Callable
+    metric_fns: list
+    loader: DataLoader
+    monitor: str
+    stopper: EarlyStopping
+    tol: float | None
+    divergence_factor: float
+    history: History
+
+
+def _prepare(model: Any, X: Any, y: Any, **a: Any) -> _Run:
+    """Check every argument of ``fit`` (raising before anything is touched) and set up."""
+    epochs = _positive_int(a["epochs"], "epochs")
+    batch_size = a["batch_size"]
     if batch_size is not None:
         batch_size = _positive_int(batch_size, "batch_size")
     X, y = _checked_data(X, y, "X", "y")
-    loss_fn, loss_name = _loss_function(loss)
-    metric_fns = _metric_functions(metrics)
+    loss_fn, _ = _loss_function(a["loss"])
+    metric_fns = _metric_functions(a["metrics"])
     params = _parameters(model)
+    validation_data, validation_split = a["validation_data"], a["validation_split"]
     if validation_data is not None and validation_split is not None:
         raise ValueError("fit: pass validation_data or validation_split, not both")
-    rng = _rng(seed)
+    rng = _rng(a["seed"])
+    X_val = y_val = None
     if validation_split is not None:
         X, y, X_val, y_val = _split_off_validation(X, y, validation_split, rng)
     elif validation_data is not None:
         if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
             raise TypeError("fit: validation_data must be a pair (X_val, y_val)")
         X_val, y_val = _checked_data(*validation_data, "X_val", "y_val")
-    else:
-        X_val = y_val = None
     has_val = X_val is not None
-    monitor = monitor or ("val_loss" if has_val else "loss")
+    monitor = a["monitor"] or ("val_loss" if has_val else "loss")
     valid_monitors = ["loss"] + [name for name, _ in metric_fns]
     valid_monitors += ["val_" + m for m in valid_monitors] if has_val else []
     if monitor not in valid_monitors:
         raise ValueError(f"fit: cannot monitor {monitor!r}; choose one of {valid_monitors}")
-    stopper = EarlyStopping(patience, min_delta, "max" if "acc" in monitor else "min")
+    stopper = EarlyStopping(a["patience"], a["min_delta"], "max" if "acc" in monitor else "min")
+    tol = a["tol"]
     if tol is not None and not (isinstance(tol, numbers.Real) and tol >= 0):
         raise ValueError(f"fit: tol must be None or a number >= 0, got {tol!r}")
-    if not (isinstance(divergence_factor, numbers.Real) and divergence_factor > 1):
-        raise ValueError(f"fit: divergence_factor must be a number > 1, got {divergence_factor!r}")
-    if clip_grad_norm is not None and not (
-        isinstance(clip_grad_norm, numbers.Real) and clip_grad_norm > 0
-    ):
-        raise ValueError(f"fit: clip_grad_norm must be None or > 0, got {clip_grad_norm!r}")
-    if print_every is not None:
-        print_every = _positive_int(print_every, "print_every")
-    optimizer = _optimizer(optimizer, lr, params)
-    loader = DataLoader(X, y, batch_size, shuffle=shuffle, seed=rng)
+    factor = a["divergence_factor"]
+    if not (isinstance(factor, numbers.Real) and factor > 1):
+        raise ValueError(f"fit: divergence_factor must be a number > 1, got {factor!r}")
+    clip = a["clip_grad_norm"]
+    if clip is not None and not (isinstance(clip, numbers.Real) and clip > 0):
+        raise ValueError(f"fit: clip_grad_norm must be None or > 0, got {clip!r}")
+    if a["print_every"] is not None:
+        _positive_int(a["print_every"], "print_every")
+    optimizer = _optimizer(a["optimizer"], a["lr"], params)
+    loader = DataLoader(X, y, batch_size, shuffle=a["shuffle"], seed=rng)
 
     history = History()
     history.n_train, history.n_val = len(X), (len(X_val) if has_val else 0)
@@ -518,164 +632,169 @@ def fit(
     history.iterations_per_epoch = len(loader)
     history.epochs_requested = epochs
     history.monitor = monitor
-    was_training = bool(getattr(model, "training", True))
-    best_weights = None
-    bar = _progress_bar(epochs, verbose)
-    say = _printer(bar, verbose or print_every is not None)
-    say(
-        f"training on {len(X)} samples, batch size {loader.batch_size}: "
-        f"{len(loader)} iterations per epoch, {epochs} epochs"
-        + (f"; validating on {len(X_val)} samples" if has_val else "")
+    return _Run(
+        X=X, y=y, X_val=X_val, y_val=y_val, batch_size=batch_size, params=params,
+        optimizer=optimizer, loss_fn=loss_fn, metric_fns=metric_fns, loader=loader,
+        monitor=monitor, stopper=stopper, tol=tol, divergence_factor=float(factor),
+        history=history,
+    )  # fmt: skip
+
+
+class _EpochTally:
+    """Running sums over one epoch's iterations."""
+
+    def __init__(self, lr: float):
+        self.lr = lr
+        self.started = time.perf_counter()
+        self.seen = 0
+        self.iterations = 0
+        self.loss_sum = 0.0
+        self.norm_sum = 0.0
+        self.outputs: list[np.ndarray] = []
+        self.targets: list[np.ndarray] = []
+        self.problem: str | None = None
+        self.bad_loss = math.nan
+
+    def add(self, loss: float, norm: float, prediction: Value, target: Any, metrics: list):
+        n = len(target)
+        self.seen += n
+        self.iterations += 1
+        self.loss_sum += loss * n  # mean losses weighted by batch size
+        self.norm_sum += norm
+        if metrics:  # keep the outputs only when a metric needs them
+            self.outputs.append(np.array(prediction.data, dtype=np.float64, copy=True))
+            self.targets.append(target)
+
+
+def _check_initial_loss(run: _Run, model: Any) -> None:
+    history = run.history
+    history.initial_loss = _evaluate(model, run.X, run.y, run.loss_fn, [], run.batch_size)["loss"]
+    if not math.isfinite(history.initial_loss):
+        history.stop_reason = "diverged"
+        history.diverged_at = 0
+        history.message = (
+            f"diverged at epoch 0: the loss is already {history.initial_loss} before any "
+            "update (check the data scale and the initial weights)"
+        )
+
+
+def _epoch_record(run: _Run, model: Any, tally: _EpochTally) -> dict[str, float]:
+    """The numbers of a completed epoch, in the History's column order."""
+    record = {"loss": tally.loss_sum / tally.seen}
+    if run.X_val is not None:
+        record.update(
+            _evaluate(
+                model, run.X_val, run.y_val, run.loss_fn, run.metric_fns, run.batch_size, "val_"
+            )  # fmt: skip
+        )
+    if run.metric_fns:
+        outputs, targets = np.concatenate(tally.outputs), np.concatenate(tally.targets)
+        for name, fn in run.metric_fns:
+            record[name] = fn(outputs, targets)
+    record["lr"] = tally.lr
+    record["grad_norm"] = tally.norm_sum / tally.iterations
+    record["time"] = time.perf_counter() - tally.started
+    return {k: record[k] for k in _columns(run)}
+
+
+def _columns(run: _Run) -> list[str]:
+    has_val = run.X_val is not None
+    columns = ["loss"] + (["val_loss"] if has_val else [])
+    for name, _ in run.metric_fns:
+        columns += [name] + (["val_" + name] if has_val else [])
+    return columns + ["lr", "grad_norm", "time"]
+
+
+def _record_divergence(run: _Run, tally: _EpochTally, epoch: int) -> None:
+    """Record the epoch that produced a NaN/inf (its loss is the bad value) and stop."""
+    history = run.history
+    history.stop_reason = "diverged"
+    history.diverged_at = epoch
+    history.message = (
+        f"diverged at epoch {epoch} (iteration {tally.iterations + 1} of "
+        f"{len(run.loader)}): {tally.problem}"
     )
-    try:
-        # fit checks every batch loss and gradient norm itself and reports the first NaN or
-        # inf, so numpy's overflow warnings would only repeat that, once per operation.
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            # The loss before any update: the reference for divergence and for lr_sweep.
-            history.initial_loss = _evaluate(model, X, y, loss_fn, [], batch_size)["loss"]
-            if not math.isfinite(history.initial_loss):
-                history.stop_reason = "diverged"
-                history.diverged_at = 0
-                history.message = (
-                    f"diverged at epoch 0: the loss is already {history.initial_loss} before "
-                    "any update (check the data scale and the initial weights)"
-                )
-            best_loss = history.initial_loss
-            if print_every is not None:
-                say(_table_header(_planned_columns(loss_name, metric_fns, has_val)))
-
-            for epoch in range(1, epochs + 1):
-                if history.stop_reason == "diverged":
-                    break
-                if scheduler is not None and not hasattr(scheduler, "step"):
-                    optimizer.lr = scheduler(epoch)
-                started = time.perf_counter()
-                learning_rate = float(getattr(optimizer, "lr", math.nan))
-                _set_mode(model, True)
-                seen = 0
-                loss_sum = 0.0
-                norm_sum = 0.0
-                outputs, targets = [], []
-                problem = None
-                for iteration, (X_batch, y_batch) in enumerate(loader, start=1):
-                    prediction = model(Value(X_batch, requires_grad=False))  # forward
-                    y_batch = _match_target(y_batch, prediction)
-                    batch_loss = loss_fn(prediction, y_batch)  # loss
-                    value = _scalar_loss(batch_loss)
-                    if not math.isfinite(value):
-                        problem = (iteration, f"the training loss became {value}", value)
-                        break
-                    optimizer.zero_grad()  # forget the previous gradients
-                    batch_loss.backward()  # backward
-                    norm = _global_norm(params)
-                    if not math.isfinite(norm):
-                        problem = (iteration, f"the gradient norm became {norm}", value)
-                        break
-                    if clip_grad_norm is not None and norm > clip_grad_norm:
-                        _scale_gradients(params, clip_grad_norm / norm)
-                    optimizer.step()  # update
-                    history.iterations += 1
-                    seen += len(X_batch)
-                    loss_sum += value * len(X_batch)
-                    norm_sum += norm
-                    if metric_fns:
-                        outputs.append(np.array(prediction.data, dtype=np.float64, copy=True))
-                        targets.append(y_batch)
-
-                if problem is not None:  # stop at once: no NaN for the rest of the run
-                    iteration, what, value = problem
-                    history.stop_reason = "diverged"
-                    history.diverged_at = epoch
-                    history.message = (
-                        f"diverged at epoch {epoch} (iteration {iteration} of {len(loader)}): "
-                        + what
-                    )
-                    record = {"loss": value}
-                    if has_val:
-                        record["val_loss"] = math.nan
-                    for name, _ in metric_fns:
-                        record[name] = math.nan
-                        if has_val:
-                            record["val_" + name] = math.nan
-                    record["lr"] = learning_rate
-                    record["grad_norm"] = (
-                        norm_sum / max(iteration - 1, 1) if iteration > 1 else math.nan
-                    )
-                    record["time"] = time.perf_counter() - started
-                    history._record(epoch, record)
-                    _finish_epoch_display(bar, say, history, epoch, print_every, force=True)
-                    break
-
-                # ---------------------------------------------------------- end of epoch
-                record = {"loss": loss_sum / seen}
-                if has_val:
-                    record.update(
-                        _evaluate(model, X_val, y_val, loss_fn, metric_fns, batch_size, "val_")
-                    )
-                if metric_fns:
-                    train_outputs, train_targets = np.concatenate(outputs), np.concatenate(targets)
-                    for name, fn in metric_fns:
-                        record[name] = fn(train_outputs, train_targets)
-                record["lr"] = learning_rate
-                record["grad_norm"] = norm_sum / len(loader)
-                record["time"] = time.perf_counter() - started
-                history._record(epoch, _ordered(record, has_val, metric_fns))
-
-                if stopper.update(record[monitor], epoch):
-                    history.best_epoch, history.best_value = epoch, stopper.best
-                    if restore_best_weights:
-                        best_weights = _snapshot(params)
-                epoch_loss = record["loss"]
-                best_loss = min(best_loss, epoch_loss)
-                for callback in callbacks:
-                    callback(history, model)
-                if scheduler is not None and hasattr(scheduler, "step"):
-                    scheduler.step()
-
-                if epoch_loss > divergence_factor * best_loss and epoch_loss > history.initial_loss:
-                    history.stop_reason = "diverged"
-                    history.diverged_at = epoch
-                    history.message = (
-                        f"diverged at epoch {epoch}: the training loss {_fmt(epoch_loss)} is more "
-                        f"than {divergence_factor:g} times the best {_fmt(best_loss)}"
-                    )
-                elif (
-                    tol is not None
-                    and len(history.loss) >= 2
-                    and abs(history.loss[-1] - history.loss[-2]) <= tol * abs(history.loss[-2])
-                ):
-                    history.stop_reason = "converged"
-                    history.message = (
-                        f"converged at epoch {epoch}: the training loss changed by less than "
-                        f"tol={tol:g} (relative)"
-                    )
-                elif stopper.should_stop:
-                    history.stop_reason = "early-stopped"
-                    history.message = (
-                        f"early-stopped at epoch {epoch}: {monitor} has not improved by more than "
-                        f"{stopper.min_delta:g} for {stopper.wait} epochs "
-                        f"(best {_fmt(stopper.best)} at epoch {stopper.best_epoch})"
-                    )
-                stopping = history.stop_reason != "finished"
-                _finish_epoch_display(
-                    bar, say, history, epoch, print_every, force=stopping or epoch == epochs
-                )
-                if stopping:
-                    break
-    finally:
-        if bar is not None:
-            bar.close()
-        _set_mode(model, was_training)
-
-    if restore_best_weights and best_weights is not None:
-        _restore(params, best_weights)
-        history.restored_best_weights = True
-    if history.message:
-        say(history.message)
-    return history
+    record = dict.fromkeys(_columns(run), math.nan)
+    record["loss"] = tally.bad_loss
+    record["lr"] = tally.lr
+    if tally.iterations:
+        record["grad_norm"] = tally.norm_sum / tally.iterations
+    record["time"] = time.perf_counter() - tally.started
+    history._record(epoch, record)
 
 
-# ----------------------------------------------------------------------------- fit helpers
+def _decide_stop(run: _Run, epoch: int) -> None:
+    """Set the stop reason after a completed epoch: diverged, converged or early-stopped."""
+    history = run.history
+    loss = history.loss[-1]
+    best = min([history.initial_loss] + history.loss)
+    if loss > run.divergence_factor * best and loss > history.initial_loss:
+        history.stop_reason = "diverged"
+        history.diverged_at = epoch
+        history.message = (
+            f"diverged at epoch {epoch}: the training loss {_fmt(loss)} is more than "
+            f"{run.divergence_factor:g} times the best {_fmt(best)}"
+        )
+    elif (
+        run.tol is not None
+        and len(history.loss) >= 2
+        and abs(loss - history.loss[-2]) <= run.tol * abs(history.loss[-2])
+    ):
+        history.stop_reason = "converged"
+        history.message = (
+            f"converged at epoch {epoch}: the training loss changed by less than "
+            f"tol={run.tol:g} (relative)"
+        )
+    elif run.stopper.should_stop:
+        stopper = run.stopper
+        history.stop_reason = "early-stopped"
+        history.message = (
+            f"early-stopped at epoch {epoch}: {run.monitor} has not improved by more than "
+            f"{stopper.min_delta:g} for {stopper.wait} epochs "
+            f"(best {_fmt(stopper.best)} at epoch {stopper.best_epoch})"
+        )
+
+
+class _Display:
+    """The progress bar (tqdm, imported only when shown) and the printed table."""
+
+    def __init__(self, epochs: int, verbose: bool, print_every: int | None):
+        self.print_every = print_every
+        self.active = bool(verbose) or print_every is not None
+        self.bar = None
+        if verbose:
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=epochs, unit="epoch", desc="fit", leave=True)
+
+    def say(self, text: str) -> None:
+        """A log line on stdout, written above the bar when there is one."""
+        if not self.active:
+            return
+        if self.bar is not None:
+            self.bar.write(text)
+        else:
+            print(text)
+
+    def header(self, run: _Run) -> None:
+        if self.print_every is not None:
+            self.say(_table_header([c for c in _columns(run) if c != "time"]))
+
+    def epoch_done(self, history: History, epoch: int, force: bool) -> None:
+        if self.bar is not None:
+            shown = {"loss": f"{history.loss[-1]:.4g}"}
+            if history.val_loss:
+                shown["val_loss"] = f"{history.val_loss[-1]:.4g}"
+            self.bar.set_postfix(shown, refresh=False)
+            self.bar.update(1)
+        every = self.print_every
+        if every is not None and (epoch % every == 0 or epoch == 1 or force):
+            columns = [c for c in history._columns() if c in history.history]
+            self.say(_table_row(epoch, [history.history[c][-1] for c in columns]))
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
 
 
 def _positive_int(value: Any, name: str) -> int:
@@ -873,54 +992,6 @@ def _restore(params: Sequence[Value], weights: list[Any]) -> None:
             p.data[...] = w
         else:
             p.data = w
-
-
-def _ordered(record: dict[str, float], has_val: bool, metric_fns: list) -> dict[str, float]:
-    keys = ["loss"] + (["val_loss"] if has_val else [])
-    for name, _ in metric_fns:
-        keys += [name] + (["val_" + name] if has_val else [])
-    return {k: record[k] for k in keys + ["lr", "grad_norm", "time"]}
-
-
-def _planned_columns(loss_name: str, metric_fns: list, has_val: bool) -> list[str]:
-    columns = ["loss"] + (["val_loss"] if has_val else [])
-    for name, _ in metric_fns:
-        columns += [name] + (["val_" + name] if has_val else [])
-    return columns + ["lr", "grad_norm"]
-
-
-def _progress_bar(epochs: int, verbose: bool) -> Any:
-    if not verbose:
-        return None
-    from tqdm.auto import tqdm
-
-    return tqdm(total=epochs, unit="epoch", desc="fit", leave=True)
-
-
-def _printer(bar: Any, active: bool) -> Callable[[str], None]:
-    def say(text: str) -> None:
-        if not active:
-            return
-        if bar is not None:
-            bar.write(text)
-        else:
-            print(text)
-
-    return say
-
-
-def _finish_epoch_display(
-    bar: Any, say: Callable, history: History, epoch: int, print_every: int | None, force: bool
-) -> None:
-    if bar is not None:
-        shown = {"loss": f"{history.loss[-1]:.4g}"}
-        if history.val_loss:
-            shown["val_loss"] = f"{history.val_loss[-1]:.4g}"
-        bar.set_postfix(shown, refresh=False)
-        bar.update(1)
-    if print_every is not None and (epoch % print_every == 0 or epoch == 1 or force):
-        columns = [c for c in history._columns() if c in history.history]
-        say(_table_row(epoch, [history.history[c][-1] for c in columns]))
 
 
 # ============================================================================ evaluation
