@@ -398,6 +398,37 @@ def test_gradcheck_errors_overlay_colours_nodes():
     assert "#bfe8b8" in next(line for line in custom.splitlines() if "{ w1 |" in line)
 
 
+def test_overlay_of_a_real_gradcheck_report():
+    gradcheck = pytest.importorskip("minigrad.gradcheck").gradcheck
+
+    class BadSquare(Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x * x
+
+        @staticmethod
+        def backward(ctx, grad):
+            (x,) = ctx.saved_tensors
+            return grad * 3 * x  # wrong on purpose: d(x^2)/dx = 2x
+
+    x = Value(np.array([0.5, -1.0, 2.0]), name="x")
+
+    def f(x):
+        return (BadSquare.apply(x.tanh()) * 2.0).sum()
+
+    report = gradcheck(f, x, raise_exception=False, localize=True)
+    source = mg.to_dot(report.localization.output, errors=report)
+    bad = next(line for line in source.splitlines() if 'label="BadSquare"' in line)
+    assert "#f4a09a" in bad  # red: this operation's backward is wrong
+    tanh = next(line for line in source.splitlines() if 'label="tanh"' in line)
+    assert "#bfe8b8" in tanh  # green
+    # A wrong factor 3 instead of 2: relative error |3 - 2| / 3 = 1/3.
+    assert "rel. error 0.33" in source
+    with pytest.warns(UserWarning, match="draw report.localization.output"):
+        mg.to_dot(f(x), errors=report)
+
+
 def test_bad_errors_argument():
     g = neuron()
     with pytest.raises(TypeError, match="errors must map Values"):

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import re
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -179,9 +180,32 @@ def make_options(
         legend=bool(legend),
         precision=G.check_precision(precision),
         errors=G.error_map(errors),
-        error_levels=G.check_levels(error_levels),
+        error_levels=G.check_levels(
+            _default_levels(errors) if error_levels is None else error_levels
+        ),
         title=str(title),
     )
+
+
+def _default_levels(errors: Any) -> tuple[float, float]:
+    """Green up to 1e-6; red above the report's own tolerance (rtol) or above 1e-3."""
+    rtol = getattr(errors, "rtol", None)
+    high = float(rtol) if isinstance(rtol, (int, float)) and rtol > 0 else 1e-3
+    return (min(1e-6, high), high)
+
+
+def check_overlap(selection: G.Selection, options: Options) -> None:
+    """Warn when none of the Values given errors is drawn: a gradcheck report's
+    ``node_errors`` belong to the graph it rebuilt (``report.localization.output``)."""
+    errors = options.errors
+    if errors and not any(id(n) in errors for n in selection.nodes):
+        warnings.warn(
+            f"none of the {len(errors)} Values in errors= is in this picture, so nothing is "
+            "coloured; a gradcheck report's node_errors belong to the graph localize() "
+            "rebuilt: draw report.localization.output",
+            UserWarning,
+            stacklevel=3,
+        )
 
 
 # ----------------------------------------------------------------------------- the builder
@@ -303,6 +327,9 @@ class _Builder:
         if node._op not in PRIMITIVES:
             style["fillcolor"] = _CUSTOM_OP_FILL
             style["tooltip"] = f"custom Function {node._op.__name__}"
+        err = self.o.errors.get(id(node))
+        if err is not None:  # a gradcheck error is the error of this operation's backward
+            style["fillcolor"] = _ERROR_FILL[G.error_level(err, self.o.error_levels)]
         if self.frame is not None and self.frame.current == id(node):
             style.update(_HIGHLIGHT)
             style["fillcolor"] = _HIGHLIGHT_FILL
@@ -558,7 +585,7 @@ def to_dot(
     inputs: Value | list[Value] | None = None,
     model: Any = None,
     errors: Any = None,
-    error_levels: tuple[float, float] = (1e-6, 1e-3),
+    error_levels: tuple[float, float] | None = None,
     legend: bool = True,
     precision: int = 4,
     title: str = "",
@@ -587,6 +614,7 @@ def to_dot(
         error_levels=error_levels,
         title=title,
     )
+    check_overlap(selection, options)
     return dot_source(selection, options)
 
 
@@ -636,7 +664,7 @@ def draw(
     inputs: Value | list[Value] | None = None,
     model: Any = None,
     errors: Any = None,
-    error_levels: tuple[float, float] = (1e-6, 1e-3),
+    error_levels: tuple[float, float] | None = None,
     legend: bool = True,
     precision: int = 4,
     title: str = "",
@@ -669,6 +697,9 @@ def draw(
       consume them, into one cluster per module ("layers.0").
     * ``errors=`` (a gradcheck report, or ``{Value: relative error}``) colours those Values
       green (error <= error_levels[0]), amber (<= error_levels[1]) or red, and prints it.
+      ``error_levels`` defaults to (1e-6, the report's rtol, or 1e-3).  A report's
+      ``node_errors`` belong to the graph ``localize()`` rebuilt: draw
+      ``report.localization.output`` (a warning says so when nothing matches).
 
     Drawing never changes the graph, any ``.data`` or any ``.grad``.
 
@@ -695,6 +726,7 @@ def draw(
         error_levels=error_levels,
         title=title,
     )
+    check_overlap(source_body, options)
     return picture(body_lines(source_body, options), format)
 
 

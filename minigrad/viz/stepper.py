@@ -282,7 +282,7 @@ def backward_steps(
         legend=True,
         precision=digits,
         errors=None,
-        error_levels=(1e-6, 1e-3),
+        error_levels=None,
     )
     folder = _output_dir(out_dir)
     labels = selection.label
