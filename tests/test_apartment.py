@@ -229,12 +229,12 @@ def test_a_learning_rate_sweep_judges_the_loss_not_the_intercept():
     result = lr_sweep(model_at, X, y, lrs, epochs=200)
     assert [row.verdict for row in result] == ["converges"] * 3 + ["diverges"] * 2
     # Every converging run ends on the same plateau of the loss, with the intercept still
-    # at a few percent of its optimum: the loss-based verdict cannot see the flat direction.
+    # below 1 % of its optimum: the loss-based verdict cannot see the flat direction.
     for row in result.rows[:3]:
         model = model_at()
         fit(model, X, y, optimizer=optim.SGD(model.parameters(), lr=row.lr), epochs=200,
             verbose=False)  # fmt: skip
-        assert abs(model.b.data) < 0.05 * abs(b_star)
+        assert abs(model.b.data) < 0.01 * abs(b_star)
     # Standardised, the same sweep tells the whole story: small rates are too small, the
     # ones near 2 / lambda_max = 1 overshoot, and the rest converge to the optimum.
     Z, _, _ = data.standardize(X)
