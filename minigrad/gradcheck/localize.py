@@ -225,6 +225,9 @@ def check_node(
             return result("skipped", np.nan, np.nan, errors, str(error))
         ok, rel, ab, n_kinks, numeric_shown, analytic_shown, mask = outcome
         kinks += n_kinks
+        if not np.any(mask):  # every element of this input sits at a kink: nothing checked
+            errors.append(None)
+            continue
         errors.append(rel)
         worst_rel, worst_abs = max(worst_rel, rel), max(worst_abs, ab)
         if not ok:
@@ -304,6 +307,7 @@ def _directional(
         u = np.where(near, 0.0, u)
     if not u.any():
         return True, 0.0, 0.0, int(np.size(u)), np.zeros(1), np.zeros(1), np.zeros(1, bool)
+    checked = np.ones(1, bool)
     moved_plus = list(base)
     moved_plus[index] = np.asarray(base[index], dtype=np.float64) + eps * u
     moved_minus = list(base)
@@ -321,7 +325,7 @@ def _directional(
         int(near.sum()) if near is not None else 0,
         n,
         a,
-        np.ones(1, bool),
+        checked,
     )
 
 
