@@ -814,6 +814,60 @@ def test_backward_steps_writes_one_frame_per_step(tmp_path):
     assert all(v.grad is None for v in g.values())
 
 
+_FAKE_DOM = """
+function element() {
+  var handlers = {};
+  return { hidden: true, value: '', textContent: '', disabled: false,
+           addEventListener: function (kind, f) { handlers[kind] = f; },
+           fire: function (kind, event) { handlers[kind](event || {}); } };
+}
+var frames = []; for (var i = 0; i < COUNT; i++) { frames.push(element()); }
+var ids = { slider: element(), counter: element(), prev: element(), next: element() };
+var keys = {};
+var document = {
+  querySelectorAll: function () { return frames; },
+  getElementById: function (id) { return ids[id]; },
+  addEventListener: function (kind, f) { keys[kind] = f; }
+};
+function visible() { return frames.map(function (f) { return f.hidden ? 0 : 1; }).join(''); }
+function key(name) { keys.keydown({ key: name, target: null, preventDefault: function () {} }); }
+SCRIPT
+var seen = [visible(), ids.counter.textContent, ids.prev.disabled];
+ids.next.fire('click'); ids.next.fire('click'); seen.push(visible(), ids.slider.value);
+ids.prev.fire('click'); seen.push(visible());
+key('End'); seen.push(visible(), ids.next.disabled);
+key('ArrowRight'); seen.push(visible());
+key('ArrowLeft'); seen.push(visible());
+key('Home'); seen.push(visible());
+ids.slider.value = '3'; ids.slider.fire('input'); seen.push(visible(), ids.counter.textContent);
+console.log(JSON.stringify(seen));
+"""
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
+def test_stepper_page_buttons_slider_and_keys(tmp_path):
+    a = Value(3.0, name="a")
+    y = a * a + a  # three steps: the output, a * a, then a
+    result = mg.backward_steps(y, tmp_path, render=False)
+    count = len(result.steps)
+    assert count == 3
+    script = re.search(r"<script>(.*)</script>", result.html.read_text(), re.S).group(1)
+    program = _FAKE_DOM.replace("COUNT", str(count)).replace("SCRIPT", script)
+    run = subprocess.run(
+        ["node", "-e", program], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert json.loads(run.stdout) == [
+        "100", "step 1 / 3", True,  # the first frame, previous disabled
+        "001", 3,  # next twice; the slider follows
+        "010",  # previous
+        "001", True,  # End; next disabled at the last frame
+        "001",  # ArrowRight stops at the end
+        "010",  # ArrowLeft
+        "100",  # Home
+        "001", "step 3 / 3",  # the slider moved to 3
+    ]  # fmt: skip
+
+
 def test_backward_steps_order_captions_and_final_gradients(tmp_path):
     g = neuron(backward=False)
     result = mg.backward_steps(g["o"], tmp_path, render=False)

@@ -231,11 +231,6 @@ class _Builder:
     def num(self, x: Any) -> str:
         return G.summary(x, self.o.precision, self.o.small)
 
-    def grad_of(self, node: Value) -> Any:
-        if self.frame is not None:
-            return self.frame.grads.get(id(node))
-        return node.grad
-
     def _prepare_edges(self) -> None:
         shown = self.s.shown
         for node in self.s.nodes:
