@@ -23,7 +23,16 @@ from minigrad.gradcheck import (
 )
 from minigrad.train import History, critical_learning_rate, fit, lr_sweep
 from minigrad.value import Value
-from minigrad.viz import ascii_tree, backward_steps, draw, render_graph, to_dot, to_json, trace
+from minigrad.viz import (
+    GraphvizNotFoundError,
+    ascii_tree,
+    backward_steps,
+    draw,
+    render_graph,
+    to_dot,
+    to_json,
+    trace,
+)
 
 __version__ = "0.1.0"
 
@@ -60,4 +69,5 @@ __all__ = [
     "ascii_tree",
     "to_json",
     "backward_steps",
+    "GraphvizNotFoundError",
 ]
