@@ -42,6 +42,20 @@ def row(area, bad_input, code, error, says, untouched=None):
     return register
 
 
+def _in_scratch_dir(action):
+    """Run ``action`` in a fresh directory, so messages show the same relative paths."""
+    import os
+    import tempfile
+
+    here = os.getcwd()
+    with tempfile.TemporaryDirectory() as scratch:
+        os.chdir(scratch)
+        try:
+            return action()
+        finally:
+            os.chdir(here)
+
+
 # ------------------------------------------------------------------------------ engine
 
 _kept = np.array([1.0, 2.0, 3.0])
@@ -167,6 +181,58 @@ def _():
     return mg.grad(x * 2, [x, y])
 
 
+# ------------------------------------------------------------------------------ rendering
+
+
+def _small_graph():
+    x = Value(2.0, name="x")
+    return x * 3.0
+
+
+@row(
+    "rendering",
+    "drawing something that is not a Value",
+    "mg.draw(3.0)",
+    TypeError,
+    "expects a minigrad Value",
+)
+def _():
+    return mg.draw(3.0)
+
+
+@row(
+    "rendering",
+    "an unknown image format",
+    'mg.draw(y, format="bmpx")',
+    ValueError,
+    "unknown image format 'bmpx'",
+)
+def _():
+    return mg.draw(_small_graph(), format="bmpx")
+
+
+@row(
+    "rendering",
+    "an output folder that does not exist",
+    'mg.render_graph(y, "no/such/folder/y.svg")',
+    FileNotFoundError,
+    "does not exist",
+)
+def _():
+    return _in_scratch_dir(lambda: mg.render_graph(_small_graph(), "no/such/folder/y.svg"))
+
+
+@row(
+    "rendering",
+    "a node limit below 1",
+    "mg.to_dot(y, max_nodes=0)",
+    ValueError,
+    "max_nodes must be at least 1",
+)
+def _():
+    return mg.to_dot(_small_graph(), max_nodes=0)
+
+
 # ------------------------------------------------------------------------------ nn
 
 
@@ -290,20 +356,6 @@ def _():
 
 
 # ------------------------------------------------------------------------------ checkpoints
-
-
-def _in_scratch_dir(action):
-    """Run ``action`` in a fresh directory, so messages show the same relative paths."""
-    import os
-    import tempfile
-
-    here = os.getcwd()
-    with tempfile.TemporaryDirectory() as scratch:
-        os.chdir(scratch)
-        try:
-            return action()
-        finally:
-            os.chdir(here)
 
 
 @row(
