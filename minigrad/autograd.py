@@ -290,11 +290,12 @@ def _chain_rule(order: list, create_graph: bool, store: bool, capture: tuple | N
 
     if capture is not None:
         wanted, results = capture
+    anomaly = state.anomaly  # read once: the thread-local lookup is not free
     for node in order:
         g = node._g
-        node._g = None
         if g is None:  # nothing reached this node (every path to it was cut)
             continue
+        node._g = None
         if store:
             node.grad = g if node.grad is None else node.grad + g
         elif capture is not None and id(node) in wanted:
@@ -313,14 +314,19 @@ def _chain_rule(order: list, create_graph: bool, store: bool, capture: tuple | N
             raise RuntimeError(
                 f"{op.__name__}.backward returned {len(grads)} gradients for {len(parents)} inputs"
             )
-        if state.anomaly:
+        if anomaly:
             from minigrad.anomaly import check_backward
 
             check_backward(node, g, grads)
-        for index, (parent, pg) in enumerate(zip(parents, grads)):
+        for parent, pg in zip(parents, grads):
             if pg is None or not parent.requires_grad:
                 continue
-            if type(pg) is not float or type(parent.data) is not float:
-                pg = fit_gradient(pg, parent.data, op.__name__, index)
+            data = parent.data
+            # Reduce only when needed: a float for a float, or an array of the input's
+            # shape and dtype, is already what the input needs.
+            if type(pg) is not type(data) or (
+                type(pg) is not float and (pg.shape != data.shape or pg.dtype != data.dtype)
+            ):
+                pg = fit_gradient(pg, data, op.__name__, parents.index(parent))
             previous = parent._g
             parent._g = pg if previous is None else previous + pg
