@@ -229,6 +229,16 @@ def test_scalar_inputs_and_the_classic_neuron():
     assert report["x1"].analytic_grad == pytest.approx(-1.5)
 
 
+def test_inputs_may_come_as_one_list():
+    a, b = Value([1.0, 2.0], name="a"), Value([3.0, 4.0], name="b")
+    report = mg.gradcheck(lambda a, b: (a * b * b).sum(), [a, b])
+    assert [r.name for r in report.inputs] == ["a", "b"]
+    np.testing.assert_allclose(report["a"].analytic_grad, [9.0, 16.0])
+    ga, gb = mg.numerical_grad(lambda a, b: (a * b * b).sum(), (a, b))
+    np.testing.assert_allclose(gb, [6.0, 16.0], rtol=1e-8)
+    assert mg.gradgradcheck(lambda a, b: (a * b * b).sum(), [a, b]).passed
+
+
 def test_unnamed_inputs_are_numbered():
     a, b = Value([1.0, 2.0]), Value([3.0, 4.0])
     report = mg.gradcheck(lambda a, b: (a * b).sum(), a, b)
@@ -630,3 +640,18 @@ def test_report_key_error_lists_inputs():
     report = mg.gradcheck(lambda x: x * 2, Value(1.0, name="a"))
     with pytest.raises(KeyError, match="no input named 'b' .* inputs: 'a'"):
         report["b"]
+
+
+# ============================================================================ the guide
+
+
+def test_the_guides_first_example_prints_what_the_guide_shows():
+    import re
+    from pathlib import Path
+
+    page = (Path(__file__).resolve().parent.parent / "docs" / "gradcheck.md").read_text()
+    code = re.search(r"```python\n(.*?)```", page, re.S).group(1)
+    shown = re.search(r"```text\n(.*?)```", page, re.S).group(1)
+    with pytest.raises(GradcheckError) as info:
+        exec(compile(code, "docs/gradcheck.md", "exec"), {})
+    assert str(info.value) + "\n" == shown

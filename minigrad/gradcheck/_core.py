@@ -97,7 +97,13 @@ def check_callable(fn: Any, caller: str, what: str = "fn") -> None:
 
 
 def check_inputs(inputs: tuple, caller: str) -> tuple[Value, ...]:
-    """The inputs, validated: Values, requiring grad, finite, each passed once."""
+    """The inputs, validated: Values, requiring grad, finite, each passed once.
+
+    ``check(fn, x, y)`` and ``check(fn, [x, y])`` (PyTorch's spelling) are the same: a
+    single list or tuple of Values is unpacked; ``fn`` is called as ``fn(x, y)`` either way.
+    """
+    if len(inputs) == 1 and isinstance(inputs[0], (list, tuple)):
+        inputs = tuple(inputs[0])
     if not inputs:
         raise ValueError(
             f"{caller} needs at least one input Value to differentiate with respect to: "

@@ -51,8 +51,8 @@ class EpsSweep:
     ``verdict`` is one of ``"ok"`` (passes at every eps), ``"bug"`` (fails at every eps: a
     bug in the backward), ``"round-off"`` (fails only at small eps), ``"truncation"``
     (fails only at large eps), ``"round-off and truncation"`` (passes in the middle only:
-    the backward is right).  ``recommended_eps`` has the smallest error; ``explanation``
-    says all this in a sentence.
+    the backward is right).  ``recommended_eps`` has the smallest error (with a bug, where
+    no eps is better, the method's usual step); ``explanation`` says all this in words.
     """
 
     eps: np.ndarray
@@ -102,7 +102,7 @@ class EpsSweep:
             f"{'eps':>8}  {'max abs err':>11}  {'max rel err':>11}  {'failed':>6}  cause",
         ]
         for k, eps in enumerate(self.eps):
-            mark = "  <- recommended" if eps == self.recommended_eps else ""
+            mark = "  <- recommended" if eps == self.recommended_eps and not self.bug else ""
             lines.append(
                 f"{eps:>8.0e}  {self.max_abs_err[k]:>11.2e}  {self.max_rel_err[k]:>11.2e}  "
                 f"{int(self.n_failed[k]):>6}  {self.causes[k]}{mark}"
@@ -233,7 +233,8 @@ def sweep_spec(
     violation = np.array(violations)
     causes = _causes(eps, passed)
     verdict = _verdict(causes)
-    recommended = _recommend(eps, violation, method)
+    # With a bug no eps is better than another: recommend the method's usual step.
+    recommended = DEFAULT_EPS[method] if verdict == "bug" else _recommend(eps, violation, method)
     return EpsSweep(
         eps=eps,
         max_abs_err=np.array(abs_errs),
