@@ -355,6 +355,107 @@ def _():
     return mg.optim.Adam(_trained.parameters(), betas=(1.0, 0.9))
 
 
+# ------------------------------------------------------------------------------ training
+
+_X, _y = mg.data.moons(60, seed=0)
+_X_copy, _y_copy = _X.copy(), _y.copy()
+
+
+def _data_and_model_untouched() -> bool:
+    return np.array_equal(_X, _X_copy) and np.array_equal(_y, _y_copy) and _model_untouched()
+
+
+def _fit(X, y, **options):
+    options.setdefault("epochs", 1)
+    optimizer = mg.optim.SGD(_trained.parameters(), lr=0.1)
+    return mg.fit(_trained, X, y, loss="mse", optimizer=optimizer, verbose=False, **options)
+
+
+@row(
+    "training",
+    "X and y of different lengths",
+    "mg.fit(model, X, y[:30], ...)",
+    ValueError,
+    "X and y must have the same number of samples, got 60 and 30",
+    untouched=_data_and_model_untouched,
+)
+def _():
+    return _fit(_X, _y[:30])
+
+
+@row(
+    "training",
+    "an empty data set",
+    "mg.fit(model, X[:0], y[:0], ...)",
+    ValueError,
+    "the data set is empty",
+    untouched=_data_and_model_untouched,
+)
+def _():
+    return _fit(_X[:0], _y[:0])
+
+
+@row(
+    "training",
+    "batch size 0",
+    "mg.fit(model, X, y, batch_size=0, ...)",
+    ValueError,
+    "batch_size must be a positive integer, got 0",
+    untouched=_data_and_model_untouched,
+)
+def _():
+    return _fit(_X, _y, batch_size=0)
+
+
+@row(
+    "training",
+    "NaN in the data",
+    "X[3, 1] = np.nan; mg.fit(model, X, y, ...)",
+    ValueError,
+    "X contains 1 NaN or infinite values",
+    untouched=_model_untouched,
+)
+def _():
+    bad = _X.copy()
+    bad[3, 1] = np.nan
+    return _fit(bad, _y)
+
+
+@row(
+    "training",
+    "zero epochs",
+    "mg.fit(model, X, y, epochs=0, ...)",
+    ValueError,
+    "epochs must be a positive integer",
+    untouched=_data_and_model_untouched,
+)
+def _():
+    return _fit(_X, _y, epochs=0)
+
+
+@row(
+    "training",
+    "a validation split outside (0, 1)",
+    "mg.fit(model, X, y, validation_split=1.5, ...)",
+    ValueError,
+    "validation_split must be a fraction in (0, 1)",
+    untouched=_data_and_model_untouched,
+)
+def _():
+    return _fit(_X, _y, validation_split=1.5)
+
+
+@row(
+    "training",
+    "a data set of no samples",
+    "mg.data.moons(0, seed=0)",
+    ValueError,
+    "n_samples must be a positive integer",
+)
+def _():
+    return mg.data.moons(0, seed=0)
+
+
 # ------------------------------------------------------------------------------ checkpoints
 
 
