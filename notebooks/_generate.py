@@ -639,7 +639,8 @@ model = make_model()
 loss = dataset_loss(model, Z_train, y_train, "mse")
 print("2 / lambda_max after standardising:", critical_learning_rate(loss, model.parameters()))
 
-history_std = fit(model, Z_train, y_train, loss="mse", optimizer=optim.SGD(model.parameters(), lr=0.5),
+history_std = fit(model, Z_train, y_train, loss="mse",
+                  optimizer=optim.SGD(model.parameters(), lr=0.5),
                   epochs=50, tol=1e-12, metrics=["rmse"], verbose=False)
 print(history_std.summary())
 test_std = evaluate(model, Z_test, y_test, loss="mse", metrics=["rmse"])
@@ -709,7 +710,9 @@ parameter, so one learning rate works for every layer.
 """),
     code("""
 X, y = data.moons(300, noise=0.2, seed=0)
-X_train, X_test, y_train, y_test = data.train_test_split(X, y, test_size=0.25, seed=0, stratify=True)
+X_train, X_test, y_train, y_test = data.train_test_split(
+    X, y, test_size=0.25, seed=0, stratify=True
+)
 
 model = nn.MLP(2, [16, 16, 2], seed=0)
 history = fit(model, X_train, y_train, loss="cross_entropy",
@@ -729,8 +732,8 @@ straight line, whatever the training.
 """),
     code("""
 linear = nn.MLP(2, [2], seed=0)
-fit(linear, X_train, y_train, loss="cross_entropy", optimizer=optim.Adam(linear.parameters(), lr=0.05),
-    epochs=200, verbose=False)
+fit(linear, X_train, y_train, loss="cross_entropy",
+    optimizer=optim.Adam(linear.parameters(), lr=0.05), epochs=200, verbose=False)
 linear_test = evaluate(linear, X_test, y_test, loss="cross_entropy", metrics=["accuracy"])
 print(f"linear model: test accuracy {linear_test['accuracy']:.3f}")
 show_boundary(linear, X, y, "moons: no hidden layer")
@@ -743,13 +746,16 @@ Three interleaved arms are much harder: the boundary has to wind around the orig
 """),
     code("""
 Xs, ys = data.spirals(300, classes=3, seed=0)
-Xs_train, Xs_test, ys_train, ys_test = data.train_test_split(Xs, ys, test_size=0.25, seed=0, stratify=True)
+Xs_train, Xs_test, ys_train, ys_test = data.train_test_split(
+    Xs, ys, test_size=0.25, seed=0, stratify=True
+)
 spiral_model = nn.MLP(2, [32, 32, 3], seed=0)
 spiral_history = fit(spiral_model, Xs_train, ys_train, loss="cross_entropy",
                      optimizer=optim.Adam(spiral_model.parameters(), lr=0.01), epochs=400,
                      metrics=["accuracy"], verbose=False)
 spiral_test = evaluate(spiral_model, Xs_test, ys_test, loss="cross_entropy", metrics=["accuracy"])
-print(f"spirals: train accuracy {spiral_history['accuracy'][-1]:.3f}, test {spiral_test['accuracy']:.3f}")
+print(f"spirals: train accuracy {spiral_history['accuracy'][-1]:.3f}, "
+      f"test {spiral_test['accuracy']:.3f}")
 show_boundary(spiral_model, Xs, ys, "spirals: MLP 2-32-32-3")
 plt.show()
 """),
@@ -762,7 +768,9 @@ boundary grows islands around individual points.
 """),
     code("""
 Xo, yo = data.moons(80, noise=0.35, seed=1)
-Xo_train, Xo_val, yo_train, yo_val = data.train_test_split(Xo, yo, test_size=0.4, seed=1, stratify=True)
+Xo_train, Xo_val, yo_train, yo_val = data.train_test_split(
+    Xo, yo, test_size=0.4, seed=1, stratify=True
+)
 
 def train_big(dropout):
     model = nn.MLP(2, [64, 64, 2], dropout=dropout, seed=0)
@@ -876,7 +884,9 @@ represented in the same proportion (`stratify=True`). The network has one hidden
 of 128 ReLU units with dropout, trained with Adam on mini-batches of 32 images.
 """),
     code("""
-X_train, X_test, y_train, y_test = data.train_test_split(X, y, test_size=0.25, seed=0, stratify=True)
+X_train, X_test, y_train, y_test = data.train_test_split(
+    X, y, test_size=0.25, seed=0, stratify=True
+)
 images_test = X_test.reshape(-1, 8, 8)  # each row of X is an image read row by row
 
 model = nn.MLP(64, [128, 10], dropout=0.3, seed=0)
