@@ -13,8 +13,10 @@ from minigrad.anomaly import AnomalyError, detect_anomaly
 from minigrad.autograd import enable_grad, grad, is_grad_enabled, no_grad
 from minigrad.functions import Function, concat, stack, where
 from minigrad.gradcheck import (
+    ComplexStepError,
     GradcheckError,
     GradcheckReport,
+    GradcheckWarning,
     eps_sweep,
     gradcheck,
     gradcheck_module,
@@ -44,6 +46,8 @@ __all__ = [
     "eps_sweep",
     "GradcheckReport",
     "GradcheckError",
+    "GradcheckWarning",
+    "ComplexStepError",
     "Value",
     "Function",
     "grad",

@@ -119,3 +119,9 @@ def test_gradgradcheck_bad_weights():
         ValueError, match=r"output_weights has shape \(2,\), fn returns shape \(3,\)"
     ):
         mg.gradgradcheck(lambda x: x**3, x, output_weights=np.ones(2))
+
+
+def test_complex_step_is_refused_for_second_derivatives():
+    x = Value(X, name="x")
+    with pytest.raises(ValueError, match="complex-step' would have to carry complex numbers"):
+        mg.gradgradcheck(lambda x: (x**3).sum(), x, method="complex-step")

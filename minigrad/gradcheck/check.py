@@ -336,13 +336,20 @@ def gradgradcheck(
     other arguments are as in ``gradcheck``.
 
     It checks that the backward rules are differentiated correctly, assuming they are
-    right in the first place: run ``gradcheck`` first.
+    right in the first place: run ``gradcheck`` first.  ``method='complex-step'`` is not
+    available here (ValueError): complex numbers cannot pass through the backward pass.
     """
     caller = "gradgradcheck"
     check_callable(fn, caller)
     eps, atol, rtol, method, fast, seed = _check_options(
         caller, eps, atol, rtol, method, fast, seed
     )
+    if method == "complex-step":
+        raise ValueError(
+            "gradgradcheck: method='complex-step' would have to carry complex numbers through "
+            "the backward pass, where the engine creates new Values, and Values hold only real "
+            "data; use method='central' or 'five-point'"
+        )
     inputs = check_inputs(inputs, caller)
     weights = _grad_weights(grad_weights, inputs, seed)
     first_weights: dict[str, Any] = {}
