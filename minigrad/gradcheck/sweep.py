@@ -129,6 +129,7 @@ class EpsSweep:
         failing = ~self.passed
         if failing.any():
             ax.scatter(self.eps[failing], errors[failing], color="tab:red", zorder=3, label="fails")
+        ax.axhline(self.rtol, color="grey", linestyle=":", label=f"rtol = {self.rtol:g}")
         ax.axvline(
             self.recommended_eps,
             color="tab:green",
@@ -278,7 +279,6 @@ def _causes(eps: np.ndarray, passed: np.ndarray) -> list[str]:
     if not passed.any():
         return ["bug"] * len(eps)
     largest_ok = eps[passed].max()
-    smallest_ok = eps[passed].min()
     causes = []
     for e, ok in zip(eps, passed):
         if ok:
@@ -287,7 +287,6 @@ def _causes(eps: np.ndarray, passed: np.ndarray) -> list[str]:
             causes.append("truncation")
         else:  # below the passing range, or a noisy point inside it
             causes.append("round-off")
-    del smallest_ok
     return causes
 
 
