@@ -482,7 +482,8 @@ def _evaluate_expression(text: str, items: list[str]) -> tuple[Any, dict[str, An
         from minigrad.expr import ExprError
 
         raise ExprError("the expression uses no name, so there is nothing to differentiate")
-    out.name = "out"
+    if not out.is_leaf:  # an expression that is just a name: keep its name
+        out.name = "out"
     return out, inputs, expression
 
 
