@@ -1,0 +1,53 @@
+"""The code examples of the guides run, and print what the text says they print.
+
+Blocks fenced as ```python are run in order, one namespace per page; blocks fenced as
+```py are excerpts (shown, not run).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import re
+from pathlib import Path
+
+import pytest
+
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+
+#: For each page, text its examples must print (computed by hand in the page's comments).
+EXPECTED = {
+    "index.md": ["0.99999999999"],
+    "getting-started.md": ["15.0", "8.0", "mul ['x', 'x']", "(2, 2)"],
+    "concepts.md": ["tanh True True", "5.0", "['mul', 'add', 'mul', 'a']", "[4. 4. 4.]"],
+    "adding-an-operation.md": ["[0.11920292 0.5        0.95257413]", "True"],
+}
+
+
+def _blocks(page: str) -> list[str]:
+    return re.findall(r"^```python\n(.*?)^```", (DOCS / page).read_text(), re.S | re.M)
+
+
+@pytest.mark.parametrize("page", sorted(EXPECTED))
+def test_examples_run_and_print_what_the_page_says(page):
+    blocks = _blocks(page)
+    assert blocks, f"{page} has no runnable example"
+    namespace: dict = {"__name__": f"docs_{page}"}
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        for block in blocks:
+            exec(compile(block, f"docs/{page}", "exec"), namespace)  # noqa: S102
+    for text in EXPECTED[page]:
+        assert text in printed.getvalue(), f"{page}: {text!r} not printed"
+
+
+def test_higher_order_examples_give_the_closed_forms():
+    namespace: dict = {}
+    for block in _blocks("concepts.md"):
+        exec(compile(block, "docs/concepts.md", "exec"), namespace)  # noqa: S102
+    assert namespace["dy"].item() == 27.0 and namespace["d2y"] == 18.0  # 3x², 6x at x = 3
+    namespace = {}
+    for block in _blocks("adding-an-operation.md"):
+        exec(compile(block, "docs/adding-an-operation.md", "exec"), namespace)  # noqa: S102
+    assert namespace["d1"].item() == pytest.approx(0.5)  # sigmoid(0)
+    assert namespace["d2"] == pytest.approx(0.25)  # sigmoid'(0)
