@@ -27,11 +27,46 @@ if TYPE_CHECKING:  # pragma: no cover
 # ----------------------------------------------------------------------------- grad mode
 
 
-class _ThreadState(threading.local):
-    """Per-thread switches: one thread's ``no_grad`` never changes another thread's graph."""
+#: The values of ``state.recording``.
+OFF, RECORD, ANOMALY = 0, 1, 2
 
-    grad_enabled = True
-    anomaly = False
+
+class _ThreadState(threading.local):
+    """Per-thread switches: one thread's ``no_grad`` never changes another thread's graph.
+
+    ``grad_enabled`` and ``anomaly`` are the switches the context managers set.  Every
+    operation needs both, so they are also kept combined in ``recording`` (OFF: record no
+    graph; RECORD; ANOMALY: record and check every result): one thread-local read per node
+    instead of two.
+    """
+
+    recording = RECORD
+    _grad_enabled = True
+    _anomaly = False
+
+    @property
+    def grad_enabled(self) -> bool:
+        return self._grad_enabled
+
+    @grad_enabled.setter
+    def grad_enabled(self, enabled: bool) -> None:
+        self._grad_enabled = enabled
+        self._combine()
+
+    @property
+    def anomaly(self) -> bool:
+        return self._anomaly
+
+    @anomaly.setter
+    def anomaly(self, enabled: bool) -> None:
+        self._anomaly = enabled
+        self._combine()
+
+    def _combine(self) -> None:
+        if not self._grad_enabled:
+            self.recording = OFF
+        else:
+            self.recording = ANOMALY if self._anomaly else RECORD
 
 
 state = _ThreadState()
@@ -322,11 +357,11 @@ def _chain_rule(order: list, create_graph: bool, store: bool, capture: tuple | N
             if pg is None or not parent.requires_grad:
                 continue
             data = parent.data
+            kind = type(pg)
             # Reduce only when needed: a float for a float, or an array of the input's
             # shape and dtype, is already what the input needs.
-            if type(pg) is not type(data) or (
-                type(pg) is not float and (pg.shape != data.shape or pg.dtype != data.dtype)
-            ):
-                pg = fit_gradient(pg, data, op.__name__, parents.index(parent))
+            if kind is not float or type(data) is not float:
+                if kind is not type(data) or pg.shape != data.shape or pg.dtype != data.dtype:
+                    pg = fit_gradient(pg, data, op.__name__, parents.index(parent))
             previous = parent._g
             parent._g = pg if previous is None else previous + pg

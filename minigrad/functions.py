@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from minigrad.autograd import state
+from minigrad.autograd import ANOMALY, state
 from minigrad.value import Value, as_value, node_ids
 
 _new_node = object.__new__
@@ -129,12 +129,44 @@ class Primitive(Function):
 
     @classmethod
     def apply(cls, *parents: Value, **params: Any) -> Value:
-        node = _start_node()
+        node = _new_node(Value)
+        node._saved = ()
         try:
-            data = cls.forward(node, *[p.data for p in parents], **params)
+            # Arithmetic (two inputs, no parameters) and elementwise functions (one input)
+            # are nearly every call: hand them their data without building a list.
+            n_inputs = 0 if params else len(parents)
+            if n_inputs == 2:
+                data = cls.forward(node, parents[0].data, parents[1].data)
+            elif n_inputs == 1:
+                data = cls.forward(node, parents[0].data)
+            else:
+                data = cls.forward(node, *[p.data for p in parents], **params)
         except (ValueError, TypeError, IndexError, ArithmeticError) as error:
             raise _explain(cls, parents, error) from error
-        return _finish_node(node, cls, parents, data)
+        # _finish_node, written out: this runs once per operation of every graph.
+        node.data = data
+        node.grad = None
+        node.name = None
+        node._g = None
+        node._mark = 0
+        node._id = next(node_ids)
+        recording = state.recording
+        if recording:
+            for p in parents:
+                if p.requires_grad:
+                    node.requires_grad = True
+                    node._op = cls
+                    node._parents = parents
+                    if recording == ANOMALY:
+                        from minigrad.anomaly import check_forward
+
+                        check_forward(node)
+                    return node
+        node.requires_grad = False
+        node._op = None
+        node._parents = ()
+        node._saved = ()
+        return node
 
 
 def _start_node() -> Value:
@@ -150,13 +182,14 @@ def _finish_node(node: Value, cls: type, parents: tuple, data: Any) -> Value:
     node._g = None
     node._mark = 0
     node._id = next(node_ids)
-    if state.grad_enabled:
+    recording = state.recording
+    if recording:
         for p in parents:
             if p.requires_grad:
                 node.requires_grad = True
                 node._op = cls
                 node._parents = parents
-                if state.anomaly:
+                if recording == ANOMALY:
                     from minigrad.anomaly import check_forward
 
                     check_forward(node)

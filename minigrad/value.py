@@ -256,13 +256,13 @@ class Value:
     # ----------------------------------------------------------------- arithmetic
 
     def __add__(self, other: Any) -> Value:
-        return _F.Add.apply(self, as_value(other))
+        return _F.Add.apply(self, other if type(other) is Value else as_value(other))
 
     def __radd__(self, other: Any) -> Value:
         return _F.Add.apply(as_value(other), self)
 
     def __mul__(self, other: Any) -> Value:
-        return _F.Mul.apply(self, as_value(other))
+        return _F.Mul.apply(self, other if type(other) is Value else as_value(other))
 
     def __rmul__(self, other: Any) -> Value:
         return _F.Mul.apply(as_value(other), self)
@@ -374,8 +374,11 @@ def as_value(x: Any) -> Value:
     """x itself if it is a Value, otherwise a constant Value (requires_grad=False)."""
     if isinstance(x, Value):
         return x
-    if type(x) is float:  # the common case, without the checks of __init__
+    kind = type(x)
+    if kind is float:  # the common cases, without the checks of __init__
         return _leaf(x, False, None)
+    if kind is int:  # 1 - x, and sum() starting from 0
+        return _leaf(float(x), False, None)
     return Value(x, requires_grad=False)
 
 
