@@ -33,6 +33,12 @@ def parse(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument("--threads", type=int, default=1, help="BLAS/OpenMP threads (1)")
     parser.add_argument(
+        "--clock",
+        choices=("cpu", "wall"),
+        default="cpu",
+        help="cpu: this process's CPU time, robust on a shared machine (default); wall: elapsed",
+    )
+    parser.add_argument(
         "--output",
         default=None,
         help="the Markdown report to update (default docs/performance.md; not in --smoke)",
@@ -71,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     table = report.table(rows)
     print(table)
     if not args.no_write and not args.smoke:
-        path = report.write(rows, args.output, ["python", "-m", "benchmarks", *argv])
+        path = report.write(rows, args.output, ["python", "-m", "benchmarks", *argv], args.clock)
         print(f"\nwritten to {path}")
     return 1 if any(row.measure == "FAILED" for row in rows) else 0
 

@@ -27,19 +27,27 @@ class Mismatch(AssertionError):
     """minigrad and a reference computed different results: the timing would be meaningless."""
 
 
+#: The clocks a run can use.  "cpu" (the default) is the CPU time of this process: on a
+#: shared machine it leaves out the time the process spent waiting for a core, which is
+#: noise, and with every side on one thread it equals the wall time of an idle machine.
+CLOCKS = {"cpu": time.process_time, "wall": time.perf_counter}
+
+
 @dataclass(frozen=True)
 class Config:
     """How hard to work.
 
     ``smoke`` shrinks every problem to a size that runs in well under a second, for the test
     suite; ``repeats`` is the number of timed repeats per side (after ``warmup`` untimed
-    runs); ``gc_off`` adds measurements with the garbage collector disabled.
+    runs); ``gc_off`` adds measurements with the garbage collector disabled; ``clock`` is a
+    key of ``CLOCKS``.
     """
 
     smoke: bool = False
     repeats: int = 7
     warmup: int = 1
     gc_off: bool = True
+    clock: str = "cpu"
 
     @staticmethod
     def smoke_mode() -> Config:
@@ -80,17 +88,19 @@ def check_close(what: str, ours: float, theirs: float, rel: float, abs_: float =
         raise Mismatch(f"{what}: minigrad gives {ours!r}, the reference gives {theirs!r}")
 
 
-def time_once(run: Callable[[], Any], number: int, gc_enabled: bool) -> float:
+def time_once(
+    run: Callable[[], Any], number: int, gc_enabled: bool, clock: Callable[[], float]
+) -> float:
     """Seconds per call of ``run`` over ``number`` calls, after a full collection."""
     gc.collect()
     was_enabled = gc.isenabled()
     if not gc_enabled:
         gc.disable()
     try:
-        start = time.perf_counter()
+        start = clock()
         for _ in range(number):
             run()
-        elapsed = time.perf_counter() - start
+        elapsed = clock() - start
     finally:
         if was_enabled:
             gc.enable()
@@ -110,6 +120,7 @@ def compare(
     the other's garbage or cache footprint.
     """
     repeats = config.repeats if repeats is None else repeats
+    clock = CLOCKS[config.clock]
     names = list(sides)
     for name in names:
         for _ in range(config.warmup):
@@ -117,7 +128,7 @@ def compare(
     times: dict[str, list[float]] = {name: [] for name in names}
     for r in range(repeats):
         for name in names if r % 2 == 0 else reversed(names):
-            times[name].append(time_once(sides[name], number, gc_enabled))
+            times[name].append(time_once(sides[name], number, gc_enabled, clock))
     return {name: statistics.median(ts) for name, ts in times.items()}
 
 

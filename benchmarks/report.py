@@ -28,7 +28,7 @@ _JSON_MARK = "BENCHMARK-ROWS "
 def config_of(args: Any) -> Config:
     if args.smoke:
         return Config.smoke_mode()
-    return Config(repeats=args.repeats)
+    return Config(repeats=args.repeats, clock=args.clock)
 
 
 def run_one(name: str, config: Config) -> list[Row]:
@@ -68,6 +68,7 @@ def run_all(names: list[str], config: Config, in_process: bool = False) -> list[
 def _run_worker(name: str, config: Config) -> list[Row]:
     command = [sys.executable, "-m", "benchmarks", "--worker", name]
     command += ["--smoke"] if config.smoke else ["--repeats", str(config.repeats)]
+    command += ["--clock", config.clock]
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
     for line in done.stdout.splitlines():
         if line.startswith(_JSON_MARK):
@@ -124,7 +125,14 @@ def table(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
-def generated_block(rows: list[Row], command: list[str]) -> str:
+CLOCK_WORDS = {
+    "cpu": "CPU time of the benchmark process (time.process_time), which leaves out the time "
+    "spent waiting for a core on a shared machine",
+    "wall": "elapsed wall-clock time (time.perf_counter)",
+}
+
+
+def generated_block(rows: list[Row], command: list[str], clock: str = "cpu") -> str:
     machine = "\n".join(f"- {line}" for line in machine_description())
     shown = " ".join(command)
     return "\n".join(
@@ -138,7 +146,9 @@ def generated_block(rows: list[Row], command: list[str]) -> str:
             "```",
             "",
             "Ratios are minigrad's median time divided by the reference's median time, the two "
-            "timed interleaved in one process: below 1 means minigrad is faster.",
+            "timed interleaved in one process: below 1 means minigrad is faster.  Times are "
+            + CLOCK_WORDS[clock]
+            + ".",
             "",
             table(rows),
             "",
@@ -151,10 +161,10 @@ def generated_block(rows: list[Row], command: list[str]) -> str:
     )
 
 
-def write(rows: list[Row], output: str | None, command: list[str]) -> Path:
+def write(rows: list[Row], output: str | None, command: list[str], clock: str = "cpu") -> Path:
     """Replace the generated block of the report (creating the file if needed)."""
     path = Path(output) if output else DEFAULT_OUTPUT
-    block = generated_block(rows, command)
+    block = generated_block(rows, command, clock)
     if path.exists():
         text = path.read_text()
         if BEGIN in text and END in text:
