@@ -97,7 +97,7 @@ def result_text(row: Row) -> str:
         return "skipped" if row.measure != "FAILED" else "failed"
     if row.unit == "s":
         return show_time(row.value)
-    return f"{row.value:.2f}x"
+    return f"{row.value:.3g}{row.unit}" if row.unit != "x" else f"{row.value:.2f}x"
 
 
 def verdict(row: Row) -> str:

@@ -207,3 +207,31 @@ def test_command_line_smoke_run_and_bad_arguments():
         timeout=60,
     )
     assert bad.returncode == 2 and "unknown benchmark(s) nonsense" in bad.stderr
+
+
+def test_gradcheck_benchmark_checks_pass_and_costs_are_counted():
+    pytest.importorskip("minigrad.gradcheck")
+    from benchmarks import gradcheck_cost
+
+    rows = gradcheck_cost.run(SMOKE)
+    if rows[0].value is None:
+        pytest.skip(rows[0].detail)
+    fast, full = rows
+    assert fast.checks["passed"] and full.checks["passed"]
+    assert (
+        fast.checks["forward passes"] > 0
+        and full.checks["parameters"] == 3 * 4 + 4 + 4 * 2 + 2 + 2 + 1
+    )
+
+
+def test_gradcheck_benchmark_refuses_to_time_a_failing_check():
+    gradcheck = pytest.importorskip("minigrad.gradcheck").gradcheck
+    from benchmarks import gradcheck_cost
+    from minigrad import Value
+
+    def wrong(w):  # the value is sum(w*w), but detach() hides half of the gradient
+        return (w * w.detach()).sum()
+
+    w = Value(np.array([1.0, -2.0]))
+    with pytest.raises(Mismatch, match="gradcheck"):
+        gradcheck_cost._cost(gradcheck, wrong, [w], True, SMOKE)
