@@ -408,3 +408,13 @@ def test_gradcheck_refuses_the_same_expressions(args, words):
 def test_unwritable_output_gets_one_line(tmp_path):
     result = run("graph", *NEURON, "-o", str(tmp_path / "missing" / "neuron.svg"))
     assert_one_line_error(result, "does not exist")
+
+
+def test_pictures_without_graphviz_get_one_line_with_the_way_out(tmp_path):
+    env = dict(os.environ, PATH=str(tmp_path))  # no dot on this PATH
+    result = run("graph", *NEURON, "-o", str(tmp_path / "neuron.svg"), env=env)
+    assert_one_line_error(result, "Graphviz", "--format dot")
+    assert not (tmp_path / "neuron.svg").exists()
+    result = run("graph", *NEURON, "-o", str(tmp_path / "neuron.dot"), env=env)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "neuron.dot").read_text().lstrip().startswith("digraph")
