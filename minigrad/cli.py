@@ -357,6 +357,11 @@ def run_train(args: argparse.Namespace) -> int:
     if result["validation"]:
         print(_metric_line("val", result["validation"]))
     print(_metric_line("test", result["test"]))
+    if history.stop_reason == "diverged":
+        print(
+            f"the training diverged at lr {result['lr']:g}: try a smaller --lr "
+            f"(minigrad lr-sweep --dataset {args.dataset} compares several)"
+        )
     if args.save:
         print(f"saved the model to {args.save}")
     for path in wrote:
