@@ -181,6 +181,106 @@ def _():
     return mg.grad(x * 2, [x, y])
 
 
+# ------------------------------------------------------------------------------ gradcheck
+
+_x = Value(np.array([1.0, 2.0]), name="x")
+_x_copy = _x.data.copy()
+
+
+def _x_untouched() -> bool:
+    return np.array_equal(_x.data, _x_copy) and _x.grad is None
+
+
+def _square_sum(a):
+    return (a * a).sum()
+
+
+@row("gradcheck", "fn is not callable", "mg.gradcheck(3, x)", TypeError, "fn must be callable")
+def _():
+    return mg.gradcheck(3, _x)
+
+
+@row(
+    "gradcheck",
+    "fn does not return a Value",
+    "mg.gradcheck(lambda a: 3.0, x)",
+    TypeError,
+    "fn must return a Value, got float",
+    untouched=_x_untouched,
+)
+def _():
+    return mg.gradcheck(lambda a: 3.0, _x)
+
+
+@row(
+    "gradcheck",
+    "an input that does not require grad",
+    "mg.gradcheck(f, Value([1.0], requires_grad=False))",
+    ValueError,
+    "does not require grad, so there is no gradient to check",
+)
+def _():
+    return mg.gradcheck(_square_sum, Value([1.0], requires_grad=False))
+
+
+@row(
+    "gradcheck",
+    "a non-finite input",
+    "mg.gradcheck(f, Value([np.nan]))",
+    ValueError,
+    "finite differences need finite inputs",
+)
+def _():
+    return mg.gradcheck(_square_sum, Value([np.nan]))
+
+
+@row(
+    "gradcheck",
+    "a step size of 0",
+    "mg.gradcheck(f, x, eps=0)",
+    ValueError,
+    "eps must be > 0",
+    untouched=_x_untouched,
+)
+def _():
+    return mg.gradcheck(_square_sum, _x, eps=0)
+
+
+@row(
+    "gradcheck",
+    "an unknown finite-difference method",
+    'mg.numerical_grad(f, x, method="backward")',
+    ValueError,
+    "unknown method 'backward'",
+    untouched=_x_untouched,
+)
+def _():
+    return mg.numerical_grad(_square_sum, _x, method="backward")
+
+
+@row(
+    "gradcheck",
+    "a backward rule that is wrong by a factor",
+    "mg.gradcheck(lambda a: HalfSquare.apply(a).sum(), x)  # backward forgets the 2",
+    mg.GradcheckError,
+    "off by a constant factor: analytic = 0.5 x numeric",
+    untouched=_x_untouched,
+)
+def _():
+    class HalfSquare(mg.Function):
+        @staticmethod
+        def forward(ctx, a):
+            ctx.save_for_backward(a)
+            return a * a
+
+        @staticmethod
+        def backward(ctx, grad):
+            (a,) = ctx.saved_tensors
+            return grad * a
+
+    return mg.gradcheck(lambda a: HalfSquare.apply(a).sum(), _x)
+
+
 # ------------------------------------------------------------------------------ rendering
 
 
@@ -504,6 +604,106 @@ def _():
 )
 def _():
     _in_scratch_dir(lambda: _trained.load("missing.npz"))
+
+
+# ------------------------------------------------------------------------------ gradcheck
+
+_x = Value(np.array([1.0, 2.0]), name="x")
+_x_copy = _x.data.copy()
+
+
+def _x_untouched() -> bool:
+    return np.array_equal(_x.data, _x_copy) and _x.grad is None
+
+
+def _square_sum(a):
+    return (a * a).sum()
+
+
+@row("gradcheck", "fn is not callable", "mg.gradcheck(3, x)", TypeError, "fn must be callable")
+def _():
+    return mg.gradcheck(3, _x)
+
+
+@row(
+    "gradcheck",
+    "fn does not return a Value",
+    "mg.gradcheck(lambda a: 3.0, x)",
+    TypeError,
+    "fn must return a Value, got float",
+    untouched=_x_untouched,
+)
+def _():
+    return mg.gradcheck(lambda a: 3.0, _x)
+
+
+@row(
+    "gradcheck",
+    "an input that does not require grad",
+    "mg.gradcheck(f, Value([1.0], requires_grad=False))",
+    ValueError,
+    "does not require grad, so there is no gradient to check",
+)
+def _():
+    return mg.gradcheck(_square_sum, Value([1.0], requires_grad=False))
+
+
+@row(
+    "gradcheck",
+    "a non-finite input",
+    "mg.gradcheck(f, Value([np.nan]))",
+    ValueError,
+    "finite differences need finite inputs",
+)
+def _():
+    return mg.gradcheck(_square_sum, Value([np.nan]))
+
+
+@row(
+    "gradcheck",
+    "a step size of 0",
+    "mg.gradcheck(f, x, eps=0)",
+    ValueError,
+    "eps must be > 0",
+    untouched=_x_untouched,
+)
+def _():
+    return mg.gradcheck(_square_sum, _x, eps=0)
+
+
+@row(
+    "gradcheck",
+    "an unknown finite-difference method",
+    'mg.numerical_grad(f, x, method="backward")',
+    ValueError,
+    "unknown method 'backward'",
+    untouched=_x_untouched,
+)
+def _():
+    return mg.numerical_grad(_square_sum, _x, method="backward")
+
+
+@row(
+    "gradcheck",
+    "a backward rule that is wrong by a factor",
+    "mg.gradcheck(lambda a: HalfSquare.apply(a).sum(), x)  # backward forgets the 2",
+    mg.GradcheckError,
+    "off by a constant factor: analytic = 0.5 x numeric",
+    untouched=_x_untouched,
+)
+def _():
+    class HalfSquare(mg.Function):
+        @staticmethod
+        def forward(ctx, a):
+            ctx.save_for_backward(a)
+            return a * a
+
+        @staticmethod
+        def backward(ctx, grad):
+            (a,) = ctx.saved_tensors
+            return grad * a
+
+    return mg.gradcheck(lambda a: HalfSquare.apply(a).sum(), _x)
 
 
 # ------------------------------------------------------------------------------ rendering
