@@ -100,7 +100,7 @@ class Function:
             data = cls.forward(node, *[p.data for p in parents], **params)
         except (ValueError, TypeError, IndexError, ArithmeticError) as error:
             raise _explain(cls, parents, error) from error
-        return _finish_node(node, cls, parents, _check_output(cls, data))
+        return _finish_node(node, cls, parents, _check_output(cls, node, data))
 
     @classmethod
     def _backward_graph(cls, ctx: GradContext, grad: Value) -> Any:
@@ -201,12 +201,25 @@ def _finish_node(node: Value, cls: type, parents: tuple, data: Any) -> Value:
     return node
 
 
-def _check_output(cls: type, data: Any) -> Any:
-    """A user's forward must return float data; say so plainly when it does not."""
+_CANONICAL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _check_output(cls: type, node: Value, data: Any) -> Any:
+    """A user's forward must return float data; say so plainly when it does not.
+
+    Canonical data is kept as the very same object, because ``save_for_backward(out)``
+    refers to it and create_graph mode recognises the output by identity.
+    """
+    if type(data) is float or (
+        isinstance(data, np.ndarray) and data.ndim and data.dtype in _CANONICAL_DTYPES
+    ):
+        return data
     try:
-        return Value(data, requires_grad=False).data
+        canonical = Value(data, requires_grad=False).data
     except (TypeError, ValueError) as error:
         raise TypeError(f"{cls.__name__}.forward returned unusable data: {error}") from None
+    node._saved = tuple(canonical if item is data else item for item in node._saved)
+    return canonical
 
 
 def _explain(cls: type, parents: tuple, error: Exception) -> Exception:

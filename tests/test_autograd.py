@@ -423,3 +423,25 @@ def test_broadcast_reduction_in_one_place():
     assert b.grad.shape == (3,) and np.allclose(b.grad, 8.0)
     assert type(s.grad) is float and s.grad == 24.0
     assert c.grad.shape == (4, 1) and np.allclose(c.grad, 3.0)
+
+
+def test_custom_function_that_saves_its_output_differentiates_twice():
+    class CubeFromOutput(Function):
+        differentiable_backward = True
+
+        @staticmethod
+        def forward(ctx, x):
+            out = x**3
+            ctx.save_for_backward(x, out)
+            return out
+
+        @staticmethod
+        def backward(ctx, grad):
+            x, out = ctx.saved_tensors
+            return grad * 3 * out / x  # 3x^2, written through the saved output
+
+    for data in (1.5, np.array([1.5, -0.5])):
+        x = Value(data)
+        (g,) = mg.grad(CubeFromOutput.apply(x).sum(), [x], create_graph=True)
+        (gg,) = mg.grad(g.sum(), [x])
+        assert np.allclose(gg, 6 * np.asarray(data))
