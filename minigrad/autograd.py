@@ -13,6 +13,7 @@ contribution per input.  A node used twice receives two contributions, and they 
 from __future__ import annotations
 
 import itertools
+import operator
 import threading
 from collections.abc import Iterable, Sequence
 from contextlib import contextmanager
@@ -43,6 +44,8 @@ class _ThreadState(threading.local):
     recording = RECORD
     _grad_enabled = True
     _anomaly = False
+    #: gradcheck's complex-step lets custom Functions return complex data (see complex_data).
+    complex_data = False
 
     @property
     def grad_enabled(self) -> bool:
@@ -92,6 +95,19 @@ def no_grad():
 
 
 @contextmanager
+def complex_data():
+    """Inside this block a custom Function may return complex data (for complex-step
+    differentiation, see ``minigrad.gradcheck``); one that turns complex inputs into real
+    output raises, because it dropped the imaginary part that carries the derivative."""
+    previous = state.complex_data
+    state.complex_data = True
+    try:
+        yield
+    finally:
+        state.complex_data = previous
+
+
+@contextmanager
 def enable_grad():
     """Record the graph inside this block even within an enclosing ``no_grad``."""
     previous = state.grad_enabled
@@ -135,8 +151,8 @@ def topological_order(roots: Value | Iterable[Value]) -> list[Value]:
     return found
 
 
-def _creation_order(node: Value) -> int:
-    return node._id
+#: The sort key of ``topological_order``; a C-level getter is cheaper than a function.
+_creation_order = operator.attrgetter("_id")
 
 
 def _as_tuple(values: Any) -> tuple:
@@ -345,23 +361,35 @@ def _chain_rule(order: list, create_graph: bool, store: bool, capture: tuple | N
         parents = node._parents
         if type(grads) is not tuple:
             grads = (grads,)
-        if len(grads) != len(parents):
+        n_inputs = len(parents)
+        if len(grads) != n_inputs:
             raise RuntimeError(
-                f"{op.__name__}.backward returned {len(grads)} gradients for {len(parents)} inputs"
+                f"{op.__name__}.backward returned {len(grads)} gradients for {n_inputs} inputs"
             )
         if anomaly:
             from minigrad.anomaly import check_backward
 
             check_backward(node, g, grads)
-        for parent, pg in zip(parents, grads):
-            if pg is None or not parent.requires_grad:
-                continue
-            data = parent.data
-            kind = type(pg)
-            # Reduce only when needed: a float for a float, or an array of the input's
-            # shape and dtype, is already what the input needs.
-            if kind is not float or type(data) is not float:
-                if kind is not type(data) or pg.shape != data.shape or pg.dtype != data.dtype:
-                    pg = fit_gradient(pg, data, op.__name__, parents.index(parent))
-            previous = parent._g
-            parent._g = pg if previous is None else previous + pg
+        # One contribution per input.  Nearly every operation has one or two, and indexing
+        # them is markedly cheaper than a zip loop (measured: a fifth of the whole loop).
+        _contribute(parents[0], grads[0], op, 0)
+        if n_inputs == 2:
+            _contribute(parents[1], grads[1], op, 1)
+        elif n_inputs > 2:
+            for index in range(1, n_inputs):
+                _contribute(parents[index], grads[index], op, index)
+
+
+def _contribute(parent: Value, grad: Any, op: type, index: int) -> None:
+    """Add one gradient contribution to what ``parent`` has received so far."""
+    if grad is None or not parent.requires_grad:
+        return
+    data = parent.data
+    kind = type(grad)
+    # Reduce only when needed: a float for a float, or an array of the input's shape and
+    # dtype, is already what the input needs.
+    if kind is not float or type(data) is not float:
+        if kind is not type(data) or grad.shape != data.shape or grad.dtype != data.dtype:
+            grad = fit_gradient(grad, data, op.__name__, index)
+    previous = parent._g
+    parent._g = grad if previous is None else previous + grad

@@ -100,7 +100,7 @@ class Function:
             data = cls.forward(node, *[p.data for p in parents], **params)
         except (ValueError, TypeError, IndexError, ArithmeticError) as error:
             raise _explain(cls, parents, error) from error
-        return _finish_node(node, cls, parents, _check_output(cls, node, data))
+        return _finish_node(node, cls, parents, _check_output(cls, node, parents, data))
 
     @classmethod
     def _backward_graph(cls, ctx: GradContext, grad: Value) -> Any:
@@ -204,12 +204,14 @@ def _finish_node(node: Value, cls: type, parents: tuple, data: Any) -> Value:
 _CANONICAL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
-def _check_output(cls: type, node: Value, data: Any) -> Any:
+def _check_output(cls: type, node: Value, parents: tuple, data: Any) -> Any:
     """A user's forward must return float data; say so plainly when it does not.
 
     Canonical data is kept as the very same object, because ``save_for_backward(out)``
     refers to it and create_graph mode recognises the output by identity.
     """
+    if state.complex_data and _complex_output(cls, parents, data):
+        return np.asarray(data, dtype=np.complex128) if np.ndim(data) else np.complex128(data)
     if type(data) is float or (
         isinstance(data, np.ndarray) and data.ndim and data.dtype in _CANONICAL_DTYPES
     ):
@@ -220,6 +222,22 @@ def _check_output(cls: type, node: Value, data: Any) -> Any:
         raise TypeError(f"{cls.__name__}.forward returned unusable data: {error}") from None
     node._saved = tuple(canonical if item is data else item for item in node._saved)
     return canonical
+
+
+def _complex_output(cls: type, parents: tuple, data: Any) -> bool:
+    """Inside ``autograd.complex_data()``: is ``data`` complex output to let through?
+
+    A forward that turns complex inputs into real numbers dropped the imaginary part that
+    carries the derivative; that is an error, named here."""
+    if np.iscomplexobj(data):
+        return True
+    if any(np.iscomplexobj(p.data) for p in parents):
+        raise TypeError(
+            f"{cls.__name__}.forward returned real numbers for complex inputs, dropping the "
+            "imaginary part that carries the derivative (abs, comparisons, float() and math.* "
+            "functions do that); write it with numpy functions that accept complex numbers"
+        )
+    return False
 
 
 def _explain(cls: type, parents: tuple, error: Exception) -> Exception:

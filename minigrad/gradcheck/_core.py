@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from minigrad import functions as F
-from minigrad.autograd import enable_grad, no_grad, topological_order
+from minigrad.autograd import complex_data, enable_grad, no_grad, topological_order
 from minigrad.autograd import grad as autograd_grad
 from minigrad.value import Value
 
@@ -579,30 +579,12 @@ def _node_label(node: Value) -> str:
 def complex_mode(custom_ops: set) -> Iterator[None]:
     """Let custom Functions return complex data while complex-step evaluates fn.
 
-    ``Function.apply`` validates a user operation's output as a real Value would; for the
-    duration of one complex evaluation, complex arrays are let through, and a custom
-    operation on the path that returns real data (dropping the imaginary part) is named.
+    The engine's thread-local switch (``autograd.complex_data``) lets a user Function's
+    complex output through, and makes one that drops the imaginary part raise a TypeError
+    that names it (reported by the caller as a ComplexStepError).
     """
-    original = F._check_output
-
-    def check(cls: type, *args: Any) -> Any:
-        data = args[-1]  # the forward's result is the last argument, whatever comes before
-        if np.iscomplexobj(data):
-            return np.asarray(data, dtype=np.complex128) if np.ndim(data) else np.complex128(data)
-        if cls in custom_ops:
-            raise ComplexStepError(
-                f"complex-step: {cls.__name__}.forward returned real numbers for complex "
-                "inputs, dropping the imaginary part that carries the derivative (abs, "
-                "comparisons, float() and math.* functions do that); write it with numpy "
-                "functions that accept complex numbers, or use method='central'"
-            )
-        return original(cls, *args)
-
-    F._check_output = check
-    try:
+    with complex_data():
         yield
-    finally:
-        F._check_output = original
 
 
 # ============================================================================ small helpers
