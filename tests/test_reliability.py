@@ -171,3 +171,34 @@ def test_power_at_zero_has_the_ieee_gradient_for_the_exponent():
     (base**exponent).sum().backward()
     assert np.allclose(base.grad, [0.0, 4.0])
     assert math.isclose(exponent.grad, 4.0 * math.log(2.0))  # the 0 ** 2 term adds 0, not nan
+
+
+# ------------------------------------------------------------------ every traversal, big graphs
+
+
+def _long_chain(x: Value, n: int = 1_000_000) -> Value:
+    h = x
+    for _ in range(n):
+        h = h * 1.0000001
+    return h
+
+
+def _wide(x: Value, n: int = 100_000) -> Value:
+    """One node feeding 100,000 others, gathered by a concat and one sum."""
+    return mg.concat([(x * float(i % 5)).reshape(1) for i in range(n)]).sum()
+
+
+@pytest.mark.parametrize("build, expected", [(_long_chain, 1.0000001**1_000_000), (_wide, 200_000)])
+def test_every_traversal_handles_big_graphs(build, expected):
+    x = Value(0.5, name="x")
+    out = build(x)
+    assert math.isclose(mg.grad(out, x), expected, rel_tol=1e-9)
+    assert mg.gradcheck(build, x).passed
+    limit = 100
+    assert len(mg.to_dot(out, max_nodes=limit).splitlines()) < 6 * limit
+    assert "more Values not drawn" in mg.to_dot(out, max_nodes=limit)
+    assert mg.draw(out, max_nodes=limit).source == mg.to_dot(out, max_nodes=limit)
+    lines = mg.trace(out, max_lines=50).splitlines()
+    assert 50 <= len(lines) <= 52
+    out.backward()
+    assert math.isclose(x.grad, expected, rel_tol=1e-9)
