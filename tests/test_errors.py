@@ -26,3 +26,8 @@ def test_docs_errors_page_is_up_to_date():
     assert DOC.read_text() == render(), (
         "docs/errors.md is out of date: python -m tests.errors_catalogue > docs/errors.md"
     )
+
+
+def test_every_row_is_listed_once():
+    described = [(r.area, r.bad_input) for r in ROWS]
+    assert len(described) == len(set(described))
