@@ -177,18 +177,19 @@ def fit_gradient(grad: Any, data: Any, op_name: str, index: int) -> Any:
     from shape (3,) to (4, 3) contributed to every row, so its gradient is the sum over
     the rows.  Operations' backward rules never reduce on their own.
     """
-    from minigrad.value import Value
+    if type(grad) is not np.ndarray and not isinstance(grad, (float, np.generic)):
+        from minigrad.value import Value  # create_graph mode hands backward rules Values
 
-    if isinstance(grad, Value):
-        return _fit_gradient_value(grad, data, op_name, index)
+        if isinstance(grad, Value):
+            return _fit_gradient_value(grad, data, op_name, index)
     if type(data) is float:
         if type(grad) is float:
             return grad
         if np.ndim(grad) == 0:
             return float(grad)
         return float(np.sum(grad))
-    shape = np.shape(data)
-    gshape = np.shape(grad)
+    shape = data.shape
+    gshape = grad.shape if type(grad) is np.ndarray else np.shape(grad)
     if gshape != shape:
         grad = np.asarray(grad)
         axes = _broadcast_axes(gshape, shape)

@@ -377,6 +377,8 @@ def transpose(x: Any, axes: tuple | None = None) -> Any:
 
 def swap_last(x: Any) -> Any:
     """Swap the last two axes (the matrix transpose of a stack of matrices)."""
+    if type(x) is np.ndarray:
+        return x.swapaxes(-1, -2)
     axes = list(range(np.ndim(data_of(x))))
     axes[-1], axes[-2] = axes[-2], axes[-1]
     return x.transpose(tuple(axes))
@@ -744,7 +746,7 @@ class MatMul(Primitive):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
-        if np.ndim(a) == 0 or np.ndim(b) == 0:
+        if type(a) is float or type(b) is float or a.ndim == 0 or b.ndim == 0:
             raise ValueError("matmul needs arrays of at least one dimension; use * for scalars")
         return np.matmul(a, b)
 
