@@ -107,14 +107,30 @@ def time_once(
     return elapsed / number
 
 
+class Timings(dict):
+    """Median seconds per call of each side (the dict itself), with the samples behind them."""
+
+    def __init__(self, samples: dict[str, list[float]]):
+        super().__init__({name: statistics.median(ts) for name, ts in samples.items()})
+        self.samples = samples
+
+    def ratio(self, a: str, b: str) -> float:
+        """The median over repeats of (a's time / b's time in the same repeat).
+
+        The two sides of a repeat run back to back, so a change in the machine's load
+        between repeats cancels within each pair.
+        """
+        return statistics.median(x / y for x, y in zip(self.samples[a], self.samples[b]))
+
+
 def compare(
     sides: dict[str, Callable[[], Any]],
     config: Config,
     number: int = 1,
     gc_enabled: bool = True,
     repeats: int | None = None,
-) -> dict[str, float]:
-    """Median seconds per call of each side, the sides timed interleaved.
+) -> Timings:
+    """Seconds per call of each side (medians, see Timings), the sides timed interleaved.
 
     The order alternates between repeats so that neither side always runs right after
     the other's garbage or cache footprint.
@@ -129,7 +145,7 @@ def compare(
     for r in range(repeats):
         for name in names if r % 2 == 0 else reversed(names):
             times[name].append(time_once(sides[name], number, gc_enabled, clock))
-    return {name: statistics.median(ts) for name, ts in times.items()}
+    return Timings(times)
 
 
 def show_time(seconds: float) -> str:

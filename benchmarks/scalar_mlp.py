@@ -173,7 +173,7 @@ def run(config: Config) -> list[Row]:
         medians = compare(
             {"minigrad": ours, "micrograd": theirs}, config, number=number, gc_enabled=gc_enabled
         )
-        ratio = medians["minigrad"] / medians["micrograd"]
+        ratio = medians.ratio("minigrad", "micrograd")
         rows.append(
             Row(
                 "scalar MLP",

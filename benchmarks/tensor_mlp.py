@@ -29,6 +29,9 @@ from benchmarks.harness import Config, Mismatch, Row, check_close, compare, opti
 LAYERS = (784, 256, 128, 10)
 BATCH = 128
 LEARNING_RATE = 0.05
+#: Consecutive steps per timed repeat: one step takes a couple of milliseconds, too short
+#: to time alone on a busy machine.
+STEPS_PER_REPEAT = 10
 
 
 def problem(layers: tuple, batch: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray, list]:
@@ -93,11 +96,11 @@ def minigrad_step(x: np.ndarray, labels: np.ndarray, params: list) -> Any:
     inputs = Value(x, requires_grad=False)
 
     def step() -> float:
+        for p in weights:  # zero_grad first, as in the usual training loop
+            p.grad = None
         h1 = (inputs @ W1 + b1).relu()
         h2 = (h1 @ W2 + b2).relu()
         loss = cross_entropy(h2 @ W3 + b3, labels)
-        for p in weights:
-            p.grad = None
         loss.backward()
         for p in weights:
             p.data -= LEARNING_RATE * p.grad
@@ -110,7 +113,6 @@ def minigrad_step(x: np.ndarray, labels: np.ndarray, params: list) -> Any:
 def numpy_step(x: np.ndarray, labels: np.ndarray, params: list) -> Any:
     W1, b1, W2, b2, W3, b3 = (p.copy() for p in params)
     rows = np.arange(len(labels))
-    lr = np.float32(LEARNING_RATE)
 
     def step() -> float:
         a1 = np.maximum(x @ W1 + b1, 0)
@@ -122,7 +124,7 @@ def numpy_step(x: np.ndarray, labels: np.ndarray, params: list) -> Any:
         d1 = (d2 @ W2.T) * (a1 > 0)
         grads = (x.T @ d1, d1.sum(0), a1.T @ d2, d2.sum(0), a2.T @ d3, d3.sum(0))
         for p, g in zip((W1, b1, W2, b2, W3, b3), grads):
-            p -= lr * g
+            p -= LEARNING_RATE * g
         return float(loss)
 
     step.weights = [W1, b1, W2, b2, W3, b3]
@@ -138,11 +140,11 @@ def torch_step(torch: Any, x: np.ndarray, labels: np.ndarray, params: list) -> A
     targets = torch.from_numpy(labels)
 
     def step() -> float:
+        for p in weights:
+            p.grad = None
         h1 = F.relu(inputs @ W1 + b1)
         h2 = F.relu(h1 @ W2 + b2)
         loss = F.cross_entropy(h2 @ W3 + b3, targets)
-        for p in weights:
-            p.grad = None
         loss.backward()
         with torch.no_grad():
             for p in weights:
@@ -183,9 +185,9 @@ def run(config: Config) -> list[Row]:
             raise Mismatch("tensor MLP: minigrad and numpy updated the weights differently")
     checks["dtype"] = str(ours.weights[0].grad.dtype)
 
-    medians = compare(sides, config)
+    medians = compare(sides, config, number=STEPS_PER_REPEAT)
     detail = ", ".join(f"{name} {show_time(t)}" for name, t in medians.items()) + " per step"
-    ratio = medians["minigrad"] / medians["numpy"]
+    ratio = medians.ratio("minigrad", "numpy")
     rows = [
         Row(
             "tensor MLP",
@@ -209,7 +211,7 @@ def run(config: Config) -> list[Row]:
             )
         )
     else:
-        ratio = medians["minigrad"] / medians["torch"]
+        ratio = medians.ratio("minigrad", "torch")
         rows.append(
             Row(
                 "tensor MLP", "minigrad / torch (1 thread)", ratio, "< 1", ratio < 1, detail, checks

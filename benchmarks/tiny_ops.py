@@ -93,7 +93,7 @@ def run(config: Config) -> list[Row]:
             raise Mismatch(f"tiny ops: minigrad and torch disagree on {name} by {error:.3g}")
 
     medians = compare({"minigrad": ours, "torch": theirs}, config, number=5)
-    ratio = medians["minigrad"] / medians["torch"]
+    ratio = medians.ratio("minigrad", "torch")
     per_op = {k: t / (3 * steps) for k, t in medians.items()}
     return [
         Row(
