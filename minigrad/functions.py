@@ -212,9 +212,9 @@ def _check_output(cls: type, node: Value, parents: tuple, data: Any) -> Any:
     """
     if state.complex_data and _complex_output(cls, parents, data):
         return np.asarray(data, dtype=np.complex128) if np.ndim(data) else np.complex128(data)
-    if type(data) is float or (
-        isinstance(data, np.ndarray) and data.ndim and data.dtype in _CANONICAL_DTYPES
-    ):
+    if type(data) is float or type(data) is np.float32:  # a float32 loss, e.g.
+        return data
+    if isinstance(data, np.ndarray) and data.ndim and data.dtype in _CANONICAL_DTYPES:
         return data
     try:
         canonical = Value(data, requires_grad=False).data
