@@ -202,3 +202,74 @@ def test_every_traversal_handles_big_graphs(build, expected):
     assert 50 <= len(lines) <= 52
     out.backward()
     assert math.isclose(x.grad, expected, rel_tol=1e-9)
+
+
+# ------------------------------------------------------------------ checkpoints under faults
+
+
+def _raiser(error: Exception):
+    def fail(*args, **kwargs):
+        raise error
+
+    return fail
+
+
+class _FailAfter:
+    """A file that accepts ``limit`` bytes, then fails like a full disk."""
+
+    def __init__(self, file, limit: int):
+        self._file, self._left = file, limit
+
+    def write(self, data) -> int:
+        data = bytes(data)
+        if len(data) > self._left:
+            self._file.write(data[: self._left])
+            self._left = 0
+            raise OSError("simulated: disk full")
+        self._left -= len(data)
+        return self._file.write(data)
+
+    def __getattr__(self, name):
+        return getattr(self._file, name)
+
+
+def test_a_save_interrupted_at_any_point_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
+    import os
+
+    from minigrad.nn import checkpoint
+
+    path = tmp_path / "model.npz"
+    previous = mg.nn.MLP(3, [8, 2], seed=0)
+    previous.save(path)
+    saved_bytes = path.read_bytes()
+    newer = mg.nn.MLP(3, [8, 2], seed=1)
+    write = checkpoint._write_arrays
+
+    points = sorted({0, 1, 10, 100} | set(range(0, len(saved_bytes) + 200, 50)))
+    for limit in points:
+        monkeypatch.setattr(
+            checkpoint, "_write_arrays", lambda f, arrays, n=limit: write(_FailAfter(f, n), arrays)
+        )
+        try:
+            newer.save(path)
+        except OSError:
+            pass
+        else:  # the limit was beyond the file's size: that save completed; put the old one back
+            previous.save(path)
+            continue
+        assert path.read_bytes() == saved_bytes, f"failing after {limit} bytes changed the file"
+        assert os.listdir(tmp_path) == ["model.npz"], "a temporary file was left behind"
+    monkeypatch.setattr(checkpoint, "_write_arrays", write)
+
+    for step in ("fsync", "replace"):
+        with monkeypatch.context() as patch:
+            patch.setattr(os, step, _raiser(OSError(step)))
+            with pytest.raises(OSError, match=step):
+                newer.save(path)
+        assert path.read_bytes() == saved_bytes and os.listdir(tmp_path) == ["model.npz"]
+
+    restored = mg.nn.MLP(3, [8, 2], seed=5).load(path)
+    assert all(
+        np.array_equal(a.data, b.data) for a, b in zip(previous.parameters(), restored.parameters())
+    )
+    print(f"{len(points)} interrupted writes + fsync + replace failures simulated")
