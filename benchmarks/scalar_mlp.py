@@ -13,6 +13,7 @@ the benchmark reports minigrad's absolute time and skips the ratio.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable
 from typing import Any
 
@@ -162,6 +163,9 @@ def run(config: Config) -> list[Row]:
         check_close(f"scalar MLP loss at step {k}", a, b, rel=1e-12)
         checks[f"loss step {k}"] = (a, b)
 
+    # What a full collection has to walk besides the graph (both sides share it).
+    gc.collect()
+    heap = f"; {len(gc.get_objects()):,} objects tracked by the gc before a step"
     rows = []
     variants = [(True, STEPS_PER_REPEAT, "", True)]
     if config.gc_off:
@@ -183,7 +187,7 @@ def run(config: Config) -> list[Row]:
                 ratio <= TARGET if has_target else None,
                 f"minigrad {show_time(medians['minigrad'])}, "
                 f"micrograd {show_time(medians['micrograd'])} per step "
-                f"(speed-up {1 / ratio:.2f}x)",
+                f"(speed-up {1 / ratio:.2f}x)" + (heap if has_target else ""),
                 checks,
             )
         )
