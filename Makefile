@@ -21,9 +21,16 @@ $(VENV)/.dev: pyproject.toml | $(PY)
 demo: $(VENV)/.run
 	$(PY) -m minigrad demo
 
+# The tests, then the documentation site in strict mode (a warning fails) and every notebook
+# run from top to bottom.
 test: $(VENV)/.dev
 	$(PY) -m ruff check minigrad tests benchmarks
 	$(PY) -m pytest
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict --quiet
+	$(PY) -m pytest --nbmake notebooks
+
+docs: $(VENV)/.dev
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict
 
 lint: $(VENV)/.dev
 	$(PY) -m ruff check minigrad tests benchmarks
