@@ -26,7 +26,7 @@ demo: $(VENV)/.run
 test: $(VENV)/.dev
 	$(PY) -m ruff check minigrad tests benchmarks
 	$(PY) -m pytest
-	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict --quiet
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict
 	$(PY) -m pytest --nbmake notebooks
 
 docs: $(VENV)/.dev
