@@ -162,16 +162,21 @@ def show_time(seconds: float) -> str:
 def machine_description() -> list[str]:
     """CPU model, cores, operating system and the versions that matter, one fact a line."""
     cpu = platform.processor() or "unknown"
+    vector = ""
     try:
         with open("/proc/cpuinfo") as info:
             for line in info:
                 if line.startswith("model name"):
                     cpu = line.split(":", 1)[1].strip()
+                elif line.startswith("flags"):
+                    flags = set(line.split(":", 1)[1].split())
+                    wide = [f for f in ("avx2", "avx512f", "fma") if f in flags]
+                    vector = f" ({', '.join(wide)})" if wide else ""
                     break
     except OSError:
         pass
     lines = [
-        f"CPU: {cpu}; {os.cpu_count()} logical cores visible",
+        f"CPU: {cpu}{vector}; {os.cpu_count()} logical cores visible",
         f"OS: {platform.system()} {platform.release()} ({platform.machine()})",
         f"Python {sys.version.split()[0]} ({platform.python_implementation()})",
     ]
@@ -181,13 +186,28 @@ def machine_description() -> list[str]:
         if module is not None and version is None:
             version = _distribution_version(name)
         lines.append(f"{name} {version}" if module is not None else f"{name}: not installed")
+        if name == "numpy" and module is not None:
+            lines[-1] += f" (BLAS: {_numpy_blas(module)})"
+        if name == "torch" and module is not None:
+            lines[-1] += f" (BLAS: {'MKL' if module.backends.mkl.is_available() else 'other'})"
     threads = {
         var: os.environ.get(var, "unset")
         for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
     }
     lines.append("threads: " + ", ".join(f"{k}={v}" for k, v in threads.items()))
     lines.append(f"garbage collector thresholds: {gc.get_threshold()}")
+    if hasattr(os, "getloadavg"):
+        load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+        lines.append(f"load average when the report was written (1, 5, 15 min): {load}")
     return lines
+
+
+def _numpy_blas(numpy: Any) -> str:
+    try:
+        blas = numpy.__config__.CONFIG["Build Dependencies"]["blas"]
+        return f"{blas['name']} {blas['version']}"
+    except (AttributeError, KeyError, TypeError):
+        return "unknown"
 
 
 def _distribution_version(name: str) -> str:

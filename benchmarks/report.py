@@ -145,10 +145,11 @@ def generated_block(rows: list[Row], command: list[str], clock: str = "cpu") -> 
             shown,
             "```",
             "",
-            "Ratios are minigrad's median time divided by the reference's median time, the two "
-            "timed interleaved in one process: below 1 means minigrad is faster.  Times are "
-            + CLOCK_WORDS[clock]
-            + ".",
+            "A ratio is the median, over the timed repeats, of minigrad's time divided by the "
+            "reference's time in the same repeat (the two sides run interleaved in one "
+            "process): below 1 means minigrad is faster.  The times in the details are "
+            "medians.  All are " + CLOCK_WORDS[clock] + ".  `make bench` runs the same "
+            "command after installing the `bench` extra.",
             "",
             table(rows),
             "",
