@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import ast
 import keyword
+import warnings
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -240,7 +241,11 @@ def _parse_tree(text: str, what: str) -> ast.Expression:
             f"the {what} is too long ({len(stripped)} characters; at most {MAX_LENGTH})"
         )
     try:
-        return ast.parse(stripped, mode="eval")
+        with warnings.catch_warnings():
+            # Python warns about text like "1and x" before it parses it; the whitelist
+            # answers such input in one line, so the multi-line warning is only noise.
+            warnings.simplefilter("ignore", SyntaxWarning)
+            return ast.parse(stripped, mode="eval")
     except SyntaxError as error:
         detail = (error.msg or "invalid syntax").split("\n")[0]
         column = f" at column {error.offset}" if error.offset else ""

@@ -383,6 +383,7 @@ MALFORMED = [
     (["sqrt(x)", "x=-1"], "sqrt needs an argument >= 0"),
     (["2 * 3"], "uses no name"),
     (["tanh(x, x)", "x=1"], "takes one argument"),
+    (["1and x", "x=1"], "'and' / 'or'"),  # Python itself would print a SyntaxWarning first
 ]
 
 

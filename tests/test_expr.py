@@ -328,3 +328,12 @@ def test_arbitrary_values_give_a_value_or_an_expr_error(text):
     except ExprError:
         return
     assert isinstance(got, (float, np.ndarray))
+
+
+def test_python_syntax_warnings_are_not_printed():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # any warning would raise here
+        with pytest.raises(ExprError, match="'and' / 'or'"):
+            evaluate("1and x", {"x": 1.0})
