@@ -606,6 +606,76 @@ def _():
     _in_scratch_dir(lambda: _trained.load("missing.npz"))
 
 
+# ------------------------------------------------------------------------------ cli
+
+
+class CommandExit(Exception):
+    """The minigrad command stopped with a non-zero status; the message is its stderr."""
+
+
+def _command(*argv: str) -> None:
+    """Run ``minigrad ARGV...`` in-process; raise CommandExit with what it printed on stderr."""
+    import contextlib
+
+    from minigrad import cli
+
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+        try:
+            status = cli.main(list(argv))
+        except SystemExit as stop:
+            status = stop.code
+    lines = err.getvalue().strip().splitlines()
+    if status:
+        assert len(lines) == 1, f"expected one line on stderr, got {lines}"
+        raise CommandExit(f"exit {status}: {lines[0]}")
+
+
+def _cli_row(bad_input: str, argv: tuple, says: str):
+    shown = "minigrad " + " ".join(a if " " not in a and "(" not in a else repr(a) for a in argv)
+    row("cli", bad_input, shown, CommandExit, says)(lambda: _command(*argv))
+
+
+_cli_row(
+    "an expression calling `__import__`",
+    ("graph", "__import__('os')"),
+    "unknown function '__import__'",
+)
+_cli_row(
+    "attribute access in an expression",
+    ("graph", "x.data", "x=1"),
+    "not allowed in an expression: attribute access",
+)
+_cli_row(
+    "a lambda in an expression",
+    ("graph", "(lambda: 1)()"),
+    "only the supported functions can be called",
+)
+_cli_row(
+    "a subscript of a call",
+    ("graph", "tanh(x)[0]", "x=1"),
+    "not allowed in an expression: subscripts",
+)
+_cli_row("a name with no value", ("graph", "x * z", "x=1"), "unknown name 'z'")
+_cli_row("a division by zero", ("graph", "x / y", "x=1", "y=0"), "division by zero")
+_cli_row(
+    "shapes that do not broadcast",
+    ("graph", "x + y", "x=[1,2]", "y=[1,2,3]"),
+    "cannot combine shapes (2,) and (3,)",
+)
+_cli_row(
+    "a negative learning rate",
+    ("train", "--dataset", "moons", "--lr", "-1"),
+    "--lr: must be positive, got -1",
+)
+_cli_row(
+    "dropout of 1",
+    ("train", "--dataset", "moons", "--dropout", "1"),
+    "--dropout: must be at least 0 and below 1",
+)
+_cli_row("an unknown data set", ("train", "--dataset", "mnist"), "invalid choice: 'mnist'")
+
+
 # ------------------------------------------------------------------------------ the page
 
 
@@ -624,9 +694,8 @@ def render() -> str:
         out.write(f"\n## {area}\n\n| bad input | code | exception | message |\n|---|---|---|---|\n")
         for r in (r for r in ROWS if r.area == area):
             message = _message_of(r)
-            out.write(
-                f"| {r.bad_input} | `{_cell(r.code)}` | `{r.error.__name__}` | {_cell(message)} |\n"
-            )
+            kind = "exit status, stderr" if r.error is CommandExit else f"`{r.error.__name__}`"
+            out.write(f"| {r.bad_input} | `{_cell(r.code)}` | {kind} | {_cell(message)} |\n")
     return out.getvalue()
 
 

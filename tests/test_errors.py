@@ -31,3 +31,18 @@ def test_docs_errors_page_is_up_to_date():
 def test_every_row_is_listed_once():
     described = [(r.area, r.bad_input) for r in ROWS]
     assert len(described) == len(set(described))
+
+
+def test_the_catalogue_covers_at_least_thirty_bad_inputs_across_areas():
+    assert len(ROWS) >= 30
+    areas = {r.area for r in ROWS}
+    assert {
+        "engine",
+        "gradcheck",
+        "rendering",
+        "nn",
+        "optim",
+        "training",
+        "checkpoints",
+        "cli",
+    } <= areas
