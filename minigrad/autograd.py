@@ -349,7 +349,10 @@ def _chain_rule(order: list, create_graph: bool, store: bool, capture: tuple | N
             continue
         node._g = None
         if store:
-            node.grad = g if node.grad is None else node.grad + g
+            if node.grad is None:
+                node.grad = _own(g) if node._op is None else g
+            else:
+                node.grad = node.grad + g
         elif capture is not None and id(node) in wanted:
             results[wanted[id(node)]] = g
         op = node._op
@@ -379,6 +382,15 @@ def _chain_rule(order: list, create_graph: bool, store: bool, capture: tuple | N
         elif n_inputs > 2:
             for index in range(1, n_inputs):
                 _contribute(parents[index], grads[index], op, index)
+
+
+def _own(grad: Any) -> Any:
+    """A leaf's gradient as an array of its own: rules may hand back views (a broadcast
+    of the output gradient is read-only, a slice shares memory with its neighbours), and a
+    user who edits ``x.grad`` in place must change nothing else."""
+    if type(grad) is np.ndarray and (grad.base is not None or not grad.flags.writeable):
+        return grad.copy()
+    return grad
 
 
 def _contribute(parent: Value, grad: Any, op: type, index: int) -> None:

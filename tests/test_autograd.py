@@ -445,3 +445,14 @@ def test_custom_function_that_saves_its_output_differentiates_twice():
         (g,) = mg.grad(CubeFromOutput.apply(x).sum(), [x], create_graph=True)
         (gg,) = mg.grad(g.sum(), [x])
         assert np.allclose(gg, 6 * np.asarray(data))
+
+
+def test_leaf_gradients_are_writable_arrays_of_their_own():
+    x = Value(np.ones((2, 3)))
+    x.sum().backward()  # the sum's backward broadcasts: a read-only view, before copying
+    x.grad *= 0.5
+    assert np.allclose(x.grad, 0.5)
+    a, b = Value(np.ones((2, 3))), Value(np.ones((1, 3)))
+    (mg.concat([a, b]) * 2.0).sum().backward()  # each gradient is a slice of one array
+    a.grad[0, 0] = 10.0
+    assert np.allclose(b.grad, 2.0) and a.grad[1, 0] == 2.0
