@@ -667,7 +667,7 @@ def run_demo(args: argparse.Namespace) -> int:
     print(report.summary())
     print(report.describe_method())
     (out / "gradcheck.txt").write_text(report.table() + "\n")
-    (out / "gradcheck.html").write_text(_html_page("minigrad gradient check", report._repr_html_()))
+    (out / "gradcheck.html").write_text(_html_page("minigrad gradient check", report.to_html()))
     wrote += [out / "gradcheck.txt", out / "gradcheck.html"]
 
     _heading("3. one neuron, forward and backward: tanh(x1*w1 + x2*w2 + b)")

@@ -468,7 +468,11 @@ class GradcheckReport:
         return f"<GradcheckReport {self.title} {state}: {len(self.inputs)} inputs, {self.mode}>"
 
     def _repr_html_(self, max_rows: int = 20) -> str:
-        """The table for Jupyter: failures red, non-differentiable rows yellow."""
+        """How Jupyter shows the report: the table of ``to_html``."""
+        return self.to_html(max_rows)
+
+    def to_html(self, max_rows: int = 20) -> str:
+        """The table as an HTML fragment: failures red, non-differentiable rows yellow."""
         esc = html.escape
         colour = {"fail": "#f8d0d0", "kink": "#fff3c4", "ok": "transparent"}
         jacobian = self.mode == "jacobian"
