@@ -253,11 +253,12 @@ class CrossEntropy(Function):
     def forward(ctx, logits, targets, reduction="mean"):
         m = np.max(logits, axis=1, keepdims=True)
         shifted = logits - m
-        log_probs = shifted - np.log(np.sum(np.exp(shifted), axis=1, keepdims=True))
+        exps = np.exp(shifted)
+        totals = np.sum(exps, axis=1, keepdims=True)
         rows = np.arange(logits.shape[0])
-        losses = -log_probs[rows, targets]
+        losses = np.log(totals[:, 0]) - shifted[rows, targets]
         ctx.targets, ctx.reduction = targets, reduction
-        ctx.save_for_backward(logits, np.exp(log_probs))
+        ctx.save_for_backward(logits, exps / totals)  # the softmax, for backward
         if reduction == "mean":
             return losses.mean()
         return losses.sum() if reduction == "sum" else losses
