@@ -11,6 +11,7 @@ import pytest
 
 import minigrad as mg
 from minigrad import Function, Value
+from tests.custom_ops import Softplus
 from tests.reference import central_difference
 
 
@@ -248,18 +249,6 @@ def test_grad_with_several_outputs_and_grad_outputs():
 
 
 # ------------------------------------------------------------------ custom Functions
-
-
-class Softplus(Function):
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return np.logaddexp(0.0, x)
-
-    @staticmethod
-    def backward(ctx, grad):
-        (x,) = ctx.saved_tensors
-        return grad / (1 + np.exp(-x))
 
 
 class Cube(Function):

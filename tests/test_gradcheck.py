@@ -13,6 +13,7 @@ import minigrad as mg
 from minigrad import Function, Value
 from minigrad import functions as F
 from minigrad.gradcheck import ComplexStepError, GradcheckError, GradcheckReport, GradcheckWarning
+from tests.custom_ops import HalfSquare, Softplus, Square
 from tests.reference import central_difference
 
 # ============================================================================ fixtures
@@ -29,41 +30,6 @@ def cubic_tanh_grad(x: np.ndarray) -> np.ndarray:
 
 
 X = np.array([[0.5, -1.2, 2.0], [0.3, 0.7, -0.4]])
-
-
-class Square(Function):
-    """x^2 with a backward written by hand; complex-friendly forward."""
-
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return x * x
-
-    @staticmethod
-    def backward(ctx, grad):
-        (x,) = ctx.saved_tensors
-        return 2 * grad * x
-
-
-class HalfSquare(Square):
-    """The classic slip: forgets the 2 of d(x^2)/dx."""
-
-    @staticmethod
-    def backward(ctx, grad):
-        (x,) = ctx.saved_tensors
-        return grad * x
-
-
-class Softplus(Function):
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return np.logaddexp(0, x)
-
-    @staticmethod
-    def backward(ctx, grad):
-        (x,) = ctx.saved_tensors
-        return grad / (1 + np.exp(-x))
 
 
 class Magnitude(Function):

@@ -280,18 +280,7 @@ def test_value_kinds_are_styled_differently_and_explained_in_the_legend():
 
 
 def test_op_nodes_symbols_and_custom_function_names():
-    class Softplus(Function):
-        """softplus(x) = log(1 + exp(x)); its derivative is sigmoid(x)."""
-
-        @staticmethod
-        def forward(ctx, x):
-            ctx.save_for_backward(x)
-            return np.logaddexp(0.0, x)
-
-        @staticmethod
-        def backward(ctx, grad):
-            (x,) = ctx.saved_tensors
-            return grad / (1.0 + np.exp(-x))
+    from tests.custom_ops import Softplus
 
     a = Value(np.ones((2, 2)), name="a")
     y = (Softplus.apply(a @ a) * 2.0 + 1.0).sum(axis=0)

@@ -414,16 +414,7 @@ class GradcheckReport:
         header += ["analytic", "numeric", "abs err", "rel err", "status"]
         body = []
         for r in rows:
-            cells = [r.input, _index_text(r.element)]
-            if jacobian:
-                cells.append(_index_text(r.output))
-            cells += [
-                f"{r.analytic:.8g}",
-                f"{r.numeric:.8g}",
-                f"{r.abs_err:.2e}",
-                f"{r.rel_err:.2e}",
-                STATUS_TEXT[r.status],
-            ]
+            cells = _cells(r, jacobian)
             body.append(cells)
         lines.append("")
         lines += _columns(header, body, right={k + jacobian for k in (2, 3, 4, 5)})
@@ -491,16 +482,7 @@ class GradcheckReport:
         parts += [f"<th>{esc(h)}</th>" for h in head]
         parts.append("</tr></thead><tbody>")
         for r in self.worst(max_rows):
-            cells = [r.input, _index_text(r.element)]
-            if jacobian:
-                cells.append(_index_text(r.output))
-            cells += [
-                f"{r.analytic:.8g}",
-                f"{r.numeric:.8g}",
-                f"{r.abs_err:.2e}",
-                f"{r.rel_err:.2e}",
-                STATUS_TEXT[r.status],
-            ]
+            cells = _cells(r, jacobian)
             title = f" title='{esc(r.note)}'" if r.note else ""
             parts.append(f"<tr style='background:{colour[r.status]}'{title}>")
             parts += [f"<td>{esc(c)}</td>" for c in cells]
@@ -517,6 +499,20 @@ class GradcheckReport:
 
 def _worst_first(row: GradcheckRow) -> tuple:
     return (_RANK[row.status], -row.rel_err, -row.violation)
+
+
+def _cells(r: GradcheckRow, jacobian: bool) -> list[str]:
+    """One row of the table as text, the same for the plain and the HTML table."""
+    cells = [r.input, _index_text(r.element)]
+    if jacobian:
+        cells.append(_index_text(r.output))
+    return cells + [
+        f"{r.analytic:.8g}",
+        f"{r.numeric:.8g}",
+        f"{r.abs_err:.2e}",
+        f"{r.rel_err:.2e}",
+        STATUS_TEXT[r.status],
+    ]
 
 
 def _index_text(index: Any) -> str:
