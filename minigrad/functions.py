@@ -770,6 +770,47 @@ class MatMul(Primitive):
         return (grad @ swap_last(b)) if need_a else None, (swap_last(a) @ grad) if need_b else None
 
 
+class Affine(Primitive):
+    """``x @ W + b`` as one node: x (..., k), W (k, n), b (n,) -> (..., n).
+
+    A layer's pre-activation, fused: the bias is added in place to the product (one pass
+    over the output, no temporary), the graph holds one node instead of two, and
+    backward sums the bias gradient directly instead of through a broadcast reduction.
+    ``minigrad.nn.functional.affine`` builds it; ``nn.Layer`` uses it.
+    """
+
+    name = "affine"
+
+    @staticmethod
+    def forward(ctx, x, W, b):
+        ctx._saved = (x, W)
+        out = np.matmul(x, W)
+        if out.dtype == np.result_type(out, b):
+            out += b
+        else:  # b would promote the result (float64 bias, float32 weights): as x @ W + b does
+            out = out + b
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, W = ctx.saved_tensors
+        need_x, need_W, need_b = ctx.needs_input_grad
+        ndim = np.ndim(data_of(x))
+        grad_x = (grad @ swap_last(W)) if need_x else None
+        grad_W = grad_b = None
+        if need_W:
+            if ndim == 1:  # one example: the outer product x ⊗ G
+                grad_W = reshape(x, (-1, 1)) * reshape(grad, (1, -1))
+            elif ndim == 2:
+                grad_W = swap_last(x) @ grad
+            else:  # a stack of examples: every row of every matrix is one example
+                k, n = np.shape(data_of(W))
+                grad_W = swap_last(reshape(x, (-1, k))) @ reshape(grad, (-1, n))
+        if need_b:
+            grad_b = grad if ndim == 1 else grad.sum(axis=tuple(range(ndim - 1)))
+        return grad_x, grad_W, grad_b
+
+
 def _drop_axis(x: Any, axis: int) -> tuple:
     shape = list(np.shape(data_of(x)))
     del shape[axis]
@@ -779,7 +820,7 @@ def _drop_axis(x: Any, axis: int) -> tuple:
 #: Every primitive, for the generated tests and the documentation.
 PRIMITIVES = (
     Add, Mul, Neg, Pow, Exp, Log, Tanh, Sigmoid, Relu, Abs, Sum, Max,
-    BroadcastTo, Reshape, Transpose, GetItem, Scatter, Concat, Where, MatMul,
+    BroadcastTo, Reshape, Transpose, GetItem, Scatter, Concat, Where, MatMul, Affine,
 )  # fmt: skip
 
 

@@ -10,6 +10,7 @@ import numpy as np
 
 import minigrad as mg
 from minigrad import functions as F
+from minigrad.nn.functional import affine as F_affine
 
 
 @dataclass(frozen=True)
@@ -160,5 +161,10 @@ CASES = [
         (F.MatMul,),
         shapes="fixed",
         fixed=((4,), (2, 4, 3)),
+    ),
+    Case("affine", F_affine, 3, (F.Affine,), shapes="fixed", fixed=((3, 4), (4, 2), (2,))),
+    Case("affine_vec", F_affine, 3, (F.Affine,), shapes="fixed", fixed=((4,), (4, 2), (2,))),
+    Case(
+        "affine_batched", F_affine, 3, (F.Affine,), shapes="fixed", fixed=((2, 3, 4), (4, 2), (2,))
     ),
 ]

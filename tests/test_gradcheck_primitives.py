@@ -160,6 +160,13 @@ class WrongMatMul(F.MatMul):
         return grad @ b, a.T @ grad  # grad @ b instead of grad @ b.T
 
 
+class WrongAffine(F.Affine):
+    @staticmethod
+    def backward(ctx, grad):
+        x, W = ctx.saved_tensors
+        return grad @ W.T, x.T @ grad, grad.mean(axis=0)  # the bias gradient averaged, not summed
+
+
 # ============================================================================ the cases
 
 RNG = np.random.default_rng(1234)
@@ -324,6 +331,14 @@ WRONGS = [
         {("x", e) for e in _all((3, 3))},
         "transposition",
     ),
+    Wrong(
+        F.Affine,
+        WrongAffine,
+        lambda x, w, b: WrongAffine.apply(x, w, b),
+        {"x": X34, "w": _signed((4, 2)), "b": _signed((2,))},
+        {("b", e) for e in _all((2,))},
+        "bias averaged over the rows",
+    ),
 ]
 
 
@@ -408,6 +423,7 @@ def test_wrong_backward_diagnoses():
     loc = mg.gradcheck(fn, *values, raise_exception=False).localize()
     assert "transposed" in loc.culprit.detail
     assert "row 1" in diagnosis("WrongSum", "x")
+    assert "factor" in diagnosis("WrongAffine", "b"), diagnosis("WrongAffine", "b")
 
 
 # ============================================================================ right rules

@@ -166,7 +166,7 @@ def test_neuron_accepts_a_list_of_values_like_micrograd():
 
 
 @pytest.mark.parametrize("activation", ["relu", "tanh", "sigmoid", None])
-def test_layer_is_one_matmul_matching_numpy(activation):
+def test_layer_is_one_affine_node_matching_numpy(activation):
     layer = nn.Layer(3, 4, activation=activation, seed=0)
     layer.b.data[:] = [0.1, -0.2, 0.3, 0.0]
     x = np.random.default_rng(1).normal(size=(5, 3))
@@ -181,7 +181,9 @@ def test_layer_is_one_matmul_matching_numpy(activation):
     assert np.allclose(out.data, expected)
     assert layer(x[0]).shape == (4,)
     ops = [n.op for n in mg.autograd.topological_order(out)]
-    assert ops.count("matmul") == 1
+    assert ops.count("affine") == 1 and "matmul" not in ops and "add" not in ops
+    unbiased = nn.Layer(3, 4, activation=activation, bias=False, seed=0)
+    assert [n.op for n in mg.autograd.topological_order(unbiased(x))].count("matmul") == 1
 
 
 def test_layer_neuron_view_is_consistent_with_the_matrix():

@@ -212,9 +212,7 @@ class Layer(Module):
 
     def forward(self, x: Any) -> Value:
         x = _as_input(x, self.nin, self.dtype, f"Layer({self.nin} -> {self.nout})")
-        z = x @ self.W
-        if self.b is not None:
-            z = z + self.b
+        z = F.affine(x, self.W, self.b)  # x @ W + b, one fused node
         return self._act(z) if self._act is not None else z
 
     def neuron(self, i: int) -> NeuronView:

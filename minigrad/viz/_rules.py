@@ -37,6 +37,7 @@ RULES = {
     "concat": "the gradient is split back into the pieces that were joined",
     "where": "the gradient goes to a where the condition holds, to b elsewhere",
     "matmul": "d(A @ B): A receives G @ B.T, B receives A.T @ G",
+    "affine": "d(X @ W + b): X receives G @ W.T, W receives X.T @ G, b the sum of G over rows",
 }
 
 
