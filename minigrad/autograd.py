@@ -237,12 +237,20 @@ def _broadcast_axes(gshape: tuple, shape: tuple) -> tuple | None:
 # ----------------------------------------------------------------------------- backward
 
 
-def backward(root: Value, gradient: Any = None, create_graph: bool = False) -> None:
-    """Accumulate d(root)/d(node) into ``node.grad`` for every node that leads to ``root``."""
+#: What a backward pass stores in ``.grad``: nothing (``grad()``), the leaves' gradients,
+#: or every node's.
+STORE_NONE, STORE_LEAVES, STORE_ALL = 0, 1, 2
+
+
+def backward(
+    root: Value, gradient: Any = None, create_graph: bool = False, intermediate_grads: bool = True
+) -> None:
+    """Accumulate d(root)/d(node) into ``node.grad`` for every node that leads to ``root``
+    (with ``intermediate_grads=False``, for the leaves only)."""
     seed = _seed(root, gradient, create_graph)
     order = topological_order(root)
     root._g = seed
-    _run(order, create_graph, store=True)
+    _run(order, create_graph, STORE_ALL if intermediate_grads else STORE_LEAVES)
 
 
 def grad(
@@ -281,7 +289,7 @@ def grad(
         out._g = seed if out._g is None else out._g + seed
     wanted = {id(x): i for i, x in enumerate(inputs)}
     results: list = [None] * len(inputs)
-    _run(order, create_graph, store=False, capture=(wanted, results))
+    _run(order, create_graph, STORE_NONE, capture=(wanted, results))
     for i, x in enumerate(inputs):
         if results[i] is None and not allow_unused:
             raise ValueError(
@@ -327,7 +335,7 @@ def _seed(root: Value, gradient: Any, create_graph: bool) -> Any:
     return seed
 
 
-def _run(order: list, create_graph: bool, store: bool, capture: tuple | None = None) -> None:
+def _run(order: list, create_graph: bool, store: int, capture: tuple | None = None) -> None:
     """The chain-rule loop over ``order`` (reverse topological), seeds already placed."""
     try:
         _chain_rule(order, create_graph, store, capture)
@@ -337,7 +345,7 @@ def _run(order: list, create_graph: bool, store: bool, capture: tuple | None = N
         raise
 
 
-def _chain_rule(order: list, create_graph: bool, store: bool, capture: tuple | None) -> None:
+def _chain_rule(order: list, create_graph: bool, store: int, capture: tuple | None) -> None:
     from minigrad.functions import GradContext
 
     if capture is not None:
@@ -348,14 +356,14 @@ def _chain_rule(order: list, create_graph: bool, store: bool, capture: tuple | N
         if g is None:  # nothing reached this node (every path to it was cut)
             continue
         node._g = None
-        if store:
+        op = node._op
+        if store == STORE_ALL or (store and op is None):
             if node.grad is None:
-                node.grad = _own(g) if node._op is None else g
+                node.grad = _own(g) if op is None else g
             else:
                 node.grad = node.grad + g
         elif capture is not None and id(node) in wanted:
             results[wanted[id(node)]] = g
-        op = node._op
         if op is None:
             continue
         if create_graph:

@@ -516,7 +516,9 @@ def fit(
                         tally.bad_loss = value
                         break
                     optimizer.zero_grad()  # forget the previous gradients
-                    batch_loss.backward()  # backward: d loss / d every parameter
+                    # backward: d loss / d every parameter (only the leaves keep a .grad:
+                    # nobody looks at a training step's intermediate gradients)
+                    batch_loss.backward(intermediate_grads=False)
                     norm = _global_norm(params)
                     if not math.isfinite(norm):
                         tally.problem = f"the gradient norm became {norm}"

@@ -244,14 +244,22 @@ class Value:
 
     # ----------------------------------------------------------------- backward
 
-    def backward(self, gradient: Any = None, create_graph: bool = False) -> None:
+    def backward(
+        self, gradient: Any = None, create_graph: bool = False, intermediate_grads: bool = True
+    ) -> None:
         """Add d(self)/d(v) to ``v.grad`` for every Value ``v`` this one depends on.
 
         A scalar needs no ``gradient``; a non-scalar needs one of its shape (the vector in
         the vector-Jacobian product).  With ``create_graph=True`` the gradients are Values
         with their own graph, so they can be differentiated again.
+
+        Every node of the graph gets its ``.grad`` (to inspect or draw), unless
+        ``intermediate_grads=False``: then only leaves do (the Values you created, such as
+        parameters), as in PyTorch, and each intermediate gradient is freed as soon as it
+        has been passed on; the other nodes' ``.grad`` is left as it was.  Training loops
+        use that: less memory, and faster on large arrays.
         """
-        autograd.backward(self, gradient, create_graph)
+        autograd.backward(self, gradient, create_graph, intermediate_grads)
 
     # ----------------------------------------------------------------- arithmetic
 

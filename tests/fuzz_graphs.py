@@ -14,6 +14,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 import minigrad as mg
+from minigrad.nn.functional import affine
 
 LEAF_SHAPES = [(), (3,), (2, 3), (2, 1), (1, 3), (3, 2)]
 
@@ -49,6 +50,7 @@ def _mg_ops():
         "stride": lambda a: a[::2],
         "pick": lambda a: a[np.array([0, 0, -1])],
         "matmul": lambda a, b: a @ b,
+        "affine": lambda a, b: affine(a, b, b[0]),  # b is W, and its first row the bias
         "concat": lambda a, b: mg.concat([a, b], axis=0),
         "stack": lambda a, b: mg.stack([a, b], axis=-1),
         "where": lambda a, b: mg.where(_mask(np.broadcast_shapes(a.shape, b.shape)), a, b),
@@ -82,6 +84,7 @@ def _torch_ops(torch):
         "stride": lambda a: a[::2],
         "pick": lambda a: a[torch.tensor([0, 0, -1])],
         "matmul": lambda a, b: a @ b,
+        "affine": lambda a, b: a @ b + b[0],
         "concat": lambda a, b: torch.cat([a, b], dim=0),
         "stack": lambda a, b: torch.stack([a, b], dim=-1),
         "where": lambda a, b: torch.where(
@@ -139,6 +142,9 @@ def result_shape(name: str, shapes: list[tuple]) -> tuple | None:
         if len(a) == 2 and len(b) == 2 and a[1] == b[0]:
             return (a[0], b[1])
         return None
+    if name == "affine":
+        ok = b is not None and len(b) == 2 and a[-1] == b[0]
+        return a[:-1] + b[1:] if ok else None
     if name == "concat":
         return (a[0] + b[0],) + a[1:] if b and len(b) == len(a) and b[1:] == a[1:] else None
     if name == "stack":

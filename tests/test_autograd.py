@@ -89,6 +89,35 @@ def test_second_backward_does_not_double_count_intermediates():
     assert math.isclose(x.grad, 2 * first)
 
 
+def test_intermediate_grads_false_keeps_only_the_leaves_gradients():
+    rng = np.random.default_rng(0)
+    W, b = Value(rng.normal(size=(3, 2))), Value(rng.normal(size=2))
+    x = Value(rng.normal(size=(4, 3)), requires_grad=False)
+    h = (x @ W + b).tanh()
+    loss = (h * h).sum()
+    loss.backward()
+    kept = W.grad.copy(), b.grad.copy()
+    intermediates = [n for n in mg.autograd.topological_order(loss) if n.grad_fn is not None]
+    assert len(intermediates) == 5 and all(n.grad is not None for n in intermediates)
+    before = [n.grad.copy() for n in intermediates]
+
+    W.zero_grad()
+    b.zero_grad()
+    loss.backward(intermediate_grads=False)
+    np.testing.assert_array_equal(W.grad, kept[0])
+    np.testing.assert_array_equal(b.grad, kept[1])
+    for node, grad in zip(intermediates, before):  # left as they were, not accumulated
+        np.testing.assert_array_equal(node.grad, grad)
+    assert x.grad is None
+
+    fresh = ((x @ W + b).tanh() ** 2).sum()
+    fresh.backward(intermediate_grads=False)  # leaves accumulate as usual
+    np.testing.assert_allclose(W.grad, 2 * kept[0])
+    assert all(
+        n.grad is None for n in mg.autograd.topological_order(fresh) if n.grad_fn is not None
+    )
+
+
 def test_non_scalar_backward_needs_a_gradient_of_its_shape():
     v = Value(np.ones((2, 3)))
     y = v * 2

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from minigrad import Value
+from minigrad.autograd import topological_order
 from tests.fuzz_graphs import MG_OPS, programs, torch_ops
 from tests.reference import central_difference
 
@@ -22,11 +23,11 @@ FUZZ = settings(
 )
 
 
-def _minigrad_gradients(program):
+def _minigrad_gradients(program, intermediate_grads=True):
     leaves = [Value(a) for a in program.leaves()]
     out = program.run(MG_OPS, leaves)
     loss = (out * program.weights(out.shape)).sum()
-    loss.backward()
+    loss.backward(intermediate_grads=intermediate_grads)
     return out, loss, leaves
 
 
@@ -61,6 +62,19 @@ def test_random_graphs_match_torch(program):
         tgrad = np.zeros(leaf.shape) if t.grad is None else t.grad.numpy()
         grad = np.zeros(leaf.shape) if leaf.grad is None else leaf.grad
         np.testing.assert_allclose(grad, tgrad, rtol=1e-9, atol=1e-12, err_msg=repr(program))
+
+
+@settings(max_examples=300, deadline=None)
+@given(program=programs())
+def test_leaf_gradients_do_not_depend_on_keeping_the_intermediate_ones(program):
+    _, _, kept = _minigrad_gradients(program)
+    out, loss, leaves = _minigrad_gradients(program, intermediate_grads=False)
+    for a, b in zip(kept, leaves):
+        assert (a.grad is None) == (b.grad is None)
+        if a.grad is not None:
+            np.testing.assert_array_equal(a.grad, b.grad, err_msg=repr(program))
+    intermediates = [n for n in topological_order(loss) if n.grad_fn is not None]
+    assert intermediates and all(n.grad is None for n in intermediates)
 
 
 @settings(max_examples=200, deadline=None)
