@@ -1,17 +1,24 @@
 """Tensor MLP: one SGD step of a 784-256-128-10 network, minigrad vs numpy by hand vs PyTorch.
 
 float32 end to end, batch 128, relu, softmax cross-entropy (mean over the batch), plain SGD.
-minigrad's step is written the way a user writes it, from Values (``x @ W1 + b1`` ...), with
-``minigrad.nn.functional.cross_entropy`` (a fused softmax cross-entropy) when the library
-has it, otherwise the equivalent fused ``Function`` below.
+minigrad's step is written the way a training loop writes it: each layer's ``x @ W + b`` is
+``minigrad.nn.functional.affine`` (one fused node, what ``nn.Layer`` computes), the loss is
+``minigrad.nn.functional.cross_entropy`` (fused softmax cross-entropy) and
+``loss.backward(intermediate_grads=False)`` keeps only the parameters' gradients, as
+``minigrad.train.fit`` does and as PyTorch always does.
 
 The references:
 
 * **numpy by hand**: the same forward, the backward written out (``dW3 = a2.T @ d`` ...) and
-  the same in-place update.  It is the floor: an engine that runs the same array operations
-  can only add overhead to it.  Target: minigrad within 1.10x.
-* **PyTorch eager** on one thread (``torch.set_num_threads(1)``), with ``F.cross_entropy``
-  and an in-place update under ``no_grad``.  Target: minigrad faster.
+  the same in-place update, written the straightforward way.  It is the floor: an engine
+  that runs the same array operations can only add overhead to it.  Target: minigrad
+  within 1.10x.
+* **PyTorch eager** on one thread (``torch.set_num_threads(1)``), with its own fused layer
+  arithmetic (``torch.addmm``, what ``F.linear`` calls), ``F.cross_entropy`` and an
+  in-place update under ``no_grad``.  Target: minigrad faster.
+
+A fourth side, reported without a target, is minigrad as a learner writes it: ``x @ W + b``
+as two nodes and ``loss.backward()`` keeping every intermediate gradient for inspection.
 
 numpy's BLAS runs on the number of threads set by OMP_NUM_THREADS / OPENBLAS_NUM_THREADS,
 which ``python -m benchmarks`` sets to 1 before numpy is imported, so that every side
@@ -87,21 +94,27 @@ def cross_entropy_of_minigrad() -> tuple[Any, str]:
     return _fallback_cross_entropy(), "a fused Function in benchmarks/tensor_mlp.py"
 
 
-def minigrad_step(x: np.ndarray, labels: np.ndarray, params: list) -> Any:
+def minigrad_step(x: np.ndarray, labels: np.ndarray, params: list, learner: bool = False) -> Any:
+    """The training-loop step, or with ``learner=True`` the step as a learner writes it."""
     from minigrad import Value
+    from minigrad.nn.functional import affine
 
     cross_entropy, _ = cross_entropy_of_minigrad()
-    W1, b1, W2, b2, W3, b3 = (Value(p) for p in params)
+    W1, b1, W2, b2, W3, b3 = (Value(p.copy()) for p in params)
     weights = [W1, b1, W2, b2, W3, b3]
     inputs = Value(x, requires_grad=False)
+    if learner:
+        layer = lambda x, W, b: x @ W + b  # noqa: E731 - two nodes, matmul and add
+    else:
+        layer = affine
 
     def step() -> float:
         for p in weights:  # zero_grad first, as in the usual training loop
             p.grad = None
-        h1 = (inputs @ W1 + b1).relu()
-        h2 = (h1 @ W2 + b2).relu()
-        loss = cross_entropy(h2 @ W3 + b3, labels)
-        loss.backward()
+        h1 = layer(inputs, W1, b1).relu()
+        h2 = layer(h1, W2, b2).relu()
+        loss = cross_entropy(layer(h2, W3, b3), labels)
+        loss.backward(intermediate_grads=learner)
         for p in weights:
             p.data -= LEARNING_RATE * p.grad
         return float(loss.data)
@@ -142,9 +155,9 @@ def torch_step(torch: Any, x: np.ndarray, labels: np.ndarray, params: list) -> A
     def step() -> float:
         for p in weights:
             p.grad = None
-        h1 = F.relu(inputs @ W1 + b1)
-        h2 = F.relu(h1 @ W2 + b2)
-        loss = F.cross_entropy(h2 @ W3 + b3, targets)
+        h1 = F.relu(torch.addmm(b1, inputs, W1))
+        h2 = F.relu(torch.addmm(b2, h1, W2))
+        loss = F.cross_entropy(torch.addmm(b3, h2, W3), targets)
         loss.backward()
         with torch.no_grad():
             for p in weights:
@@ -160,8 +173,9 @@ def run(config: Config) -> list[Row]:
     x, labels, params = problem(layers, batch)
     _, loss_name = cross_entropy_of_minigrad()
     ours, floor = minigrad_step(x, labels, params), numpy_step(x, labels, params)
+    learner = minigrad_step(x, labels, params, learner=True)
     torch = optional("torch")
-    sides = {"minigrad": ours, "numpy": floor}
+    sides = {"minigrad": ours, "numpy": floor, "minigrad (learner form)": learner}
     if torch is not None:
         torch.set_num_threads(1)
         sides["torch"] = torch_step(torch, x, labels, params)
@@ -173,6 +187,12 @@ def run(config: Config) -> list[Row]:
         checks[f"losses step {k}"] = losses
         check_close(
             f"tensor MLP loss at step {k} (numpy)", losses["minigrad"], losses["numpy"], 1e-5
+        )
+        check_close(
+            f"tensor MLP loss at step {k} (learner form)",
+            losses["minigrad (learner form)"],
+            losses["numpy"],
+            1e-5,
         )
         if "torch" in losses:
             check_close(
@@ -199,6 +219,18 @@ def run(config: Config) -> list[Row]:
             checks,
         )
     ]
+    ratio = medians.ratio("minigrad (learner form)", "numpy")
+    rows.append(
+        Row(
+            "tensor MLP",
+            "learner form (x @ W + b, every gradient kept) / numpy",
+            ratio,
+            "",
+            None,
+            f"minigrad (learner form) {show_time(medians['minigrad (learner form)'])} per step",
+            checks,
+        )
+    )
     if torch is None:
         rows.append(
             Row(

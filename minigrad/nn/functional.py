@@ -263,9 +263,9 @@ def _class_targets(targets: Any, n_classes: int, shape: tuple, fn: str) -> np.nd
                 f"{fn}: targets must be integer class indices in 0..{n_classes - 1}, got "
                 f"non-integer values {_show_values(bad)}"
             )
-    data = data.astype(np.intp)
-    bad = data[(data < 0) | (data >= n_classes)]
-    if bad.size:
+    data = data.astype(np.intp)  # a copy: backward never sees later edits of the caller's array
+    if data.size and (data.min() < 0 or data.max() >= n_classes):
+        bad = data[(data < 0) | (data >= n_classes)]
         raise ValueError(
             f"{fn}: targets {_show_values(bad)} are out of range for {n_classes} classes "
             f"(valid class indices are 0..{n_classes - 1})"
@@ -286,31 +286,36 @@ class CrossEntropy(Function):
 
     @staticmethod
     def forward(ctx, logits, targets, reduction="mean"):
-        m = np.max(logits, axis=1, keepdims=True)
-        shifted = logits - m
+        # np.maximum.reduce and np.add.reduce are .max() and .sum() without numpy's Python
+        # wrapper: this runs once per training step, on small arrays.
+        shifted = logits - np.maximum.reduce(logits, axis=1, keepdims=True)
         exps = np.exp(shifted)
-        totals = np.sum(exps, axis=1, keepdims=True)
-        rows = np.arange(logits.shape[0])
+        totals = np.add.reduce(exps, axis=1, keepdims=True)
+        n = logits.shape[0]
+        rows = np.arange(n)
         losses = np.log(totals[:, 0]) - shifted[rows, targets]
-        ctx.targets, ctx.reduction = targets, reduction
+        ctx.rows, ctx.targets, ctx.reduction = rows, targets, reduction
         ctx.save_for_backward(logits, exps / totals)  # the softmax, for backward
-        if reduction == "mean":
-            return losses.mean()
-        return losses.sum() if reduction == "sum" else losses
+        if reduction == "none":
+            return losses
+        total = np.add.reduce(losses)
+        return total / n if reduction == "mean" else total  # the mean, as losses.mean()
 
     @staticmethod
     def backward(ctx, grad):
         logits, probs = ctx.saved_tensors
-        targets, reduction = ctx.targets, ctx.reduction
+        rows, targets, reduction = ctx.rows, ctx.targets, ctx.reduction
         n = len(targets)
-        rows = np.arange(n)
         if isinstance(grad, Value):  # create_graph: softmax of the input Value, recorded
             onehot = np.zeros(logits.shape, dtype=logits.dtype)
             onehot[rows, targets] = 1
             diff = softmax(logits, axis=1) - onehot
         else:
-            diff = probs.copy()
+            diff = probs.copy()  # a copy: a second backward pass needs probs again
             diff[rows, targets] -= 1
+            if reduction != "none":  # scaled in place: diff is this pass's own array
+                diff *= grad * (1.0 / n) if reduction == "mean" else grad
+                return diff
         if reduction == "none":
             return diff * reshape(grad, (n, 1))
         return diff * (grad * (1.0 / n)) if reduction == "mean" else diff * grad
