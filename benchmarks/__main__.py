@@ -6,6 +6,13 @@ unless ``--threads`` says otherwise, and unless they are already set) before imp
 anything else.  Each benchmark then runs in a fresh interpreter of its own, so that one
 benchmark's heap (a million-node graph, PyTorch's modules) never changes what the garbage
 collector costs in the next one.
+
+Those interpreters also get glibc's MALLOC_TRIM_THRESHOLD_ and MALLOC_MMAP_THRESHOLD_ (unless
+already set; glibc reads them at start-up, so ``--in-process`` runs without them): with the
+defaults, whether a step's freed 800 KB arrays go back to the system, and come back one page
+fault at a time, depends on what the process allocated before (importing PyTorch changes
+it), which made the tensor MLP's times jump between 1.4 and 2.1 ms per step from one run to
+the next, for every side.  Fixed thresholds keep the memory in the process, for every side.
 """
 
 from __future__ import annotations
@@ -67,6 +74,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(variable, str(args.threads))
+    from benchmarks.harness import MALLOC_VARIABLES
+
+    for variable, value in MALLOC_VARIABLES.items():
+        os.environ.setdefault(variable, value)
 
     from benchmarks import report  # imports numpy: only now
 

@@ -22,6 +22,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+#: glibc's malloc settings that ``python -m benchmarks`` fixes for its worker interpreters
+#: (see ``benchmarks/__main__.py``): 256 MB, so that freed memory stays in the process.
+MALLOC_VARIABLES = {"MALLOC_TRIM_THRESHOLD_": "268435456", "MALLOC_MMAP_THRESHOLD_": "268435456"}
+
 
 class Mismatch(AssertionError):
     """minigrad and a reference computed different results: the timing would be meaningless."""
@@ -195,6 +199,8 @@ def machine_description() -> list[str]:
         for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
     }
     lines.append("threads: " + ", ".join(f"{k}={v}" for k, v in threads.items()))
+    allocator = {var: os.environ.get(var, "unset") for var in MALLOC_VARIABLES}
+    lines.append("glibc allocator: " + ", ".join(f"{k}={v}" for k, v in allocator.items()))
     lines.append(f"garbage collector thresholds: {gc.get_threshold()}")
     if hasattr(os, "getloadavg"):
         load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
