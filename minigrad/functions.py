@@ -244,7 +244,10 @@ def _explain(cls: type, parents: tuple, error: Exception) -> Exception:
     """Re-raise a numpy error with the operation's name and its inputs' shapes in front."""
     shapes = ", ".join(str(np.shape(p.data)) for p in parents)
     kind = ValueError if isinstance(error, (ValueError, ArithmeticError)) else type(error)
-    return kind(f"{cls.name}: {error} (input shapes: {shapes})")
+    text = str(error)
+    if not text.startswith(f"{cls.name}: "):  # numpy's matmul names itself already
+        text = f"{cls.name}: {text}"
+    return kind(f"{text} (input shapes: {shapes})")
 
 
 class GradContext:
