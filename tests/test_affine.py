@@ -122,3 +122,16 @@ def test_affine_matches_torch_addmm():
     np.testing.assert_allclose(out.data, tout.detach().numpy(), rtol=1e-12)
     for ours, theirs in zip(grads, (tx.grad, tW.grad, tb.grad)):
         np.testing.assert_allclose(ours, theirs.numpy(), rtol=1e-12, atol=1e-14)
+
+
+def test_complex_step_goes_through_affine():
+    x, W, b, weights = _problem((5, 3), seed=3)
+    values = [Value(a) for a in (x, W, b)]
+
+    def f(x, W, b):
+        return (affine(x, W, b).tanh() * weights).sum()
+
+    f(*values).backward()
+    numeric = mg.numerical_grad(f, *values, method="complex-step")
+    for value, g in zip(values, numeric):
+        np.testing.assert_allclose(g, value.grad, rtol=1e-12, atol=1e-14)
