@@ -78,13 +78,10 @@ class CubeCut(Function):
         return grad * (3.0 * F.data_of(x) ** 2)
 
 
-class CubeNumpy(Function):
-    """x^3 with an ordinary numpy backward (first derivatives only)."""
+class CubeNumpy(CubeCut):
+    """x^3 (CubeCut's forward) with an ordinary numpy backward (first derivatives only)."""
 
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return x**3
+    differentiable_backward = False
 
     @staticmethod
     def backward(ctx, grad):

@@ -24,9 +24,10 @@ import numpy as np
 import pytest
 
 import minigrad as mg
-from minigrad import Function, Value
+from minigrad import Value
 from minigrad.viz import GraphvizNotFoundError
 from minigrad.viz import _graph as G
+from tests.custom_ops import Square
 
 GOLDEN = Path(__file__).parent / "golden"
 HAS_DOT = shutil.which("dot") is not None
@@ -390,12 +391,7 @@ def test_gradcheck_errors_overlay_colours_nodes():
 def test_overlay_of_a_real_gradcheck_report():
     gradcheck = pytest.importorskip("minigrad.gradcheck").gradcheck
 
-    class BadSquare(Function):
-        @staticmethod
-        def forward(ctx, x):
-            ctx.save_for_backward(x)
-            return x * x
-
+    class BadSquare(Square):
         @staticmethod
         def backward(ctx, grad):
             (x,) = ctx.saved_tensors
