@@ -131,7 +131,11 @@ def topological_order(roots: Value | Iterable[Value]) -> list[Value]:
     reverse topological order.  Finding the reachable nodes takes one pass with an
     explicit stack; the sort runs in C.
     """
-    roots = _as_tuple(roots)
+    return _order(_as_tuple(roots))
+
+
+def _order(roots: tuple) -> list[Value]:
+    """``topological_order`` of a tuple of Values (the backward pass's own entry)."""
     mark = next(_traversals)
     stack = []
     for root in roots:
@@ -248,7 +252,7 @@ def backward(
     """Accumulate d(root)/d(node) into ``node.grad`` for every node that leads to ``root``
     (with ``intermediate_grads=False``, for the leaves only)."""
     seed = _seed(root, gradient, create_graph)
-    order = topological_order(root)
+    order = _order((root,))
     root._g = seed
     _run(order, create_graph, STORE_ALL if intermediate_grads else STORE_LEAVES)
 
@@ -301,15 +305,13 @@ def grad(
 
 def _seed(root: Value, gradient: Any, create_graph: bool) -> Any:
     """The gradient the backward pass starts from: d(root)/d(root)."""
-    from minigrad.value import Value
-
     if not root.requires_grad:
         raise RuntimeError(
             f"{root._label()} does not require grad: it was computed from Values that all have "
             "requires_grad=False, or inside no_grad(); there is no graph to backpropagate through"
         )
     data = root.data
-    shape = np.shape(data)
+    shape = () if type(data) is float else data.shape
     if gradient is None:
         if shape != ():
             raise RuntimeError(
@@ -319,6 +321,8 @@ def _seed(root: Value, gradient: Any, create_graph: bool) -> Any:
             )
         seed = 1.0 if type(data) is float else data.dtype.type(1)
     else:
+        from minigrad.value import Value
+
         if isinstance(gradient, Value):
             gradient = gradient if create_graph else gradient.data
         gshape = np.shape(gradient.data if isinstance(gradient, Value) else gradient)
@@ -331,6 +335,8 @@ def _seed(root: Value, gradient: Any, create_graph: bool) -> Any:
             return gradient
         seed = fit_gradient(np.asarray(gradient, dtype=np.result_type(data)), data, "backward", 0)
     if create_graph:
+        from minigrad.value import Value
+
         return Value(seed, requires_grad=False)
     return seed
 
@@ -346,8 +352,8 @@ def _run(order: list, create_graph: bool, store: int, capture: tuple | None = No
 
 
 def _chain_rule(order: list, create_graph: bool, store: int, capture: tuple | None) -> None:
-    from minigrad.functions import GradContext
-
+    if create_graph:
+        from minigrad.functions import GradContext
     if capture is not None:
         wanted, results = capture
     anomaly = state.anomaly  # read once: the thread-local lookup is not free
