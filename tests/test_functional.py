@@ -291,6 +291,42 @@ def test_cross_entropy_hessian_is_diag_p_minus_ppT_over_n():
     assert np.allclose(hessian, np.diag(p) - np.outer(p, p), atol=1e-12)
 
 
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_cross_entropy_second_derivatives_against_finite_differences_of_the_gradient(reduction):
+    z = RNG.normal(size=(4, 3)) * 2
+    t = np.array([2, 0, 0, 1])
+    weights = RNG.normal(size=4)  # reduction="none": a weighted sum, so every row counts
+
+    def loss(v):
+        out = F.cross_entropy(v, t, reduction=reduction)
+        return (out * weights).sum() if reduction == "none" else out
+
+    v = Value(z)
+    (g,) = mg.grad(loss(v), [v], create_graph=True)
+    (second,) = mg.grad((g * g).sum(), [v])
+
+    def grad_norm_sq(a):
+        w = Value(a)
+        loss(w).backward()
+        return float((w.grad**2).sum())
+
+    (expected,) = central_difference(grad_norm_sq, [z])
+    assert np.allclose(second, expected, atol=1e-6)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_cross_entropy_backward_twice_through_one_graph_doubles_the_gradient(reduction):
+    # backward must not spend what it saved: the second pass sees the same softmax.
+    z = Value(RNG.normal(size=(5, 4)).astype(np.float32))
+    out = F.cross_entropy(z, [0, 3, 1, 1, 2], reduction=reduction)
+    seed = None if reduction != "none" else np.linspace(0.5, 1.5, 5, dtype=np.float32)
+    out.backward(seed)
+    first = z.grad.copy()
+    out.backward(seed)
+    assert first.dtype == np.float32 and np.abs(first).max() > 0
+    assert np.allclose(z.grad, 2 * first, rtol=1e-6)
+
+
 def test_logsumexp_and_bce_second_derivatives_against_finite_differences_of_the_gradient():
     x = RNG.normal(size=5)
     y = RNG.uniform(size=5)
@@ -351,6 +387,12 @@ def test_cross_entropy_out_of_range_targets_name_values_and_classes():
     z = np.zeros((4, 3))
     with pytest.raises(ValueError, match=r"targets \[-1, 3, 7\] are out of range for 3 classes"):
         F.cross_entropy(z, [3, -1, 7, 0])
+    # The extremes of the index type, one on each side of the valid range.
+    smallest, largest = np.iinfo(np.intp).min, np.iinfo(np.intp).max
+    for bad in (smallest, largest):
+        with pytest.raises(ValueError, match=f"targets \\[{bad}\\] are out of range"):
+            F.cross_entropy(z, np.array([0, bad, 1, 2]))
+    assert np.isfinite(F.cross_entropy(z, np.array([0, 2, 1, 2], dtype=np.uint8)).item())
 
 
 def test_cross_entropy_non_integer_and_one_hot_and_shape_errors():
