@@ -139,6 +139,8 @@ class Primitive(Function):
                 data = cls.forward(node, parents[0].data, parents[1].data)
             elif n_inputs == 1:
                 data = cls.forward(node, parents[0].data)
+            elif n_inputs == 3:  # affine, where
+                data = cls.forward(node, parents[0].data, parents[1].data, parents[2].data)
             else:
                 data = cls.forward(node, *[p.data for p in parents], **params)
         except (ValueError, TypeError, IndexError, ArithmeticError) as error:
@@ -577,7 +579,9 @@ class Relu(Primitive):
     @staticmethod
     def backward(ctx, grad):
         (out,) = ctx.saved_tensors
-        return grad * (data_of(out) > 0)  # the derivative at 0 is taken to be 0
+        if type(out) is Value:  # create_graph: the mask is a constant all the same
+            out = out.data
+        return grad * (out > 0)  # the derivative at 0 is taken to be 0
 
 
 class Abs(Primitive):
@@ -793,7 +797,7 @@ class Affine(Primitive):
     def forward(ctx, x, W, b):
         ctx._saved = (x, W)
         out = np.matmul(x, W)
-        if out.dtype == np.result_type(out, b):
+        if getattr(b, "dtype", None) == out.dtype or out.dtype == np.result_type(out, b):
             out += b
         else:  # b would promote the result (float64 bias, float32 weights): as x @ W + b does
             out = out + b

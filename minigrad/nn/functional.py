@@ -68,10 +68,12 @@ def affine(x: Any, W: Any, b: Any = None) -> Value:
     (a 1-D W, a bias of another shape, plain numbers) are computed as ``x @ W + b``, with
     numpy's rules.
     """
-    x, W = _as_input(x, "affine"), _as_input(W, "affine")
+    if type(x) is not Value or type(W) is not Value:  # (a layer's inputs always are)
+        x, W = _as_input(x, "affine"), _as_input(W, "affine")
     if b is None:
         return x @ W
-    b = _as_input(b, "affine")
+    if type(b) is not Value:
+        b = _as_input(b, "affine")
     xd, Wd, bd = x.data, W.data, b.data
     if (
         type(xd) is np.ndarray
@@ -345,12 +347,12 @@ def cross_entropy(logits: Any, targets: Any, reduction: str = "mean") -> Value:
     """
     _check_reduction(reduction, "cross_entropy")
     logits = _as_input(logits, "cross_entropy")
-    if logits.ndim not in (1, 2):
+    shape = logits.shape
+    if len(shape) not in (1, 2):
         raise ValueError(
-            f"cross_entropy: logits must have shape (n, classes) or (classes,), "
-            f"got shape {logits.shape}"
+            f"cross_entropy: logits must have shape (n, classes) or (classes,), got shape {shape}"
         )
-    single = logits.ndim == 1
+    single = len(shape) == 1
     if single:
         logits = logits.reshape(1, -1)
     n, n_classes = logits.shape
