@@ -126,6 +126,13 @@ class Timings(dict):
         """
         return statistics.median(x / y for x, y in zip(self.samples[a], self.samples[b]))
 
+    def ratio_outside(self, a: str, a_part: str, b: str, b_part: str) -> float:
+        """The median over repeats of (a - a_part) / (b - b_part): how a and b compare in
+        what each does besides a part timed on its own in the same repeat (the matrix
+        products of a step, say)."""
+        pairs = zip(self.samples[a], self.samples[a_part], self.samples[b], self.samples[b_part])
+        return statistics.median((x - xp) / (y - yp) for x, xp, y, yp in pairs)
+
 
 def compare(
     sides: dict[str, Callable[[], Any]],

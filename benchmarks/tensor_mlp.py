@@ -20,6 +20,13 @@ The references:
 A fourth side, reported without a target, is minigrad as a learner writes it: ``x @ W + b``
 as two nodes and ``loss.backward()`` keeping every intermediate gradient for inspection.
 
+The matrix products are most of the step, and they are not the engine's: minigrad and the
+numpy step multiply with the BLAS that numpy ships (OpenBLAS), PyTorch with its own
+(MKL / oneDNN on x86).  Two more sides time the step's eight products alone, once through
+numpy and once through torch, on the step's own arrays; the report shows their ratio (how
+much faster one BLAS is than the other) and the step's time outside its products, minigrad
+against PyTorch: the part of the step that each engine's own code decides.
+
 numpy's BLAS runs on the number of threads set by OMP_NUM_THREADS / OPENBLAS_NUM_THREADS,
 which ``python -m benchmarks`` sets to 1 before numpy is imported, so that every side
 multiplies matrices on one core.
@@ -171,6 +178,34 @@ def torch_step(torch: Any, x: np.ndarray, labels: np.ndarray, params: list) -> A
     return step
 
 
+def products_step(library: Any, x: np.ndarray, labels: np.ndarray, params: list) -> Any:
+    """The step's eight matrix products alone, through ``library`` (numpy or torch), on the
+    arrays of one real step: three in forward, two for the inputs' gradients (the first
+    layer's input needs none) and three for the weights' gradients."""
+    W1, _, W2, _, W3, _ = params
+    a1 = np.maximum(x @ W1, 0)
+    a2 = np.maximum(a1 @ W2, 0)
+    d3 = softmax_cross_entropy_data(a2 @ W3, labels)[1]
+    d2 = (d3 @ W3.T) * (a2 > 0)
+    d1 = (d2 @ W2.T) * (a1 > 0)
+    arrays = (x, W1, W2, W3, a1, a2, d1, d2, d3)
+    if library is np:
+        matmul, t = np.matmul, np.transpose
+    else:
+        matmul, t = library.matmul, library.t
+        arrays = tuple(library.from_numpy(a) for a in arrays)
+    x, W1, W2, W3, a1, a2, d1, d2, d3 = arrays
+
+    def step() -> tuple:
+        return (
+            matmul(x, W1), matmul(a1, W2), matmul(a2, W3),
+            matmul(d3, t(W3)), matmul(d2, t(W2)),
+            matmul(t(x), d1), matmul(t(a1), d2), matmul(t(a2), d3),
+        )  # fmt: skip
+
+    return step
+
+
 def run(config: Config) -> list[Row]:
     layers, batch = ((20, 12, 8, 5), 6) if config.smoke else (LAYERS, BATCH)
     x, labels, params = problem(layers, batch)
@@ -208,9 +243,16 @@ def run(config: Config) -> list[Row]:
             raise Mismatch("tensor MLP: minigrad and numpy updated the weights differently")
     checks["dtype"] = str(ours.weights[0].grad.dtype)
 
+    if torch is not None:
+        sides["numpy products"] = products_step(np, x, labels, params)
+        sides["torch products"] = products_step(torch, x, labels, params)
     repeats = config.repeats if config.smoke else max(config.repeats, MIN_REPEATS)
     medians = compare(sides, config, number=STEPS_PER_REPEAT, repeats=repeats)
-    detail = ", ".join(f"{name} {show_time(t)}" for name, t in medians.items()) + " per step"
+    steps = ("minigrad", "numpy", "minigrad (learner form)", "torch")
+    detail = (
+        ", ".join(f"{name} {show_time(medians[name])}" for name in steps if name in medians)
+        + " per step"
+    )
     ratio = medians.ratio("minigrad", "numpy")
     rows = [
         Row(
@@ -251,6 +293,34 @@ def run(config: Config) -> list[Row]:
         rows.append(
             Row(
                 "tensor MLP", "minigrad / torch (1 thread)", ratio, "< 1", ratio < 1, detail, checks
+            )
+        )
+        products = (
+            f"the 8 products: numpy {show_time(medians['numpy products'])}, "
+            f"torch {show_time(medians['torch products'])} per step"
+        )
+        rows.append(
+            Row(
+                "tensor MLP",
+                "the step's matrix products alone: torch / numpy (their BLAS libraries)",
+                medians.ratio("torch products", "numpy products"),
+                "",
+                None,
+                products,
+            )
+        )
+        ours_outside = medians["minigrad"] - medians["numpy products"]
+        theirs_outside = medians["torch"] - medians["torch products"]
+        ratio = medians.ratio_outside("minigrad", "numpy products", "torch", "torch products")
+        rows.append(
+            Row(
+                "tensor MLP",
+                "the step outside its matrix products: minigrad / torch",
+                ratio,
+                "< 1",
+                ratio < 1,
+                f"minigrad {show_time(ours_outside)}, torch {show_time(theirs_outside)} per step "
+                "besides the products",
             )
         )
     return rows

@@ -107,6 +107,33 @@ def test_tensor_mlp_losses_equal_numpy_and_torch_and_stay_float32():
     assert checks["losses step 1"]["numpy"] < checks["losses step 0"]["numpy"]  # it learns
 
 
+def test_tensor_mlp_products_are_the_steps_own_in_numpy_and_torch():
+    from benchmarks import tensor_mlp
+
+    x, labels, params = tensor_mlp.problem((20, 12, 8, 5), 6)
+    ours = tensor_mlp.products_step(np, x, labels, params)()
+    W1, b1, W2, b2, W3, b3 = params
+    # The last three are the weights' gradients of a step, up to the loss's 1/n scale.
+    assert [p.shape for p in ours[5:]] == [W1.shape, W2.shape, W3.shape]
+    a1 = np.maximum(x @ W1, 0)
+    assert np.allclose(ours[0], x @ W1) and np.allclose(ours[1], a1 @ W2)
+    torch = pytest.importorskip("torch")
+    theirs = tensor_mlp.products_step(torch, x, labels, params)()
+    for a, b in zip(ours, theirs):
+        assert np.allclose(a, b.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_ratio_outside_compares_what_each_side_does_besides_a_part():
+    from benchmarks.harness import Timings
+
+    samples = {"a": [5.0, 6.0, 7.0], "a part": [3.0, 3.0, 3.0], "b": [7.0, 9.0, 11.0]}
+    samples["b part"] = [3.0, 3.0, 3.0]
+    timings = Timings(samples)
+    # per repeat: 2/4, 3/6, 4/8 -> 0.5 each, while the plain ratio of the sides is not 0.5
+    assert timings.ratio_outside("a", "a part", "b", "b part") == pytest.approx(0.5)
+    assert timings.ratio("a", "b") == pytest.approx(6 / 9)
+
+
 def test_fallback_cross_entropy_agrees_with_numpy_and_finite_differences():
     from benchmarks.tensor_mlp import _fallback_cross_entropy, softmax_cross_entropy_data
     from minigrad import Value
