@@ -126,12 +126,16 @@ class Timings(dict):
         """
         return statistics.median(x / y for x, y in zip(self.samples[a], self.samples[b]))
 
+    def outside(self, whole: str, part: str) -> float:
+        """The median over repeats of (whole - part): what ``whole`` spends besides a part
+        of it timed on its own in the same repeat (the matrix products of a step, say)."""
+        return statistics.median(x - y for x, y in zip(self.samples[whole], self.samples[part]))
+
     def ratio_outside(self, a: str, a_part: str, b: str, b_part: str) -> float:
-        """The median over repeats of (a - a_part) / (b - b_part): how a and b compare in
-        what each does besides a part timed on its own in the same repeat (the matrix
-        products of a step, say)."""
-        pairs = zip(self.samples[a], self.samples[a_part], self.samples[b], self.samples[b_part])
-        return statistics.median((x - xp) / (y - yp) for x, xp, y, yp in pairs)
+        """``outside(a, a_part) / outside(b, b_part)``: how a and b compare in what each does
+        besides its part.  A ratio of medians: a difference of two times is small and noisy,
+        and the per-repeat ratio of two of them is too heavy-tailed to take its median."""
+        return self.outside(a, a_part) / self.outside(b, b_part)
 
 
 def compare(

@@ -309,8 +309,8 @@ def run(config: Config) -> list[Row]:
                 products,
             )
         )
-        ours_outside = medians["minigrad"] - medians["numpy products"]
-        theirs_outside = medians["torch"] - medians["torch products"]
+        ours_outside = medians.outside("minigrad", "numpy products")
+        theirs_outside = medians.outside("torch", "torch products")
         ratio = medians.ratio_outside("minigrad", "numpy products", "torch", "torch products")
         rows.append(
             Row(

@@ -126,12 +126,13 @@ def test_tensor_mlp_products_are_the_steps_own_in_numpy_and_torch():
 def test_ratio_outside_compares_what_each_side_does_besides_a_part():
     from benchmarks.harness import Timings
 
-    samples = {"a": [5.0, 6.0, 7.0], "a part": [3.0, 3.0, 3.0], "b": [7.0, 9.0, 11.0]}
-    samples["b part"] = [3.0, 3.0, 3.0]
+    samples = {"a": [5.0, 6.0, 9.0], "a part": [3.0, 3.0, 4.0], "b": [7.0, 9.0, 11.0]}
+    samples["b part"] = [3.0, 3.0, 4.0]
     timings = Timings(samples)
-    # per repeat: 2/4, 3/6, 4/8 -> 0.5 each, while the plain ratio of the sides is not 0.5
+    # differences per repeat: a 2, 3, 5 (median 3); b 4, 6, 7 (median 6)
+    assert timings.outside("a", "a part") == pytest.approx(3.0)
     assert timings.ratio_outside("a", "a part", "b", "b part") == pytest.approx(0.5)
-    assert timings.ratio("a", "b") == pytest.approx(6 / 9)
+    assert timings.ratio("a", "b") == pytest.approx(5 / 7)  # the whole sides compare otherwise
 
 
 def test_fallback_cross_entropy_agrees_with_numpy_and_finite_differences():
