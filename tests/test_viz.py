@@ -410,8 +410,10 @@ def test_overlay_of_a_real_gradcheck_report():
     assert "#bfe8b8" in tanh  # green
     # A wrong factor 3 instead of 2: relative error |3 - 2| / 3 = 1/3.
     assert "rel. error 0.33" in source
-    with pytest.warns(UserWarning, match="draw report.localization.output"):
-        mg.to_dot(f(x), errors=report)
+    for show in (mg.to_dot, mg.draw):
+        with pytest.warns(UserWarning, match="draw report.localization.output") as caught:
+            show(f(x), errors=report)
+        assert caught[0].filename == __file__  # the warning points at the caller's line
 
 
 def test_bad_errors_argument():

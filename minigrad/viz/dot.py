@@ -204,7 +204,7 @@ def check_overlap(selection: G.Selection, options: Options) -> None:
             "coloured; a gradcheck report's node_errors belong to the graph localize() "
             "rebuilt: draw report.localization.output",
             UserWarning,
-            stacklevel=3,
+            stacklevel=4,  # the caller of draw or to_dot (via _prepare)
         )
 
 
@@ -590,27 +590,37 @@ def to_dot(
     Same arguments as ``draw`` (without ``format``).  The text is deterministic: the same
     graph gives the same source, with Values numbered v1, v2, ... in forward order.
     """
+    selection, options = _prepare(
+        "to_dot", root, max_nodes, hide_constants, inputs, model,
+        rankdir=rankdir, show_data=show_data, show_grad=show_grad, chain_rule=chain_rule,
+        legend=legend, precision=precision, errors=errors, error_levels=error_levels,
+        title=title,
+    )  # fmt: skip
+    return dot_source(selection, options)
+
+
+def _prepare(
+    who: str,
+    root: Any,
+    max_nodes: int | None,
+    hide_constants: bool,
+    inputs: Any,
+    model: Any,
+    **style: Any,
+) -> tuple:
+    """What ``draw`` and ``to_dot`` share: the Values to draw, the validated drawing
+    options, and the check that an ``errors`` mapping refers to drawn Values."""
     selection = G.select(
         root,
-        who="to_dot",
+        who=who,
         max_nodes=max_nodes,
         hide_constants=hide_constants,
         inputs=inputs,
         model=model,
     )
-    options = make_options(
-        rankdir=rankdir,
-        show_data=show_data,
-        show_grad=show_grad,
-        chain_rule=chain_rule,
-        legend=legend,
-        precision=precision,
-        errors=errors,
-        error_levels=error_levels,
-        title=title,
-    )
+    options = make_options(**style)
     check_overlap(selection, options)
-    return dot_source(selection, options)
+    return selection, options
 
 
 def _graphviz() -> Any:
@@ -702,27 +712,13 @@ def draw(
     unknown format or rankdir, and ValueError if ``max_nodes`` < 1.
     """
     format = check_format(format)
-    source_body = G.select(
-        root,
-        who="draw",
-        max_nodes=max_nodes,
-        hide_constants=hide_constants,
-        inputs=inputs,
-        model=model,
-    )
-    options = make_options(
-        rankdir=rankdir,
-        show_data=show_data,
-        show_grad=show_grad,
-        chain_rule=chain_rule,
-        legend=legend,
-        precision=precision,
-        errors=errors,
-        error_levels=error_levels,
+    selection, options = _prepare(
+        "draw", root, max_nodes, hide_constants, inputs, model,
+        rankdir=rankdir, show_data=show_data, show_grad=show_grad, chain_rule=chain_rule,
+        legend=legend, precision=precision, errors=errors, error_levels=error_levels,
         title=title,
-    )
-    check_overlap(source_body, options)
-    return picture(body_lines(source_body, options), format)
+    )  # fmt: skip
+    return picture(body_lines(selection, options), format)
 
 
 def writable_file(path: Any, who: str) -> Path:
