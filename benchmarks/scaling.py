@@ -7,9 +7,10 @@ Two graph shapes of n operations on scalar Values:
 * **wide**: one leaf ``x`` feeding n/2 products ``x * k_i``, summed by a balanced tree of
   n/2 additions (fan-out n/2, depth log2 n): every contribution accumulates into one node.
 
-For each n in 1e3, 1e4, 1e5, 1e6 it reports the backward time per node (the median of
-several backward passes over the same graph; gradients accumulate, which costs the same
-every time) and the memory per node, measured with tracemalloc: what the graph holds after
+For each n in 1e3, 1e4, 1e5, 1e6 it reports the backward time per node (the sizes timed
+interleaved, each run at least 1e5 nodes, so a hundred passes over the 1e3 graph;
+gradients accumulate, which costs the same every time) and the
+memory per node, measured with tracemalloc: what the graph holds after
 the forward pass, and the peak during backward, divided by n.
 
 Targets: time per node at 1e6 within 1.5x of 1e3, and memory per node bounded (within 1.5x
@@ -25,6 +26,9 @@ from typing import Any
 from benchmarks.harness import Config, Row, compare, show_time
 
 SIZES = (1_000, 10_000, 100_000, 1_000_000)
+#: Each timed run of a small graph repeats its backward pass up to this many nodes, so
+#: that it lasts tens of milliseconds rather than a fraction of one.
+MIN_NODES_PER_RUN = 100_000
 TARGET = 1.5
 
 
@@ -71,13 +75,33 @@ def memory_per_node(build: Any, n: int) -> tuple[float, float]:
     return held / n, peak / n
 
 
-def backward_time_per_node(build: Any, n: int, config: Config) -> float:
-    x, root = build(n)
-    number = max(1, 20_000 // n)  # small graphs: several passes per timed repeat
-    repeats = config.repeats if n < 1_000_000 else max(3, config.repeats // 2)
-    seconds = compare({"backward": root.backward}, config, number=number, repeats=repeats)
-    del x, root
-    return seconds["backward"] / n
+def backward_times_per_node(build: Any, sizes: tuple, config: Config) -> tuple[dict, float]:
+    """({n: backward seconds per node}, per-node time at the largest n / at the smallest).
+
+    The sizes are timed interleaved, like the sides of any comparison: the graphs of every
+    size exist at once, each timed run covers at least ``MIN_NODES_PER_RUN`` nodes (a
+    hundred passes over the 1e3 graph, one over the 1e6 graph), and the ratio is the
+    median over repeats of the two sizes' per-node times within one repeat, so a change
+    in the machine's load between repeats cancels.
+    """
+    graphs = {n: build(n) for n in sizes}
+    passes = {n: max(1, MIN_NODES_PER_RUN // n) for n in sizes}
+
+    def passes_of(root: Any, k: int) -> Any:
+        def run() -> None:
+            for _ in range(k):
+                root.backward()
+
+        return run
+
+    sides = {_count(n): passes_of(graphs[n][1], passes[n]) for n in sizes}
+    timings = compare(sides, config)
+    work = {n: n * passes[n] for n in sizes}
+    per_node = {n: timings[_count(n)] / work[n] for n in sizes}
+    small, large = sizes[0], sizes[-1]
+    ratio = timings.ratio(_count(large), _count(small)) * work[small] / work[large]
+    del graphs, sides
+    return per_node, ratio
 
 
 def run(config: Config) -> list[Row]:
@@ -92,10 +116,9 @@ def run(config: Config) -> list[Row]:
             raise AssertionError(f"scaling {shape}: d root/dx is {x.grad}, expected {expected}")
         checks = {"gradient": (x.grad, expected)}
 
-        per_node = {n: backward_time_per_node(build, n, config) for n in sizes}
+        per_node, ratio = backward_times_per_node(build, sizes, config)
         memory = {n: memory_per_node(build, n) for n in sizes}
         small, large = sizes[0], sizes[-1]
-        ratio = per_node[large] / per_node[small]
         times = ", ".join(f"{_count(n)}: {show_time(t)}" for n, t in per_node.items())
         rows.append(
             Row(
