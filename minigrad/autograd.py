@@ -122,6 +122,12 @@ def enable_grad():
 
 _traversals = itertools.count(1)
 
+#: One backward pass (or topological sort) at a time.  A pass keeps its bookkeeping on the
+#: nodes (``_g``, the gradient received so far; ``_mark``, visited), and graphs built in
+#: different threads share their parameters: without the lock two passes would add into
+#: each other's pending gradients.  Re-entrant, so a rule may call ``grad()`` itself.
+_lock = threading.RLock()
+
 
 def topological_order(roots: Value | Iterable[Value]) -> list[Value]:
     """The nodes that lead to ``roots`` and require grad, consumers before their inputs.
@@ -130,8 +136,13 @@ def topological_order(roots: Value | Iterable[Value]) -> list[Value]:
     inputs, so sorting the reachable nodes by that number, largest first, is a valid
     reverse topological order.  Finding the reachable nodes takes one pass with an
     explicit stack; the sort runs in C.
+
+    Raises RuntimeError when the data of a node, or of an input of one, was changed after
+    that node was computed (see ``Value.data``): its rule would mix old and new values.
     """
-    return _order(_as_tuple(roots))
+    roots = _as_tuple(roots, "topological_order")
+    with _lock:
+        return _order(roots)
 
 
 def _order(roots: tuple) -> list[Value]:
@@ -147,7 +158,14 @@ def _order(roots: tuple) -> list[Value]:
     while stack:
         node = pop()
         keep(node)
+        # Data changes are stamped on the clock that numbers nodes (Value.data), so
+        # "changed after this node was computed" is one comparison per edge.
+        created = node._id
+        if node._changed > created and node._op is not None:
+            raise _changed_error(node, node)
         for parent in node._parents:
+            if parent._changed > created:
+                raise _changed_error(parent, node)
             if parent._mark != mark and parent.requires_grad:
                 parent._mark = mark
                 push(parent)
@@ -155,19 +173,38 @@ def _order(roots: tuple) -> list[Value]:
     return found
 
 
+def _changed_error(changed: Value, node: Value) -> RuntimeError:
+    what = "its own data" if changed is node else f"the data of its input {changed._label()}"
+    return RuntimeError(
+        f"cannot backpropagate through '{node.op}' ({node._label()}): {what} was changed "
+        "(by an optimizer step, a loaded checkpoint or an assignment to .data) after this "
+        "graph was built, so its rule would mix old and new values.  Build the graph again "
+        "from the current data (run the forward pass again), or call backward() before "
+        "changing the data (before optimizer.step())"
+    )
+
+
 #: The sort key of ``topological_order``; a C-level getter is cheaper than a function.
 _creation_order = operator.attrgetter("_id")
 
 
-def _as_tuple(values: Any) -> tuple:
+def _as_tuple(values: Any, what: str) -> tuple:
+    """A Value or a sequence of Values as a tuple; anything else is refused, naming ``what``."""
     from minigrad.value import Value
 
     if isinstance(values, Value):
         return (values,)
+    if isinstance(values, (str, bytes, np.ndarray)) or not isinstance(values, Iterable):
+        raise TypeError(
+            f"{what} must be a Value or a sequence of Values, got {type(values).__name__}"
+        )
     values = tuple(values)
     for v in values:
         if not isinstance(v, Value):
-            raise TypeError(f"expected Value objects, got {type(v).__name__}")
+            raise TypeError(
+                f"{what} must be Values, got a {type(v).__name__} among them; "
+                "wrap numbers and arrays in Value(...)"
+            )
     return values
 
 
@@ -252,9 +289,10 @@ def backward(
     """Accumulate d(root)/d(node) into ``node.grad`` for every node that leads to ``root``
     (with ``intermediate_grads=False``, for the leaves only)."""
     seed = _seed(root, gradient, create_graph)
-    order = _order((root,))
-    root._g = seed
-    _run(order, create_graph, STORE_ALL if intermediate_grads else STORE_LEAVES)
+    with _lock:
+        order = _order((root,))
+        root._g = seed
+        _run(order, create_graph, STORE_ALL if intermediate_grads else STORE_LEAVES)
 
 
 def grad(
@@ -263,18 +301,19 @@ def grad(
     grad_outputs: Any = None,
     create_graph: bool = False,
     allow_unused: bool = False,
-) -> tuple:
+) -> Any:
     """Return d(outputs)/d(inputs) without touching any ``.grad``.
 
     ``outputs`` and ``inputs`` are a Value or a sequence of Values; ``grad_outputs`` gives
     the gradient to start from for each output (needed for non-scalar outputs).  With
     ``create_graph=True`` the returned gradients are Values recorded in the graph, so they
     can be differentiated again.  An input the outputs do not depend on raises, unless
-    ``allow_unused=True``, in which case its gradient is None.
+    ``allow_unused=True``, in which case its gradient is None.  An input listed twice gets
+    its gradient at both positions, each an array of its own.
     """
-    outputs = _as_tuple(outputs)
+    outputs = _as_tuple(outputs, "grad: the outputs")
     single = not isinstance(inputs, (list, tuple))
-    inputs = _as_tuple(inputs)
+    inputs = _as_tuple(inputs, "grad: the inputs")
     if grad_outputs is None:
         grad_outputs = (None,) * len(outputs)
     elif not isinstance(grad_outputs, (list, tuple)):
@@ -288,12 +327,15 @@ def grad(
                 "create it with requires_grad=True"
             )
     seeds = [_seed(out, g, create_graph) for out, g in zip(outputs, grad_outputs)]
-    order = topological_order(outputs)
-    for out, seed in zip(outputs, seeds):
-        out._g = seed if out._g is None else out._g + seed
-    wanted = {id(x): i for i, x in enumerate(inputs)}
+    wanted: dict = {}
+    for i, x in enumerate(inputs):
+        wanted.setdefault(id(x), []).append(i)
     results: list = [None] * len(inputs)
-    _run(order, create_graph, STORE_NONE, capture=(wanted, results))
+    with _lock:
+        order = _order(outputs)
+        for out, seed in zip(outputs, seeds):
+            out._g = seed if out._g is None else out._g + seed
+        _run(order, create_graph, STORE_NONE, capture=(wanted, results))
     for i, x in enumerate(inputs):
         if results[i] is None and not allow_unused:
             raise ValueError(
@@ -333,7 +375,14 @@ def _seed(root: Value, gradient: Any, create_graph: bool) -> Any:
             )
         if isinstance(gradient, Value):
             return gradient
-        seed = fit_gradient(np.asarray(gradient, dtype=np.result_type(data)), data, "backward", 0)
+        given = np.asarray(gradient)
+        if given.dtype.kind not in "biuf":
+            raise TypeError(
+                f"the gradient passed to backward must hold numbers, got an array of dtype "
+                f"{given.dtype} (a None, a string or a Value among the numbers?)"
+            )
+        # A copy, always: the caller's array must never become some node's .grad.
+        seed = fit_gradient(np.array(given, dtype=np.result_type(data)), data, "backward", 0)
     if create_graph:
         from minigrad.value import Value
 
@@ -356,6 +405,9 @@ def _chain_rule(order: list, create_graph: bool, store: int, capture: tuple | No
         from minigrad.functions import GradContext
     if capture is not None:
         wanted, results = capture
+    #: ids of the arrays this pass has stored as a .grad: a rule may hand one array to
+    #: several inputs (add does), and each .grad must be an array of its own.
+    stored: set = set()
     anomaly = state.anomaly  # read once: the thread-local lookup is not free
     for node in order:
         g = node._g
@@ -365,15 +417,18 @@ def _chain_rule(order: list, create_graph: bool, store: int, capture: tuple | No
         op = node._op
         if store == STORE_ALL or (store and op is None):
             if node.grad is None:
-                node.grad = _own(g) if op is None else g
+                node.grad = _own(g, stored) if type(g) is np.ndarray else g
             else:
                 node.grad = node.grad + g
         elif capture is not None and id(node) in wanted:
-            results[wanted[id(node)]] = g
+            for position in wanted[id(node)]:
+                results[position] = _own(g, stored) if type(g) is np.ndarray else g
         if op is None:
             continue
         if create_graph:
             grads = op._backward_graph(GradContext(node), g)
+        elif op._untrusted and type(g) is np.ndarray:
+            grads = op.backward(node, read_only(g))
         else:
             grads = op.backward(node, g)
         parents = node._parents
@@ -398,12 +453,29 @@ def _chain_rule(order: list, create_graph: bool, store: int, capture: tuple | No
                 _contribute(parents[index], grads[index], op, index)
 
 
-def _own(grad: Any) -> Any:
-    """A leaf's gradient as an array of its own: rules may hand back views (a broadcast
-    of the output gradient is read-only, a slice shares memory with its neighbours), and a
-    user who edits ``x.grad`` in place must change nothing else."""
-    if type(grad) is np.ndarray and (grad.base is not None or not grad.flags.writeable):
-        return grad.copy()
+def read_only(array: np.ndarray) -> np.ndarray:
+    """A read-only view of ``array``: what a user's backward rule receives as its gradient.
+
+    The same array may also be another node's ``.grad`` or another input's contribution,
+    so a rule that edited it in place (``grad *= 2``) would silently change those; with
+    the view, numpy raises "assignment destination is read-only" at the faulty line.
+    """
+    view = array.view()
+    view.flags.writeable = False
+    return view
+
+
+def _own(grad: np.ndarray, stored: set) -> np.ndarray:
+    """A gradient array about to be stored as a ``.grad``, as an array of its own.
+
+    Rules may hand back views (a broadcast of the output gradient is read-only, a slice
+    shares memory with its neighbours) or the same array for several inputs (``stored``
+    holds the ids of those already stored in this pass), and a user who edits ``x.grad``
+    in place (``p.grad *= 0.5``, gradient clipping) must change nothing else.
+    """
+    if id(grad) in stored or grad.base is not None or not grad.flags.writeable:
+        grad = grad.copy()
+    stored.add(id(grad))
     return grad
 
 
@@ -411,7 +483,7 @@ def _contribute(parent: Value, grad: Any, op: type, index: int) -> None:
     """Add one gradient contribution to what ``parent`` has received so far."""
     if grad is None or not parent.requires_grad:
         return
-    data = parent.data
+    data = parent._data
     kind = type(grad)
     # Reduce only when needed: a float for a float, or an array of the input's shape and
     # dtype, is already what the input needs.

@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from minigrad.autograd import ANOMALY, state
+from minigrad.autograd import ANOMALY, read_only, state
 from minigrad.value import Value, as_value, node_ids
 
 _new_node = object.__new__
@@ -73,6 +73,9 @@ class Function:
     name: str = ""
     #: True when ``backward`` also works on Values (see the class docstring).
     differentiable_backward: bool = False
+    #: A user's rule gets its incoming gradient as a read-only view (``autograd.read_only``):
+    #: the array may be shared with other gradients, and an in-place edit would corrupt them.
+    _untrusted: bool = True
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -109,7 +112,8 @@ class Function:
             return cls.backward(ctx, grad)
         # The rule only understands arrays: run it on data, and record results that
         # explain themselves if anyone tries to differentiate through them.
-        grads = cls.backward(ctx.node, grad.data)
+        data = grad.data
+        grads = cls.backward(ctx.node, read_only(data) if type(data) is np.ndarray else data)
         if type(grads) is not tuple:
             grads = (grads,)
         return tuple(
@@ -126,6 +130,7 @@ class Primitive(Function):
     operation gets, because it runs for every node of every graph."""
 
     differentiable_backward = True
+    _untrusted = False  # the table's own rules never edit their incoming gradient
 
     @classmethod
     def apply(cls, *parents: Value, **params: Any) -> Value:
@@ -136,22 +141,23 @@ class Primitive(Function):
             # are nearly every call: hand them their data without building a list.
             n_inputs = 0 if params else len(parents)
             if n_inputs == 2:
-                data = cls.forward(node, parents[0].data, parents[1].data)
+                data = cls.forward(node, parents[0]._data, parents[1]._data)
             elif n_inputs == 1:
-                data = cls.forward(node, parents[0].data)
+                data = cls.forward(node, parents[0]._data)
             elif n_inputs == 3:  # affine, where
-                data = cls.forward(node, parents[0].data, parents[1].data, parents[2].data)
+                data = cls.forward(node, parents[0]._data, parents[1]._data, parents[2]._data)
             else:
-                data = cls.forward(node, *[p.data for p in parents], **params)
+                data = cls.forward(node, *[p._data for p in parents], **params)
         except (ValueError, TypeError, IndexError, ArithmeticError) as error:
             raise _explain(cls, parents, error) from error
         # _finish_node, written out: this runs once per operation of every graph.
-        node.data = data
+        node._data = data
         node.grad = None
         node.name = None
         node._g = None
         node._mark = 0
         node._id = next(node_ids)
+        node._changed = 0
         recording = state.recording
         if recording:
             for p in parents:
@@ -178,12 +184,13 @@ def _start_node() -> Value:
 
 
 def _finish_node(node: Value, cls: type, parents: tuple, data: Any) -> Value:
-    node.data = data
+    node._data = data
     node.grad = None
     node.name = None
     node._g = None
     node._mark = 0
     node._id = next(node_ids)
+    node._changed = 0
     recording = state.recording
     if recording:
         for p in parents:

@@ -119,6 +119,7 @@ def _subtract(p: Value, delta: np.ndarray) -> None:
     data = p.data
     if isinstance(data, np.ndarray) and data.flags.writeable:
         data -= delta
+        p._touch()  # graphs built from the old data must not be backpropagated any more
     elif isinstance(data, np.ndarray):
         p.data = data - delta
     elif type(data) is float:
@@ -132,6 +133,7 @@ def _scale(p: Value, factor: float) -> None:
     data = p.data
     if isinstance(data, np.ndarray) and data.flags.writeable:
         data *= data.dtype.type(factor)
+        p._touch()
     elif isinstance(data, np.ndarray):
         p.data = data * data.dtype.type(factor)
     elif type(data) is float:

@@ -992,6 +992,7 @@ def _restore(params: Sequence[Value], weights: list[Any]) -> None:
     for p, w in zip(params, weights):
         if isinstance(p.data, np.ndarray):
             p.data[...] = w
+            p._touch()
         else:
             p.data = w
 

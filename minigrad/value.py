@@ -82,6 +82,13 @@ def _to_data(data: Any) -> Any:
     return np.array(array, dtype=dtype)  # a copy: the caller's array is never changed
 
 
+def _flag(value: Any, name: str) -> bool:
+    """A True/False argument; anything else (the string "no", a number) is refused."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    raise TypeError(f"{name} must be True or False, got {type(value).__name__} {value!r}")
+
+
 def _derived(getter: Any) -> property:
     """A read-only property whose setter explains why it is read-only.
 
@@ -115,8 +122,8 @@ class Value:
     # Fixed slots keep nodes small and fast.  ``__dict__`` is there for the attributes an
     # operation's forward stores on its ctx (``ctx.axis = ...``); it is only created when used.
     __slots__ = (
-        "data", "grad", "requires_grad", "name",
-        "_op", "_parents", "_saved", "_g", "_mark", "_id",
+        "_data", "grad", "requires_grad", "name",
+        "_op", "_parents", "_saved", "_g", "_mark", "_id", "_changed",
         "__dict__", "__weakref__",
     )  # fmt: skip
 
@@ -124,9 +131,9 @@ class Value:
     __array_ufunc__ = None
 
     def __init__(self, data: Any, requires_grad: bool = True, name: str | None = None):
-        self.data = _to_data(data)
+        self._data = _to_data(data)
         self.grad = None
-        self.requires_grad = bool(requires_grad)
+        self.requires_grad = _flag(requires_grad, "requires_grad")
         if name is not None and not isinstance(name, str):
             raise TypeError(f"name must be a string or None, got {type(name).__name__}")
         self.name = name
@@ -136,6 +143,29 @@ class Value:
         self._g = None
         self._mark = 0
         self._id = next(node_ids)
+        self._changed = 0
+
+    # ----------------------------------------------------------------- data
+
+    @property
+    def data(self) -> Any:
+        """The value: a Python float or a float32/float64 numpy array.
+
+        Assigning it (``v.data = ...``, and ``v.data -= ...``, which Python turns into an
+        assignment) records the change, so that a backward pass through a graph built from
+        the old data refuses instead of mixing old and new values.  A write into the array
+        itself (``v.data[0] = 5``) cannot be seen; assign the attribute instead.
+        """
+        return self._data
+
+    @data.setter
+    def data(self, new: Any) -> None:
+        self._data = new
+        self._changed = next(node_ids)  # the same clock as creation: "changed after n was made"
+
+    def _touch(self) -> None:
+        """Record a change made to the data in place (by an optimizer, or a loaded checkpoint)."""
+        self._changed = next(node_ids)
 
     # ----------------------------------------------------------------- description
 
@@ -393,7 +423,7 @@ def as_value(x: Any) -> Value:
 def _leaf(data: Any, requires_grad: bool, name: str | None) -> Value:
     """A leaf around data that is already canonical (no validation, no copy)."""
     leaf = _new(Value)
-    leaf.data = data
+    leaf._data = data
     leaf.grad = None
     leaf.requires_grad = requires_grad
     leaf.name = name
@@ -403,6 +433,7 @@ def _leaf(data: Any, requires_grad: bool, name: str | None) -> Value:
     leaf._g = None
     leaf._mark = 0
     leaf._id = next(node_ids)
+    leaf._changed = 0
     return leaf
 
 

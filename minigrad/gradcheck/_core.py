@@ -234,14 +234,16 @@ def workspace(spec: Spec) -> Iterator[list[str]]:
             )
             warn(message)
             issued.append(message)
+        # ``_data``, not ``data``: these changes are undone before the check returns, so they
+        # must not mark graphs built from the inputs as stale (see Value.data).
         for v in spec.inputs:
             if type(v.data) is not float:
-                v.data = np.array(v.data, dtype=np.float64, order="C")
+                v._data = np.array(v.data, dtype=np.float64, order="C")
         with spec.context() if spec.context is not None else nullcontext():
             yield issued
     finally:
         for v, data, grad in saved:
-            v.data = data
+            v._data = data
             v.grad = grad
 
 
@@ -390,18 +392,18 @@ class Problem:
         imaginary = isinstance(step, complex)
         if isinstance(where, (int, np.integer)):
             if type(base) is float:
-                v.data = np.complex128(base + step) if imaginary else base + step
+                v._data = np.complex128(base + step) if imaginary else base + step
                 restore = None
             else:
                 work = self._complex_copy(i) if imaginary else base
                 index = np.unravel_index(int(where), work.shape)
                 keep = work[index]
                 work[index] = keep + step
-                v.data = work
+                v._data = work
                 restore = (work, index, keep)
         else:
             shifted = base + step * where
-            v.data = np.complex128(shifted) if imaginary and np.ndim(shifted) == 0 else shifted
+            v._data = np.complex128(shifted) if imaginary and np.ndim(shifted) == 0 else shifted
             restore = None
         try:
             if imaginary:
@@ -411,7 +413,7 @@ class Problem:
             if restore is not None:
                 work, index, keep = restore
                 work[index] = keep
-            v.data = base
+            v._data = base
 
     def _complex_copy(self, i: int) -> np.ndarray:
         if i not in self._complex_copies:

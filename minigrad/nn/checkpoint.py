@@ -216,6 +216,7 @@ def load_into(
         data = value.data
         if isinstance(data, np.ndarray) and data.flags.writeable:
             data[...] = array  # in place: views and references to the array stay valid
+            value._touch()  # graphs built from the old weights must not be backpropagated
         elif isinstance(data, np.ndarray):
             value.data = array
         else:
