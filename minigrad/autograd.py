@@ -13,6 +13,7 @@ contribution per input.  A node used twice receives two contributions, and they 
 from __future__ import annotations
 
 import itertools
+import math
 import operator
 import threading
 from collections.abc import Iterable, Sequence
@@ -122,6 +123,23 @@ def enable_grad():
 
 _traversals = itertools.count(1)
 
+#: The clock that numbers nodes when they are created (``Value._id``) and stamps changes
+#: to their data (``Value._changed``), so that "changed after that node was computed" is
+#: one comparison.
+clock = itertools.count()
+
+#: The stamp of the latest change to any Value's data.  A backward pass checks its graph
+#: for stale data only when this is later than the graph's oldest operation.
+last_change = 0
+_change_lock = threading.Lock()
+
+
+def note_change(value: Value) -> None:
+    """Stamp a change to ``value``'s data (``Value.data``'s setter; in-place writes)."""
+    global last_change
+    with _change_lock:  # stamps and last_change move together, in order, across threads
+        last_change = value._changed = next(clock)
+
 #: One backward pass (or topological sort) at a time.  A pass keeps its bookkeeping on the
 #: nodes (``_g``, the gradient received so far; ``_mark``, visited), and graphs built in
 #: different threads share their parameters: without the lock two passes would add into
@@ -158,29 +176,49 @@ def _order(roots: tuple) -> list[Value]:
     while stack:
         node = pop()
         keep(node)
-        # Data changes are stamped on the clock that numbers nodes (Value.data), so
-        # "changed after this node was computed" is one comparison per edge.
-        created = node._id
-        if node._changed > created and node._op is not None:
-            raise _changed_error(node, node)
         for parent in node._parents:
-            if parent._changed > created:
-                raise _changed_error(parent, node)
             if parent._mark != mark and parent.requires_grad:
                 parent._mark = mark
                 push(parent)
     found.sort(key=_creation_order, reverse=True)
+    if last_change > _oldest_operation(found):  # in a training loop, never: the step came first
+        _check_unchanged(found)
     return found
 
 
+def _oldest_operation(order: list) -> float:
+    """The creation number of the earliest operation node in ``order`` (sorted newest first)."""
+    for node in reversed(order):
+        if node._op is not None:
+            return node._id
+    return math.inf
+
+
+def _check_unchanged(order: list) -> None:
+    """Raise if the data of a node, or of an input of one, changed after that node was
+    computed: its rule would mix old and new values.  Changes are stamped on the clock that
+    numbers nodes, so "after" is one comparison."""
+    for node in order:
+        if node._op is None:
+            continue
+        created = node._id
+        if node._changed > created:
+            raise _changed_error(node, node)
+        for parent in node._parents:
+            if parent._changed > created:
+                raise _changed_error(parent, node)
+
+
 def _changed_error(changed: Value, node: Value) -> RuntimeError:
-    what = "its own data" if changed is node else f"the data of its input {changed._label()}"
+    if changed is node:
+        what = f"cannot backpropagate through {node._label()}: its own data was changed"
+    else:
+        what = f"cannot backpropagate through '{node.op}': its input {changed._label()} was changed"
     return RuntimeError(
-        f"cannot backpropagate through '{node.op}' ({node._label()}): {what} was changed "
-        "(by an optimizer step, a loaded checkpoint or an assignment to .data) after this "
-        "graph was built, so its rule would mix old and new values.  Build the graph again "
-        "from the current data (run the forward pass again), or call backward() before "
-        "changing the data (before optimizer.step())"
+        f"{what} (by an optimizer step, a loaded checkpoint or an assignment to .data) after "
+        "the graph was built, so the rule would mix old and new values.  Run the forward pass "
+        "again from the current data, or call backward() before changing the data (before "
+        "optimizer.step())"
     )
 
 
@@ -416,10 +454,15 @@ def _chain_rule(order: list, create_graph: bool, store: int, capture: tuple | No
         node._g = None
         op = node._op
         if store == STORE_ALL or (store and op is None):
-            if node.grad is None:
-                node.grad = _own(g, stored) if type(g) is np.ndarray else g
-            else:
+            if node.grad is not None:
                 node.grad = node.grad + g
+            elif type(g) is np.ndarray:  # an array of its own (see _own), written out
+                if id(g) in stored or g.base is not None:
+                    g = g.copy()
+                stored.add(id(g))
+                node.grad = g
+            else:
+                node.grad = g
         elif capture is not None and id(node) in wanted:
             for position in wanted[id(node)]:
                 results[position] = _own(g, stored) if type(g) is np.ndarray else g
@@ -427,8 +470,6 @@ def _chain_rule(order: list, create_graph: bool, store: int, capture: tuple | No
             continue
         if create_graph:
             grads = op._backward_graph(GradContext(node), g)
-        elif op._untrusted and type(g) is np.ndarray:
-            grads = op.backward(node, read_only(g))
         else:
             grads = op.backward(node, g)
         parents = node._parents
@@ -473,7 +514,7 @@ def _own(grad: np.ndarray, stored: set) -> np.ndarray:
     holds the ids of those already stored in this pass), and a user who edits ``x.grad``
     in place (``p.grad *= 0.5``, gradient clipping) must change nothing else.
     """
-    if id(grad) in stored or grad.base is not None or not grad.flags.writeable:
+    if id(grad) in stored or grad.base is not None:  # a view: read-only ones included
         grad = grad.copy()
     stored.add(id(grad))
     return grad

@@ -26,6 +26,7 @@ How a rule is written:
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -81,6 +82,10 @@ class Function:
         super().__init_subclass__(**kwargs)
         if "name" not in cls.__dict__:
             cls.name = cls.__name__
+        # Wrapped once here, when the class is defined, rather than checked for every node
+        # of every backward pass: the table's own rules (Primitive) are not wrapped.
+        if cls._untrusted and "backward" in cls.__dict__:
+            cls.backward = _hand_read_only(cls.__dict__["backward"])
 
     @staticmethod
     def forward(ctx: Value, *inputs: Any, **params: Any) -> Any:
@@ -112,8 +117,7 @@ class Function:
             return cls.backward(ctx, grad)
         # The rule only understands arrays: run it on data, and record results that
         # explain themselves if anyone tries to differentiate through them.
-        data = grad.data
-        grads = cls.backward(ctx.node, read_only(data) if type(data) is np.ndarray else data)
+        grads = cls.backward(ctx.node, grad.data)
         if type(grads) is not tuple:
             grads = (grads,)
         return tuple(
@@ -157,7 +161,6 @@ class Primitive(Function):
         node._g = None
         node._mark = 0
         node._id = next(node_ids)
-        node._changed = 0
         recording = state.recording
         if recording:
             for p in parents:
@@ -177,6 +180,22 @@ class Primitive(Function):
         return node
 
 
+def _hand_read_only(rule: Any) -> Any:
+    """A user's ``backward`` (a staticmethod, classmethod or plain function) that receives
+    its incoming gradient, when it is an array, as a read-only view: the array may also be
+    another node's ``.grad`` or another input's gradient, and ``grad *= 2`` would silently
+    change those; with the view, numpy raises "assignment destination is read-only"."""
+    kind = type(rule)
+    function = rule.__func__ if kind in (staticmethod, classmethod) else rule
+
+    @functools.wraps(function)
+    def backward(*args: Any) -> Any:
+        *head, grad = args
+        return function(*head, read_only(grad) if type(grad) is np.ndarray else grad)
+
+    return classmethod(backward) if kind is classmethod else staticmethod(backward)
+
+
 def _start_node() -> Value:
     node = _new_node(Value)
     node._saved = ()
@@ -190,7 +209,6 @@ def _finish_node(node: Value, cls: type, parents: tuple, data: Any) -> Value:
     node._g = None
     node._mark = 0
     node._id = next(node_ids)
-    node._changed = 0
     recording = state.recording
     if recording:
         for p in parents:
@@ -373,7 +391,7 @@ def reshape(x: Any, shape: tuple) -> Any:
     if type(x) is float:
         if shape == ():
             return x
-        return np.full(shape, x)
+        return np.reshape(np.array(x), shape)  # checks the size and resolves -1, as numpy
     return x.reshape(shape)
 
 
@@ -428,15 +446,36 @@ def _keepdims_shape(shape: tuple, axis: Any) -> tuple:
 
 
 def _normalize_axis(axis: Any, ndim: int, op: str) -> Any:
+    """``axis`` as a non-negative int, a sorted tuple of them, or None (every axis).
+
+    Negative axes count from the end, as in numpy; rules then only ever see non-negative
+    ones, so a rule that inverts a permutation or rebuilds a shape cannot get them wrong.
+    A 0-d input accepts axis 0 and -1, as PyTorch does (it is one element either way).
+    Raises TypeError for an axis that is not an integer (a float, a bool) and ValueError
+    for one out of range or given twice.
+    """
     if axis is None:
         return None
-    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    single = isinstance(axis, (int, np.integer))
+    if single:
+        axes = (axis,)
+    elif isinstance(axis, (tuple, list)):
+        axes = tuple(axis)
+    else:
+        axes = (axis,)
     for a in axes:
-        if not isinstance(a, (int, np.integer)) or isinstance(a, bool):
+        if not isinstance(a, (int, np.integer)) or isinstance(a, (bool, np.bool_)):
             raise TypeError(f"{op}: axis must be an int, a tuple of ints or None, got {axis!r}")
-        if not -ndim <= a < max(ndim, 1):
+    size = max(ndim, 1)
+    for a in axes:
+        if not -size <= a < size:
             raise ValueError(f"{op}: axis {a} is out of range for a Value with {ndim} dimensions")
-    return int(axes[0]) if isinstance(axis, (int, np.integer)) else tuple(int(a) for a in axes)
+    normal = [int(a) % size for a in axes]
+    if len(set(normal)) != len(normal):
+        raise ValueError(f"{op}: axis {axis!r} names the same axis twice")
+    if ndim == 0:
+        return None
+    return normal[0] if single else tuple(sorted(normal))
 
 
 # ============================================================================ primitives
@@ -493,12 +532,21 @@ class Pow(Primitive):
     @staticmethod
     def backward(ctx, grad):
         a, b, out = ctx.saved_tensors
-        grad_a = grad * b * power(a, b - 1)
+        b_data = data_of(b)
+        if type(b_data) is float and b_data != 0.0:  # x**2, 1/x, sqrt: nearly every call
+            grad_a = grad * b * power(a, b - 1)
+        else:  # a^0 = 1 is constant: d/da is 0 where b == 0 (not 0 * 0^-1 = nan), as PyTorch
+            with np.errstate(divide="ignore", invalid="ignore"):
+                grad_a = select(b_data != 0, grad * b * power(a, b - 1), 0.0)
         if not ctx.needs_input_grad[1]:
             return grad_a, None
-        # d(a^b)/db = a^b log a.  At a == 0 the product a^b log a is 0 (for b > 0), not nan.
+        # d(a^b)/db = a^b log a.  At a == 0 that is 0 for b >= 0 (the limit of the product)
+        # and -inf for b < 0 (inf * log 0), as in PyTorch.
         a_data = data_of(a)
-        safe_a = select(a_data != 0, a, 1.0) if np.ndim(a_data) else (a if a_data != 0 else 1.0)
+        if np.ndim(a_data) or np.ndim(b_data):
+            safe_a = select((a_data == 0) & (b_data >= 0), 1.0, a)
+        else:
+            safe_a = 1.0 if a_data == 0 and b_data >= 0 else a
         return grad_a, grad * out * log(safe_a)
 
 
@@ -579,16 +627,22 @@ class Relu(Primitive):
 
     @staticmethod
     def forward(ctx, a):
-        out = (a if a > 0 else 0.0) if type(a) is float else np.maximum(a, 0)
+        out = (0.0 if a <= 0 else a) if type(a) is float else np.maximum(a, 0)  # keeps NaN
         ctx.save_for_backward(out)
         return out
 
     @staticmethod
     def backward(ctx, grad):
+        # The derivative is taken to be 0 at 0, and 1 at NaN (as PyTorch: "not out <= 0").
         (out,) = ctx.saved_tensors
-        if type(out) is Value:  # create_graph: the mask is a constant all the same
-            out = out.data
-        return grad * (out > 0)  # the derivative at 0 is taken to be 0
+        if type(out) is float:
+            return grad if not out <= 0 else 0.0
+        if type(out) is Value:  # create_graph: the mask is a constant of the output's dtype
+            data = out.data
+            if type(data) is float:
+                return grad * float(not data <= 0)
+            return grad * (~(data <= 0)).astype(data.dtype)
+        return grad * ~(out <= 0)
 
 
 class Abs(Primitive):
@@ -601,8 +655,11 @@ class Abs(Primitive):
 
     @staticmethod
     def backward(ctx, grad):
-        (a,) = ctx.saved_tensors
-        return grad * np.sign(data_of(a))  # the derivative at 0 is taken to be 0
+        # sign(a), taken to be 0 at 0 and at NaN, as in PyTorch (numpy's sign(nan) is nan).
+        a = data_of(ctx.saved_tensors[0])
+        if type(a) is float:
+            return grad * float((a > 0) - (a < 0))
+        return grad * ((a > 0).astype(a.dtype) - (a < 0))
 
 
 class Sum(Primitive):
@@ -641,7 +698,7 @@ class Max(Primitive):
         if not ctx.in_shape:
             return grad
         a, top = (data_of(t) for t in ctx.saved_tensors)
-        mask = a == top
+        mask = (a == top) | (np.isnan(a) & np.isnan(top))  # a NaN maximum: to the NaNs
         share = (mask / mask.sum(axis=ctx.axis, keepdims=True)).astype(a.dtype, copy=False)
         if not ctx.keepdims:
             grad = reshape(grad, _keepdims_shape(ctx.in_shape, ctx.axis))
@@ -682,7 +739,7 @@ class Transpose(Primitive):
     @staticmethod
     def forward(ctx, a, axes=None):
         ctx.axes = axes
-        return a if type(a) is float else np.transpose(a, axes)
+        return a if type(a) is float or a.ndim == 0 else np.transpose(a, axes)
 
     @staticmethod
     def backward(ctx, grad):
@@ -697,11 +754,15 @@ class GetItem(Primitive):
     @staticmethod
     def forward(ctx, a, index):
         ctx.index, ctx.in_shape = index, np.shape(a)
-        out = a[index]
-        return float(out) if type(out) is np.float64 else out
+        out = np.asarray(a)[index] if type(a) is float else a[index]
+        if type(out) is np.float64:
+            return float(out)
+        return out if out.ndim else out.dtype.type(out)  # x[...] of a 0-d input
 
     @staticmethod
     def backward(ctx, grad):
+        if not ctx.in_shape:  # a 0-d input indexed with None, ... or ()
+            return reshape(grad, ())
         return scatter(grad, ctx.index, ctx.in_shape)
 
 

@@ -12,16 +12,17 @@ both.
 
 from __future__ import annotations
 
-import itertools
 import numbers
+import operator
 from typing import Any
 
 import numpy as np
 
 from minigrad import autograd
 
-#: Every node gets the next number when it is created; autograd sorts by it.
-node_ids = itertools.count()
+#: Every node gets the next number when it is created; autograd sorts by it.  Changes to
+#: a Value's data are stamped on the same clock (``autograd.note_change``).
+node_ids = autograd.clock
 _PROMOTE = {
     np.dtype(np.float16): np.dtype(np.float32),
     np.dtype(np.longdouble): np.dtype(np.float64),
@@ -37,7 +38,10 @@ def _to_data(data: Any) -> Any:
     if kind is float:
         return data
     if kind is int or kind is bool:
-        return float(data)
+        try:
+            return float(data)
+        except OverflowError:
+            raise ValueError(_too_large(data)) from None
     if isinstance(data, Value):
         return data.data.copy() if isinstance(data.data, np.ndarray) else data.data
     if isinstance(data, (str, bytes, complex)) or (
@@ -49,12 +53,16 @@ def _to_data(data: Any) -> Any:
         )
     if isinstance(data, (list, tuple)):
         try:
-            data = np.array(data)
+            array = np.array(data)
         except ValueError as error:
             raise ValueError(
                 f"Value cannot hold a ragged nested list ({error}); every row must have "
                 "the same length"
             ) from None
+        if array.dtype == object:  # integers beyond int64, or something that is no number
+            data = _object_list(array)
+        else:
+            data = array
     elif isinstance(data, numbers.Real) and not isinstance(data, np.generic):
         return float(data)  # fractions, decimals and other real numbers
     elif not isinstance(data, (np.ndarray, np.generic)):
@@ -80,6 +88,31 @@ def _to_data(data: Any) -> Any:
     if array.ndim == 0:
         return float(array) if dtype == np.float64 else dtype.type(array)
     return np.array(array, dtype=dtype)  # a copy: the caller's array is never changed
+
+
+def _too_large(number: int) -> str:
+    digits = str(number)
+    shown = digits if len(digits) <= 20 else f"{digits[:6]}...({len(digits)} digits)"
+    return (
+        f"Value cannot hold the integer {shown}: it is beyond the range of float64 "
+        "(about 1.8e308)"
+    )
+
+
+def _object_list(array: np.ndarray) -> np.ndarray:
+    """A nested list numpy could only store as objects: Python integers too large for int64
+    become float64, as a lone large integer does; anything else is refused by name."""
+    for item in array.flat:
+        if not isinstance(item, numbers.Real):
+            raise TypeError(
+                f"Value cannot hold a nested list containing {type(item).__name__} "
+                f"{item!r}: every element must be a real number"
+            )
+    try:
+        return np.array(array.tolist(), dtype=np.float64)
+    except OverflowError:
+        largest = max((i for i in array.flat if isinstance(i, int)), key=abs)
+        raise ValueError(_too_large(largest)) from None
 
 
 def _flag(value: Any, name: str) -> bool:
@@ -123,7 +156,7 @@ class Value:
     # operation's forward stores on its ctx (``ctx.axis = ...``); it is only created when used.
     __slots__ = (
         "_data", "grad", "requires_grad", "name",
-        "_op", "_parents", "_saved", "_g", "_mark", "_id", "_changed",
+        "_op", "_parents", "_saved", "_g", "_mark", "_id",
         "__dict__", "__weakref__",
     )  # fmt: skip
 
@@ -143,7 +176,6 @@ class Value:
         self._g = None
         self._mark = 0
         self._id = next(node_ids)
-        self._changed = 0
 
     # ----------------------------------------------------------------- data
 
@@ -161,11 +193,16 @@ class Value:
     @data.setter
     def data(self, new: Any) -> None:
         self._data = new
-        self._changed = next(node_ids)  # the same clock as creation: "changed after n was made"
+        autograd.note_change(self)
 
     def _touch(self) -> None:
         """Record a change made to the data in place (by an optimizer, or a loaded checkpoint)."""
-        self._changed = next(node_ids)
+        autograd.note_change(self)
+
+    #: When the data was last changed, on the clock that numbers nodes; 0: never.  Not a
+    #: slot: it is set on the few Values whose data changes (parameters), in __dict__, so
+    #: creating a node costs nothing more.
+    _changed = 0
 
     # ----------------------------------------------------------------- description
 
@@ -255,6 +292,30 @@ class Value:
     def __float__(self) -> float:
         return self.item()
 
+    def __bool__(self) -> bool:
+        """The truth of a one-element Value; ambiguous (an error) for more, as in numpy."""
+        if self.size != 1:
+            raise ValueError(
+                f"the truth value of {self._label()} is ambiguous: it has {self.size} "
+                "elements; use (v.data > 0).any() or .all() to say which you mean"
+            )
+        return bool(self.item())
+
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        """``numpy.asarray(v)``: the data, for a Value that does not require grad.
+
+        For one that does, numpy would silently drop the graph, so it is refused (as
+        PyTorch refuses ``numpy()`` on a tensor that requires grad).
+        """
+        if self.requires_grad:
+            raise TypeError(
+                f"numpy cannot convert {self._label()}: it requires grad, and an array "
+                "would drop its graph.  Use v.data (or v.numpy()) for the numbers, or "
+                "call numpy on v.detach()"
+            )
+        array = np.asarray(self._data, dtype=dtype)
+        return array.copy() if copy else array
+
     def numpy(self) -> np.ndarray:
         """A copy of the data as a numpy array."""
         return np.array(self.data)
@@ -330,6 +391,52 @@ class Value:
     def __rpow__(self, base: Any) -> Value:
         return _F.Pow.apply(as_value(base), self)
 
+    # In-place arithmetic.  On a parameter (a leaf that requires grad) with grad mode on it
+    # is refused: Python would otherwise rebind the name to a new node (``p -= lr * p.grad``
+    # in a loop over parameters changes nothing), which is never what was meant.  Inside
+    # no_grad(), and on constants, it changes the data in place and returns the same Value,
+    # as in PyTorch.  On a computed Value it is ordinary arithmetic (``h += 1`` is h = h + 1).
+
+    def __iadd__(self, other: Any) -> Value:
+        return self._in_place(other, "+=", np.add)
+
+    def __isub__(self, other: Any) -> Value:
+        return self._in_place(other, "-=", np.subtract)
+
+    def __imul__(self, other: Any) -> Value:
+        return self._in_place(other, "*=", np.multiply)
+
+    def __itruediv__(self, other: Any) -> Value:
+        return self._in_place(other, "/=", np.divide)
+
+    def __ipow__(self, other: Any) -> Value:
+        return self._in_place(other, "**=", np.power)
+
+    def _in_place(self, other: Any, symbol: str, ufunc: Any) -> Any:
+        grad_mode = autograd.state.grad_enabled
+        if self._op is not None and grad_mode:
+            return NotImplemented  # Python falls back to the ordinary operator
+        if grad_mode and self.requires_grad:
+            raise RuntimeError(
+                f"'{symbol}' on {self._label()}, a leaf that requires grad, would replace it "
+                f"with a new node of the graph instead of changing it.  To update a parameter, "
+                f"change its data (p.data {symbol} ...), use an optimizer, or do it inside "
+                "minigrad.no_grad()"
+            )
+        data = self._data
+        new = ufunc(data, other.data if isinstance(other, Value) else _plain(other))
+        if np.shape(new) != self.shape:
+            raise ValueError(
+                f"'{symbol}' in place cannot change the shape of {self._label()} to "
+                f"{np.shape(new)}"
+            )
+        if type(data) is np.ndarray and data.flags.writeable:
+            data[...] = new  # in place: views and references to the array stay valid
+            self._touch()
+        else:
+            self.data = float(new) if type(data) is float else self.dtype.type(new)
+        return self
+
     def __matmul__(self, other: Any) -> Value:
         return _F.MatMul.apply(self, as_value(other))
 
@@ -361,24 +468,39 @@ class Value:
 
     # ----------------------------------------------------------------- reductions
 
-    def sum(self, axis: int | tuple | None = None, keepdims: bool = False) -> Value:
+    # The keywords ``dtype`` and ``out`` are there because numpy.sum(v), numpy.mean(v),
+    # numpy.max(v) call these methods with them: None works, anything else is refused.
+
+    def sum(
+        self, axis: int | tuple | None = None, keepdims: bool = False, **numpy_keywords: Any
+    ) -> Value:
+        _refuse_numpy_keywords("sum", numpy_keywords)
         axis = _F._normalize_axis(axis, self.ndim, "sum")
         return _F.Sum.apply(self, axis=axis, keepdims=keepdims)
 
-    def mean(self, axis: int | tuple | None = None, keepdims: bool = False) -> Value:
+    def mean(
+        self, axis: int | tuple | None = None, keepdims: bool = False, **numpy_keywords: Any
+    ) -> Value:
         """The sum divided by the number of elements summed."""
+        _refuse_numpy_keywords("mean", numpy_keywords)
         total = self.sum(axis, keepdims)
         count = self.size // max(total.size, 1) if self.size else 0
         return total * (1.0 / count if count else float("nan"))
 
-    def max(self, axis: int | tuple | None = None, keepdims: bool = False) -> Value:
+    def max(
+        self, axis: int | tuple | None = None, keepdims: bool = False, **numpy_keywords: Any
+    ) -> Value:
+        _refuse_numpy_keywords("max", numpy_keywords)
         axis = _F._normalize_axis(axis, self.ndim, "max")
         if self.size == 0:
             raise ValueError("max of an empty Value has no value")
         return _F.Max.apply(self, axis=axis, keepdims=keepdims)
 
-    def min(self, axis: int | tuple | None = None, keepdims: bool = False) -> Value:
+    def min(
+        self, axis: int | tuple | None = None, keepdims: bool = False, **numpy_keywords: Any
+    ) -> Value:
         """min(x) = -max(-x)."""
+        _refuse_numpy_keywords("min", numpy_keywords)
         return -((-self).max(axis, keepdims))
 
     # ----------------------------------------------------------------- shape
@@ -386,16 +508,20 @@ class Value:
     def reshape(self, *shape: Any) -> Value:
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = tuple(shape[0])
-        return _F.Reshape.apply(self, shape=tuple(int(n) for n in shape))
+        return _F.Reshape.apply(self, shape=tuple(_whole(n, "reshape", shape) for n in shape))
 
     def transpose(self, *axes: Any) -> Value:
+        """The axes permuted (reversed when none are given), as ``numpy.transpose``;
+        negative axes count from the end."""
         if len(axes) == 1 and (axes[0] is None or isinstance(axes[0], (tuple, list))):
             axes = axes[0]
         axes = tuple(axes) if axes else None
-        if axes is not None and sorted(a % max(self.ndim, 1) for a in axes) != list(
-            range(self.ndim)
-        ):
-            raise ValueError(f"transpose: axes {axes} are not a permutation of {self.ndim} axes")
+        if axes is not None:
+            ndim = self.ndim
+            given = tuple(_whole(a, "transpose", axes) for a in axes)
+            axes = tuple(a % ndim for a in given if -ndim <= a < ndim)
+            if len(given) != ndim or sorted(axes) != list(range(ndim)):
+                raise ValueError(f"transpose: axes {given} are not a permutation of {ndim} axes")
         return _F.Transpose.apply(self, axes=axes)
 
     @_derived
@@ -403,8 +529,10 @@ class Value:
         return _F.Transpose.apply(self, axes=None)
 
     def __getitem__(self, index: Any) -> Value:
-        if not self.shape:
-            raise IndexError("a scalar Value cannot be indexed")
+        if not self.shape and not _scalar_index(index):
+            raise IndexError(
+                "a 0-d Value can only be indexed with None, ... or (), as a numpy scalar can"
+            )
         return _F.GetItem.apply(self, index=_plain_index(index))
 
 
@@ -433,13 +561,38 @@ def _leaf(data: Any, requires_grad: bool, name: str | None) -> Value:
     leaf._g = None
     leaf._mark = 0
     leaf._id = next(node_ids)
-    leaf._changed = 0
     return leaf
 
 
 def _plain(x: Any) -> Any:
     """A number or array operand as data (validated like Value data)."""
     return Value(x, requires_grad=False).data if not isinstance(x, (float, np.ndarray)) else x
+
+
+def _refuse_numpy_keywords(op: str, keywords: dict) -> None:
+    """numpy's reductions pass dtype= and out=; a Value has no use for them."""
+    for name, given in keywords.items():
+        if name not in ("dtype", "out"):
+            raise TypeError(f"{op}() got an unexpected keyword argument '{name}'")
+        if given is not None:
+            raise TypeError(
+                f"{op}: {name}= is not supported: the result is a new Value of the input's "
+                "dtype (convert with v.data.astype(...) outside the graph)"
+            )
+
+
+def _whole(n: Any, op: str, given: Any) -> int:
+    """An integer argument (a size or an axis); 2.9 is refused, never truncated to 2."""
+    try:
+        return operator.index(n)
+    except TypeError:
+        raise TypeError(f"{op}: {given!r} must be whole numbers, got {n!r}") from None
+
+
+def _scalar_index(index: Any) -> bool:
+    """Whether ``index`` is one a 0-d array accepts: None, ..., () or a tuple of those."""
+    parts = index if isinstance(index, tuple) else (index,)
+    return all(part is None or part is Ellipsis for part in parts)
 
 
 def _plain_index(index: Any) -> Any:

@@ -434,8 +434,8 @@ def test_reduction_and_axis_errors():
         F.mse_loss(np.zeros(2), np.zeros(2), reduction="avg")
     with pytest.raises(ValueError, match="axis 2 is out of range"):
         F.softmax(np.zeros((2, 2)), axis=2)
-    with pytest.raises(ValueError, match="at least one dimension"):
-        F.logsumexp(Value(1.0))
+    with pytest.raises(ValueError, match="axis 1 is out of range"):
+        F.logsumexp(Value(1.0), axis=1)  # a 0-d input takes axis 0 or -1, as in PyTorch
 
 
 def test_losses_accept_a_list_of_scalar_values_like_micrograd():

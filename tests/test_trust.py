@@ -250,3 +250,241 @@ def test_grad_gives_each_position_of_a_repeated_input_its_gradient():
     ga1, ga2 = mg.grad((a * a).sum(), [a, a])
     np.testing.assert_array_equal(ga1, [2.0, 4.0])
     assert ga1 is not ga2
+
+
+# ------------------------------------------------------------ negative axes
+
+
+@pytest.mark.parametrize(
+    "axes", [(-1, 0, 1), (2, -3, -2), (-1, -2, -3), (1, -1, 0)], ids=str
+)
+def test_transpose_with_negative_axes_back_propagates_through_the_same_permutation(axes):
+    data = np.arange(24.0).reshape(2, 3, 4)
+    x = Value(data)
+    y = x.transpose(axes)
+    positive = tuple(a % 3 for a in axes)
+    np.testing.assert_array_equal(y.data, data.transpose(positive))
+    weights = np.random.default_rng(0).normal(size=y.shape)
+    (y * weights).sum().backward()
+    np.testing.assert_array_equal(x.grad, weights.transpose(np.argsort(positive)))
+
+
+def _reductions():
+    F = nn.functional
+    return {
+        "sum": lambda v, a: v.sum(a),
+        "mean": lambda v, a: v.mean(a),
+        "max": lambda v, a: v.max(a),
+        "min": lambda v, a: v.min(a),
+        "sum keepdims": lambda v, a: v.sum(a, keepdims=True),
+        "logsumexp": lambda v, a: F.logsumexp(v, a),
+        "softmax": lambda v, a: F.softmax(v, a),
+        "log_softmax": lambda v, a: F.log_softmax(v, a),
+        "concat": lambda v, a: mg.concat([v, v * 2.0], axis=a),
+        "stack": lambda v, a: mg.stack([v, v * 2.0], axis=a),
+    }
+
+
+@pytest.mark.parametrize("name", sorted(_reductions()))
+@pytest.mark.parametrize("axis", [-1, -2, -3, (-1, 0), (0, -2)], ids=str)
+def test_every_operation_with_an_axis_treats_negative_axes_as_numpy(name, axis):
+    op = _reductions()[name]
+    single = isinstance(axis, int)
+    if not single and name in ("softmax", "log_softmax", "concat", "stack"):
+        pytest.skip("takes one axis")
+    data = np.random.default_rng(1).normal(size=(2, 3, 4))
+    ndim = 4 if name == "stack" else 3  # stack's axis counts in its output
+    positive = axis % ndim if single else tuple(a % ndim for a in axis)
+    x_neg, x_pos = Value(data), Value(data)
+    y_neg, y_pos = op(x_neg, axis), op(x_pos, positive)
+    np.testing.assert_allclose(y_neg.data, y_pos.data)
+    weights = np.random.default_rng(2).normal(size=y_neg.shape)
+    (y_neg * weights).sum().backward()
+    (y_pos * weights).sum().backward()
+    np.testing.assert_allclose(x_neg.grad, x_pos.grad)
+
+
+# ------------------------------------------------------------ in-place arithmetic
+
+
+def test_in_place_arithmetic_on_a_parameter_is_refused_with_the_fix():
+    p = Value(np.ones(2), name="p")
+    p.grad = np.ones(2)
+    for p_ in [p]:  # the loop a learner writes: it would only rebind p_
+        with pytest.raises(RuntimeError, match=r"\(p.data -= \.\.\.\), use an optimizer"):
+            p_ -= 0.1 * p_.grad
+    np.testing.assert_array_equal(p.data, [1.0, 1.0])
+
+
+def test_in_place_arithmetic_inside_no_grad_updates_the_data_in_place():
+    p = Value(np.ones(2))
+    data = p.data
+    same = p
+    with mg.no_grad():
+        p -= 0.25
+        p *= 2.0
+    assert p is same and p.data is data  # the same Value and the same array
+    np.testing.assert_array_equal(p.data, [1.5, 1.5])
+    s = Value(2.0)
+    with mg.no_grad():
+        s **= 3
+    assert s.data == 8.0 and s.is_leaf
+
+
+def test_in_place_update_inside_no_grad_marks_old_graphs_stale():
+    p = Value(np.ones(2))
+    y = (p * p).sum()
+    with mg.no_grad():
+        p -= 0.5
+    with pytest.raises(RuntimeError, match="was changed"):
+        y.backward()
+
+
+def test_in_place_arithmetic_on_a_computed_value_is_ordinary_arithmetic():
+    x = Value(2.0)
+    h = x * 3.0
+    before = h
+    h += 1.0
+    assert h is not before and h.data == 7.0
+    h.backward()
+    assert x.grad == 3.0
+
+
+def test_in_place_arithmetic_cannot_change_the_shape():
+    c = Value(np.ones(2), requires_grad=False)
+    with pytest.raises(ValueError, match=r"cannot change the shape .* to \(3, 2\)"):
+        c += np.ones((3, 2))
+
+
+def test_assigning_a_computed_value_over_a_module_parameter_is_refused():
+    model = nn.Layer(2, 1, seed=0)
+    W = model.W
+    with pytest.raises(TypeError, match=r"Layer.W is a parameter"):
+        model.W = model.W - 0.1
+    assert model.W is W and W in model.parameters()
+    with pytest.raises(RuntimeError, match="a leaf that requires grad"):
+        model.W -= 0.1
+    with mg.no_grad():
+        model.W -= 0.1  # the PyTorch idiom: in place, the parameter stays
+    assert model.W is W and W in model.parameters()
+
+
+# ------------------------------------------------------------ edge rules, as in PyTorch
+
+
+def test_the_derivative_of_x_to_the_zero_is_zero_even_at_zero():
+    assert mg.grad(Value(0.0) ** 0.0, [Value(0.0)], allow_unused=True) == (None,)
+    x = Value(0.0)
+    assert mg.grad(x**0.0, x) == 0.0
+    xs = Value(np.array([0.0, 2.0, 0.0]))
+    g = mg.grad((xs ** np.array([0.0, 2.0, 2.0])).sum(), xs)
+    np.testing.assert_array_equal(g, [0.0, 4.0, 0.0])
+
+
+def test_the_derivative_of_zero_to_the_y_in_y():
+    y = Value(np.array([-1.0, 0.0, 2.0]))
+    with np.errstate(divide="ignore"):
+        g = mg.grad((Value(np.zeros(3), requires_grad=False) ** y).sum(), y)
+    np.testing.assert_array_equal(g, [-np.inf, 0.0, 0.0])
+    z = Value(-1.0)
+    with np.errstate(divide="ignore"):
+        assert mg.grad(0.0**z, z) == -np.inf
+
+
+def test_relu_abs_and_max_treat_nan_as_pytorch_does():
+    nan = float("nan")
+    x = Value(nan)
+    y = x.relu()
+    assert np.isnan(y.data)  # the scalar path as the array path
+    y.backward()
+    assert x.grad == 1.0  # PyTorch: the gradient passes where not out <= 0
+    xs = Value(np.array([nan, 1.0, -2.0]))
+    xs.abs().sum().backward()
+    np.testing.assert_array_equal(xs.grad, [0.0, 1.0, -1.0])
+    m = Value(np.array([nan, 1.0, 3.0]))
+    assert np.isnan(m.max().data)
+    m.max().backward()
+    np.testing.assert_array_equal(m.grad, [1.0, 0.0, 0.0])
+
+
+@pytest.mark.parametrize("data", [3.0, np.float32(3.0)], ids=["float", "float32"])
+def test_zero_dimensional_values_follow_numpy_and_pytorch(data):
+    F = nn.functional
+    x = Value(data)
+    for y in (x.sum(0), x.sum(-1), x.mean(0), x.mean(-1), x.max(0), x.T, x.transpose()):
+        assert y.shape == () and float(y.data) == 3.0 and y.dtype == x.dtype
+    assert x.reshape(-1).shape == (1,)
+    assert x[None].shape == (1,) and x[...].shape == ()
+    assert float(F.softmax(x, 0).data) == 1.0 and float(F.log_softmax(x, -1).data) == 0.0
+    assert mg.grad(x[None].sum() * 2.0, x) == 2.0
+    with pytest.raises(IndexError, match="0-d Value can only be indexed with None"):
+        x[0]
+
+
+def test_relu_keeps_float32_under_create_graph_and_so_does_every_primitive():
+    x = Value(np.array([0.5, -1.0, 2.0], np.float32))
+    ops = {
+        "relu": lambda v: v.relu(),
+        "abs": lambda v: v.abs(),
+        "tanh": lambda v: v.tanh(),
+        "sigmoid": lambda v: v.sigmoid(),
+        "exp": lambda v: v.exp(),
+        "pow": lambda v: v**2.0,
+        "max": lambda v: v.max(),
+        "transpose": lambda v: v.reshape(3, 1).T,
+        "getitem": lambda v: v[1:],
+        "where": lambda v: mg.where(v.data > 0, v, v * 2.0),
+        "concat": lambda v: mg.concat([v, v]),
+        "matmul": lambda v: v @ v,
+    }
+    for name, op in ops.items():
+        (g,) = mg.grad(op(x).sum(), [x], create_graph=True)
+        assert g.dtype == np.float32, name
+        if g.requires_grad:  # relu's and abs's derivatives are constants
+            (gg,) = mg.grad(g.sum(), [x], allow_unused=True)
+            assert gg is None or gg.dtype == np.float32, name
+
+
+# ------------------------------------------------------------ bad inputs: clear errors
+
+
+def test_truth_of_a_value():
+    assert bool(Value(1.0)) and not bool(Value(0.0)) and bool(Value(np.array([2.0])))
+    with pytest.raises(ValueError, match="ambiguous: it has 3 elements"):
+        bool(Value(np.ones(3)))
+
+
+def test_numpy_functions_on_values():
+    v = Value(np.array([1.0, 2.0, 3.0]))
+    assert np.sum(v).data == 6.0 and np.mean(v).data == 2.0 and np.max(v).data == 3.0
+    with pytest.raises(TypeError, match="out= is not supported"):
+        np.sum(v, out=np.zeros(()))
+    with pytest.raises(TypeError, match="it requires grad, and an array would drop its graph"):
+        np.asarray(v)
+    np.testing.assert_array_equal(np.asarray(v.detach()), [1.0, 2.0, 3.0])
+
+
+@pytest.mark.parametrize(
+    "action, error, says",
+    [
+        (lambda: Value(np.ones(3)).sum(axis=0.0), TypeError, "axis must be an int"),
+        (lambda: Value(np.ones(3)).sum(axis=(0, 0)), ValueError, "names the same axis twice"),
+        (lambda: mg.grad(Value(2.0) * 2.0, 3.0), TypeError, "must be a Value or a sequence"),
+        (lambda: mg.grad(Value(2.0) * 2.0, [3.0]), TypeError, "got a float among them"),
+        (lambda: Value(np.ones(6)).reshape(2.9, 2), TypeError, "must be whole numbers, got 2.9"),
+        (lambda: Value(np.ones(6)).transpose(0.0), TypeError, "must be whole numbers"),
+        (lambda: Value(2**1100), ValueError, "beyond the range of float64"),
+        (lambda: Value([2**1100, 1]), ValueError, "beyond the range of float64"),
+        (lambda: Value([1.0, None]), TypeError, "containing NoneType None"),
+        (lambda: Value(1.0, requires_grad="no"), TypeError, "requires_grad must be True or False"),
+        (lambda: (Value(np.ones(3)) * 1.0).backward([1, None, 1]), TypeError, "must hold numbers"),
+    ],
+)
+def test_bad_inputs_get_clear_errors(action, error, says):
+    with pytest.raises(error, match=says):
+        action()
+
+
+def test_large_python_integers_in_a_list_become_float64_as_a_lone_one_does():
+    v = Value([2**70, 1])
+    assert v.dtype == np.float64 and v.data[0] == float(2**70) == Value(2**70).data

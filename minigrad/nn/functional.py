@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from minigrad.functions import Affine, Function, Primitive, reshape, stack
+from minigrad.functions import Affine, Function, Primitive, _normalize_axis, reshape, stack
 from minigrad.value import Value, as_value
 
 #: .max() and .sum() without numpy's Python wrapper, for the once-per-step loss.
@@ -150,21 +150,6 @@ def _reduce(loss: Value, reduction: str) -> Value:
     return loss
 
 
-def _axis(axis: Any, ndim: int, fn: str) -> Any:
-    """axis normalised to a non-negative int, a sorted tuple of them, or None."""
-    if axis is None:
-        return None
-    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
-    out = []
-    for a in axes:
-        if isinstance(a, bool) or not isinstance(a, (int, np.integer)):
-            raise TypeError(f"{fn}: axis must be an int, a tuple of ints or None, got {axis!r}")
-        if not -ndim <= a < ndim:
-            raise ValueError(f"{fn}: axis {a} is out of range for an input with {ndim} dimensions")
-        out.append(int(a) % ndim)
-    return out[0] if isinstance(axis, (int, np.integer)) else tuple(sorted(set(out)))
-
-
 def _kept_shape(shape: tuple, axis: Any) -> tuple:
     if axis is None:
         return (1,) * len(shape)
@@ -216,21 +201,18 @@ def logsumexp(x: Any, axis: Any = -1, keepdims: bool = False) -> Value:
     """log(Σ_i exp(x_i)) along ``axis`` (an int, a tuple, or None for every element).
 
     Stable for any finite input: logsumexp([1e4, -1e4]) = 1e4 exactly.  Its gradient is
-    ``softmax(x, axis)``.  Raises ValueError for a scalar (there is nothing to sum over).
+    ``softmax(x, axis)``.  A 0-d input is its own logsumexp (axis 0 or -1, as in PyTorch).
     """
     x = _as_input(x, "logsumexp")
-    if x.ndim == 0:
-        raise ValueError("logsumexp needs an input with at least one dimension, got a scalar")
-    return LogSumExp.apply(x, axis=_axis(axis, x.ndim, "logsumexp"), keepdims=bool(keepdims))
+    axis = _normalize_axis(axis, x.ndim, "logsumexp")
+    return LogSumExp.apply(x, axis=axis, keepdims=bool(keepdims))
 
 
 def log_softmax(x: Any, axis: int = -1) -> Value:
     """log softmax(x) = x - logsumexp(x) along ``axis``: log-probabilities, stable for any
     finite logits (log_softmax([1e4, -1e4]) = [0, -2e4])."""
     x = _as_input(x, "log_softmax")
-    if x.ndim == 0:
-        raise ValueError("log_softmax needs an input with at least one dimension, got a scalar")
-    return x - LogSumExp.apply(x, axis=_axis(axis, x.ndim, "log_softmax"), keepdims=True)
+    return x - LogSumExp.apply(x, axis=_normalize_axis(axis, x.ndim, "log_softmax"), keepdims=True)
 
 
 def softmax(x: Any, axis: int = -1) -> Value:

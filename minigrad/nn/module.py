@@ -71,6 +71,21 @@ class Module:
     def __init__(self) -> None:
         self.training = True
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        # model.w = model.w - lr * model.w.grad would put a computed node where the
+        # parameter was: it would leave parameters() and state_dict(), and the graph would
+        # grow with every step.  Refuse it and say how to update a parameter instead.
+        if isinstance(value, Value) and value._op is not None:
+            current = self.__dict__.get(name)
+            if isinstance(current, Value) and current._op is None and current.requires_grad:
+                raise TypeError(
+                    f"{type(self).__name__}.{name} is a parameter; assigning the computed "
+                    f"{value._label()} over it would replace it with a node of a graph (it "
+                    "would leave parameters() and state_dict()).  Update its data instead: "
+                    f"self.{name}.data -= lr * self.{name}.grad, or use an optimizer"
+                )
+        object.__setattr__(self, name, value)
+
     # ----------------------------------------------------------------- forward
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
