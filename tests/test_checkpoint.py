@@ -263,3 +263,69 @@ def test_frozen_values_are_saved_and_restored(tmp_path):
     b.load(tmp_path / "b.npz")
     assert np.array_equal(b.stats.data, np.full(3, 1.0))
     assert [n for n, _ in b.named_parameters()] == ["w"]
+
+
+# ============================================================================ names
+
+
+class _Child(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.y = Value(np.zeros(2))
+
+
+class _Parent(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.x = _Child()
+
+
+def test_a_dotted_name_next_to_a_child_is_refused_naming_both():
+    model = _Parent()
+    with pytest.raises(ValueError) as info:
+        setattr(model, "x.y", Value(np.ones(2)))
+    message = str(info.value)
+    assert "getattr(model, 'x.y') and model.x.y" in message
+    assert "state_dict name 'x.y'" in message and "such as 'x_y'" in message
+    assert list(model.state_dict()) == ["x.y"] and "x.y" not in vars(model)
+
+
+def test_dots_in_attribute_names_and_dict_keys_are_refused_before_any_collision():
+    model = _Parent()
+    with pytest.raises(ValueError, match=r"getattr\(model, 'a.b'\) has a dot in its name"):
+        setattr(model, "a.b", Value(1.0))
+    with pytest.raises(ValueError, match=r"model.extra\[0\]\['w.1'\] has a dot"):
+        model.extra = [{"w.1": Value(1.0)}]
+    model.config = {"lr.decay": 0.5}  # no Value or Module inside: not part of the state
+    assert list(model.state_dict()) == ["x.y"]
+
+
+def test_keys_0_and_str_0_in_one_dict_are_refused_naming_both():
+    model = _Parent()
+    with pytest.raises(ValueError) as info:
+        model.table = {0: Value(1.0), "0": Value(2.0)}
+    assert (
+        "model.table[0] and model.table['0'] would both be saved under the state_dict "
+        "name 'table.0'" in str(info.value)
+    )
+    model.table = {0: Value(1.0), 1: Value(2.0)}  # integer keys alone are fine
+    assert list(model.state_dict()) == ["x.y", "table.0", "table.1"]
+
+
+def test_a_collision_made_after_assignment_is_refused_on_save_and_load(tmp_path):
+    model = _Parent()
+    model.table = {0: Value(1.0)}
+    path = tmp_path / "model.npz"
+    model.save(path)
+    previous = path.read_bytes()
+    model.table["0"] = Value(2.0)  # a dict changed in place: no assignment to check
+    for action in (
+        model.state_dict,
+        model.parameters,
+        lambda: model.save(path),
+        lambda: model.load(path),
+        lambda: model.load_state_dict({"x.y": np.zeros(2), "table.0": np.ones(())}),
+    ):
+        with pytest.raises(ValueError, match=r"model.table\[0\] and model.table\['0'\]"):
+            action()
+    assert path.read_bytes() == previous
