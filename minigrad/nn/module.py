@@ -336,11 +336,16 @@ class Module:
         naming the problem; the model is then untouched.  A missing file raises
         FileNotFoundError.
         """
-        state, source = checkpoint.read(path)
-        origin = f"checkpoint {os.fspath(path)!r}" + (f" (saved from {source})" if source else "")
-        checkpoint.load_into(
-            self._named_values(), state, strict, type(self).__name__, origin, "the checkpoint"
-        )
+        named = self._named_values()
+        model, short = type(self).__name__, "the checkpoint"
+        with checkpoint.Archive(path) as archive:  # checks every member, reads none
+            origin = f"checkpoint {os.fspath(path)!r}"
+            origin += f" (saved from {archive.source})" if archive.source else ""
+            # Names and shapes are compared before a single array is read:
+            described = {n: (e.shape, e.dtype) for n, e in archive.entries.items()}
+            checkpoint.check_against(named, described, strict, model, origin, short)
+            state = archive.read(name for name, _ in named if name in described)
+        checkpoint.load_into(named, state, strict, model, origin, short)
         return self
 
     # ----------------------------------------------------------------- display
