@@ -604,21 +604,19 @@ def run_gradcheck(args: argparse.Namespace) -> int:
     numbers = sum(leaf.size for leaf in leaves)
     checks = 1 + (len(DEFAULT_EPS_VALUES) if args.sweep else 0)
     evaluations = numbers * EVALUATIONS_PER_NUMBER[args.method] * checks
-    started = time.perf_counter()
-    function(*leaves)
-    seconds = evaluations * (time.perf_counter() - started)
     work = (
         f"checking {numbers:,} input numbers by {args.method} differences"
         + (f", at {checks - 1} step sizes and the chosen one" if args.sweep else "")
-        + f" takes {evaluations:,} evaluations of the expression ({_duration(seconds)})"
+        + f" takes {evaluations:,} evaluations of the expression"
     )
     if evaluations > args.max_evals:
         raise UsageError(
             f"minigrad gradcheck: error: {work}, more than --max-evals {args.max_evals:,}; "
             f"pass --max-evals {evaluations} to run it anyway, or give smaller values"
         )
-    if seconds > 5:
-        print(work, flush=True)
+    seconds = evaluations * _seconds_per_evaluation(function, leaves)
+    if seconds > 5:  # worth saying before a wait
+        print(f"{work} (about {_duration(seconds)})", flush=True)
 
     options = {"method": args.method}
     if args.eps is not None:
@@ -632,12 +630,15 @@ def run_gradcheck(args: argparse.Namespace) -> int:
     return OK if report.passed else FAILED
 
 
+def _seconds_per_evaluation(function: Callable[..., Any], leaves: list[Any]) -> float:
+    """How long one evaluation of the expression takes here (timed once)."""
+    started = time.perf_counter()
+    function(*leaves)
+    return time.perf_counter() - started
+
+
 def _duration(seconds: float) -> str:
-    if seconds < 1:
-        return "under a second"
-    if seconds < 120:
-        return f"about {seconds:.0f} s"
-    return f"about {seconds / 60:.0f} minutes"
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} minutes"
 
 
 # ============================================================================ lr sweep

@@ -524,3 +524,30 @@ def test_saving_through_a_symlink_writes_the_target_and_keeps_the_link(tmp_path)
     assert link.is_symlink() and os.readlink(link) == str(target)
     assert np.array_equal(nn.load(target)["layers.0.W"], newer.layers[0].W.data)
     assert sorted(os.listdir(target.parent)) == ["model.npz"]
+
+
+def _patch_sizes(path, name, *, compressed, uncompressed):
+    """Rewrite the sizes the central directory records for member ``name``."""
+    data = bytearray(path.read_bytes())
+    at = next(
+        i
+        for i in range(len(data))
+        if data[i : i + 4] == b"PK\x01\x02" and data[i + 46 : i + 46 + len(name)] == name.encode()
+    )
+    data[at + 20 : at + 24] = compressed.to_bytes(4, "little")
+    data[at + 24 : at + 28] = uncompressed.to_bytes(4, "little")
+    path.write_bytes(bytes(data))
+
+
+def test_zip_entries_claiming_more_than_the_file_holds_are_refused(tmp_path):
+    path = _one_member_checkpoint(tmp_path)
+    _patch_sizes(path, "w.npy", compressed=10**9, uncompressed=10**9)
+    with pytest.raises(nn.CheckpointError, match="claims 1,000,000,000 bytes of data, but"):
+        nn.load(path)
+    deflated = tmp_path / "deflated.npz"
+    np.savez_compressed(deflated, w=np.zeros(1000))
+    assert nn.load(deflated)["w"].shape == (1000,)  # numpy's compressed archives load
+    compressed = zipfile.ZipFile(deflated).getinfo("w.npy").compress_size
+    _patch_sizes(deflated, "w.npy", compressed=compressed, uncompressed=4 * 10**9)
+    with pytest.raises(nn.CheckpointError, match="into 4,000,000,000, more than deflate can"):
+        nn.load(deflated)

@@ -477,3 +477,18 @@ def test_gradcheck_counts_its_evaluations_and_refuses_past_the_limit():
     assert_one_line_error(swept, "at 12 step sizes and the chosen one takes 52 evaluations")
     five = run("gradcheck", "x*y", "x=1", "y=2", "--method", "five-point", "--max-evals", "8")
     assert five.returncode == 0 and "gradcheck passed" in five.stdout, five.stderr
+
+
+def test_gradcheck_says_how_long_a_long_check_will_take(monkeypatch, capsys):
+    from minigrad import cli
+
+    monkeypatch.setattr(cli, "_seconds_per_evaluation", lambda function, leaves: 2.5)
+    assert cli.main(["gradcheck", "x*y", "x=1", "y=2"]) == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first == (
+        "checking 2 input numbers by central differences takes 4 evaluations of the "
+        "expression (about 10 s)"
+    )
+    monkeypatch.setattr(cli, "_seconds_per_evaluation", lambda function, leaves: 1e-3)
+    assert cli.main(["gradcheck", "x*y", "x=1", "y=2"]) == 0
+    assert capsys.readouterr().out.startswith("out = x*y = 2")  # a quick check says nothing

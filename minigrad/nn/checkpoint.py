@@ -8,13 +8,19 @@ class name).  Anything can read it: ``numpy.load(path)``.
 Safety, in three rules:
 
 * **Saving is atomic.**  The archive is written to a temporary file in the target's
-  directory, flushed and fsync'ed, then renamed over the target with ``os.replace``
-  (atomic on POSIX and Windows).  If anything fails midway, the temporary file is removed
-  and the previous checkpoint is still there, intact.
-* **Loading never unpickles** (``allow_pickle=False``): a checkpoint cannot run code.
-* **Loading checks everything before changing anything.**  A damaged file, a file that is
-  not a checkpoint, missing or unexpected names, mismatched shapes: ``CheckpointError``
-  lists every problem and the model keeps its weights.
+  directory (its name shortened to fit the file-name limit), flushed and fsync'ed, then
+  renamed over the target with ``os.replace`` (atomic on POSIX and Windows).  If anything
+  fails midway, the temporary file is removed and the previous checkpoint is still there,
+  intact.  A symbolic link is followed: its target is replaced, the link stays.
+* **Loading never unpickles**: the archive is read here, member by member, with zipfile
+  and numpy's ``.npy`` header reader; object arrays are refused.  A checkpoint cannot run
+  code.
+* **Loading checks everything before changing anything, and before reading anything.**
+  Every member's zip entry and ``.npy`` header are checked first (``Archive``): no
+  encryption, stored or deflated only, real-number dtypes, shapes whose size matches the
+  bytes the member holds, a sensible format version.  Then the names and shapes are
+  compared with the model's, and only then are arrays read.  ``CheckpointError`` lists
+  every problem and the model keeps its weights.
 """
 
 from __future__ import annotations
@@ -33,7 +39,7 @@ import numpy as np
 
 from minigrad._units import human_bytes
 
-__all__ = ["CheckpointError", "save", "load", "read", "FORMAT_VERSION"]
+__all__ = ["CheckpointError", "Archive", "Entry", "save", "load", "read", "FORMAT_VERSION"]
 
 #: Version of the archive layout; a file written by a newer layout is refused.
 FORMAT_VERSION = 1
