@@ -405,6 +405,9 @@ def test_a_crafted_class_name_is_a_checkpoint_error(tmp_path):
     np.savez(path, __minigrad_source__=np.array(["MLP", "MLP"]), w=np.zeros(2))
     with pytest.raises(nn.CheckpointError, match="must be one class name"):
         nn.load(path)
+    _archive(path, {"__minigrad_source__.npy": _npy((), descr="<U0")})
+    with pytest.raises(nn.CheckpointError, match="has dtype <U0, whose elements hold nothing"):
+        nn.load(path)
 
 
 @pytest.mark.parametrize(

@@ -339,6 +339,8 @@ class Archive:
             )
         if dtype.kind not in allowed or dtype.subdtype is not None or dtype.names:
             raise CheckpointError(f"has dtype {dtype}, but it must hold {wanted}")
+        if dtype.itemsize == 0:
+            raise CheckpointError(f"has dtype {dtype}, whose elements hold nothing")
         if any(not isinstance(n, int) or n < 0 for n in shape):
             raise CheckpointError(f"declares an impossible shape {shape}")
         entry = Entry(name, tuple(shape), dtype, bool(fortran), info, header_size)
