@@ -831,12 +831,12 @@ def _numbers(count: int, each: str = "{}") -> str:
     return "[" + ",".join(each.format(i % 10) for i in range(count)) + "]"
 
 
-_command_shown(
-    ("graph", "sum(a+b+c)", f"a={_numbers(800, '[[{}]]')}", f"b=[{_numbers(800, '[{}]')}]",
-     f"c={_numbers(800)}"),
-    'minigrad graph "sum(a+b+c)" a=... b=... c=...  # shapes (800, 1, 1), (1, 800, 1), (800,)',
-    "a broadcast that would need gigabytes",
-    "would make an array of shape (800, 800, 800): 512,000,000 numbers (3.8 GiB)",
+_command_shown(  # small enough that a regression would not take the machine's memory
+    ("graph", "sum(a+b+c)", f"a={_numbers(300, '[[{}]]')}", f"b=[{_numbers(300, '[{}]')}]",
+     f"c={_numbers(300)}"),
+    'minigrad graph "sum(a+b+c)" a=... b=... c=...  # shapes (300, 1, 1), (1, 300, 1), (300,)',
+    "a broadcast past the size limit",
+    "would make an array of shape (300, 300, 300): 27,000,000 numbers (206.0 MiB)",
 )  # fmt: skip
 _command_shown(
     ("gradcheck", "sum(a*b)", f"a={_numbers(1500)}", f"b={_numbers(1500)}"),
