@@ -118,6 +118,13 @@ def hidden_sizes(text: str) -> list[int]:
     return sizes
 
 
+def file_name(text: str) -> str:
+    """A path to write to: anything but an empty (or blank) string."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(f"must be a file name, got {text!r}")
+    return text
+
+
 def learning_rates(text: str) -> list[float]:
     """Comma-separated learning rates, each > 0, e.g. ``1e-10,1e-7,1e-4``."""
     rates = []
@@ -576,9 +583,16 @@ def _write_stepper(out: Any, path: str | None) -> Path:
 METHODS = ("central", "forward", "five-point", "complex-step")
 
 
+#: Evaluations of the expression a finite-difference method makes per input number.
+EVALUATIONS_PER_NUMBER = {"central": 2, "forward": 1, "five-point": 4, "complex-step": 1}
+#: The default of ``--max-evals``: about ten seconds for inputs of a thousand numbers.
+MAX_EVALUATIONS = 5000
+
+
 def run_gradcheck(args: argparse.Namespace) -> int:
     """``minigrad gradcheck``: analytic gradients against finite differences."""
     from minigrad.gradcheck import gradcheck
+    from minigrad.gradcheck.sweep import DEFAULT_EPS_VALUES
 
     out, inputs, expression = _evaluate_expression(args.expression, args.values)
     names = list(inputs)
@@ -586,6 +600,23 @@ def run_gradcheck(args: argparse.Namespace) -> int:
 
     def function(*values: Any) -> Any:
         return expression.evaluate(dict(zip(names, values)))
+
+    numbers = sum(leaf.size for leaf in leaves)
+    checks = 1 + (len(DEFAULT_EPS_VALUES) if args.sweep else 0)
+    evaluations = numbers * EVALUATIONS_PER_NUMBER[args.method] * checks
+    work = (
+        f"checking {numbers:,} input numbers by {args.method} differences"
+        + (f", at {checks - 1} step sizes and the chosen one" if args.sweep else "")
+        + f" takes {evaluations:,} evaluations of the expression"
+    )
+    if evaluations > args.max_evals:
+        raise UsageError(
+            f"minigrad gradcheck: error: {work}, more than --max-evals {args.max_evals:,}; "
+            f"pass --max-evals {evaluations} to run it anyway, or give smaller values"
+        )
+    seconds = evaluations * _seconds_per_evaluation(function, leaves)
+    if seconds > 5:  # worth saying before a wait
+        print(f"{work} (about {_duration(seconds)})", flush=True)
 
     options = {"method": args.method}
     if args.eps is not None:
@@ -597,6 +628,17 @@ def run_gradcheck(args: argparse.Namespace) -> int:
         print()
         print(report.sweep())
     return OK if report.passed else FAILED
+
+
+def _seconds_per_evaluation(function: Callable[..., Any], leaves: list[Any]) -> float:
+    """How long one evaluation of the expression takes here (timed once)."""
+    started = time.perf_counter()
+    function(*leaves)
+    return time.perf_counter() - started
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} minutes"
 
 
 # ============================================================================ lr sweep
@@ -861,7 +903,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = command("demo", "the guided tour: train, check, draw", DEMO_HELP, run_demo)
     demo.add_argument(
-        "--out", metavar="DIR", default="minigrad-demo", help="where to write (minigrad-demo/)"
+        "--out",
+        type=file_name,
+        metavar="DIR",
+        default="minigrad-demo",
+        help="where to write (minigrad-demo/)",
     )
     demo.add_argument("--seed", type=non_negative_int, default=0, help="random seed (0)")
 
@@ -898,8 +944,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="share of the training data held out for validation (0.2)",
     )
     train.add_argument("--seed", type=non_negative_int, default=0, help="random seed (0)")
-    train.add_argument("--save", metavar="FILE", help="save the trained model (.npz)")
-    train.add_argument("--out", metavar="DIR", help="also write loss curves (and boundary) here")
+    train.add_argument(
+        "--save", type=file_name, metavar="FILE", help="save the trained model (.npz)"
+    )
+    train.add_argument(
+        "--out", type=file_name, metavar="DIR", help="also write loss curves (and boundary) here"
+    )
     train.add_argument("--json", action="store_true", help="print one JSON object")
 
     graph = command("graph", "draw an expression's graph", GRAPH_HELP, run_graph)
@@ -907,7 +957,9 @@ def build_parser() -> argparse.ArgumentParser:
     graph.add_argument(
         "values", nargs="*", default=[], metavar="NAME=VALUE", help="values of its names"
     )
-    graph.add_argument("-o", "--output", metavar="FILE", help="write here (default: print)")
+    graph.add_argument(
+        "-o", "--output", type=file_name, metavar="FILE", help="write here (default: print)"
+    )
     graph.add_argument("--format", choices=GRAPH_FORMATS, help="output format (from -o)")
 
     check = command("gradcheck", "check an expression's gradients", GRADCHECK_HELP, run_gradcheck)
@@ -918,6 +970,13 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--eps", type=positive_float, default=None, help="finite-difference step")
     check.add_argument("--method", choices=METHODS, default="central", help="(central)")
     check.add_argument("--sweep", action="store_true", help="also sweep the step size")
+    check.add_argument(
+        "--max-evals",
+        type=positive_int,
+        default=MAX_EVALUATIONS,
+        metavar="N",
+        help=f"refuse checks that need more evaluations of the expression ({MAX_EVALUATIONS})",
+    )
 
     sweep = command("lr-sweep", "compare learning rates", LR_SWEEP_HELP, run_lr_sweep)
     sweep.add_argument("--dataset", choices=DATASETS, default="linear", help="(linear)")
@@ -930,7 +989,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sweep.add_argument("--epochs", type=positive_int, default=None, help="epochs per rate (100)")
     sweep.add_argument("--seed", type=non_negative_int, default=0, help="random seed (0)")
-    sweep.add_argument("--plot", metavar="FILE", help="also plot the loss curves (PNG)")
+    sweep.add_argument(
+        "--plot", type=file_name, metavar="FILE", help="also plot the loss curves (PNG)"
+    )
     return parser
 
 

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import ast
 import keyword
+import math
 import warnings
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -36,11 +37,18 @@ from typing import Any
 
 import numpy as np
 
+from minigrad._units import human_bytes
 from minigrad.value import Value, as_value
 
 #: Longest expression or value accepted, in characters.  Python's own parser gives up on
 #: deeply nested input with RecursionError or MemoryError; a bound keeps us far from that.
 MAX_LENGTH = 5000
+
+#: Most numbers the results of one evaluation may hold together (80 MB of float64).  Short
+#: values can broadcast into huge arrays (shapes (1000, 1, 1) + (1, 1000, 1) + (1, 1, 1000)
+#: make 10**9 numbers), so each operation's result shape is worked out, and refused past
+#: this, before anything is allocated.
+MAX_ELEMENTS = 10_000_000
 
 
 class ExprError(ValueError):
@@ -137,12 +145,14 @@ class Expression:
     tree: ast.Expression
     names: tuple[str, ...]
 
-    def evaluate(self, values: Mapping[str, Any]) -> Value:
+    def evaluate(self, values: Mapping[str, Any], max_elements: int | None = MAX_ELEMENTS) -> Value:
         """Compute the expression on ``values`` (name -> Value, number or array).
 
         Numbers and arrays given here become leaves that require grad, named after their
         variable; Values are used as they are.  Raises ``ExprError`` (and nothing else)
-        for an unknown name, a division by zero, a shape mismatch or a non-finite result.
+        for an unknown name, a division by zero, a shape mismatch, a non-finite result, or
+        results that would hold more than ``max_elements`` numbers together (checked
+        before each operation allocates; None for no limit).
         """
         leaves = {}
         for name in self.names:
@@ -150,7 +160,7 @@ class Expression:
                 raise ExprError(f"unknown name '{name}': give it a value, for example {name}=1.0")
             given = values[name]
             leaves[name] = given if isinstance(given, Value) else _leaf(name, given)
-        return _interpret(self.text, self.tree, leaves)
+        return _interpret(self.text, self.tree, leaves, max_elements)
 
 
 def parse(text: str) -> Expression:
@@ -181,9 +191,11 @@ def parse(text: str) -> Expression:
     return Expression(text, tree, names)
 
 
-def evaluate(text: str, values: Mapping[str, Any]) -> Value:
-    """``parse(text).evaluate(values)``: the Value of the expression."""
-    return parse(text).evaluate(values)
+def evaluate(
+    text: str, values: Mapping[str, Any], max_elements: int | None = MAX_ELEMENTS
+) -> Value:
+    """``parse(text).evaluate(values, max_elements)``: the Value of the expression."""
+    return parse(text).evaluate(values, max_elements)
 
 
 def parse_value(text: str) -> float | np.ndarray:
@@ -421,8 +433,11 @@ _HINTS = {
 _SHAPE_RULES = {"@": "the inner sizes must agree, as in (m, k) @ (k, n) or (m, k) @ (k,)"}
 
 
-def _interpret(text: str, tree: ast.Expression, leaves: Mapping[str, Value]) -> Value:
+def _interpret(
+    text: str, tree: ast.Expression, leaves: Mapping[str, Value], max_elements: int | None
+) -> Value:
     """Evaluate a checked tree bottom-up with an explicit stack (no recursion)."""
+    budget = _Budget(text, max_elements, sum(leaf.size for leaf in leaves.values()))
     results: dict[int, Value] = {}
     stack: list[tuple[ast.AST, bool]] = [(tree.body, False)]
     with np.errstate(all="ignore"):
@@ -438,8 +453,70 @@ def _interpret(text: str, tree: ast.Expression, leaves: Mapping[str, Value]) -> 
                 stack.append((node, True))
                 stack.extend((child, False) for child in reversed(_operands(node)))
             else:
-                results[id(node)] = _apply(text, node, [results[id(c)] for c in _operands(node)])
+                args = [results[id(c)] for c in _operands(node)]
+                budget.reserve(node, args)
+                results[id(node)] = _apply(text, node, args)
     return results[id(tree.body)]
+
+
+class _Budget:
+    """The numbers an evaluation's results hold so far, against ``MAX_ELEMENTS``."""
+
+    def __init__(self, text: str, limit: int | None, used: int) -> None:
+        self.text, self.limit, self.used = text, limit, used
+
+    def reserve(self, node: ast.AST, args: list[Value]) -> None:
+        """Count the result of ``node`` on ``args``; refuse it before it is computed if it
+        would take the total past the limit.  A result never outgrows its largest operand
+        except through broadcasting or @, whose result shapes are worked out here."""
+        shape = _result_shape(node, args)
+        if shape is None:
+            return  # the operation will refuse these shapes itself, with its own message
+        size = math.prod(shape)
+        self.used += size
+        if self.limit is None or self.used <= self.limit:
+            return
+        where = _source(self.text, node)
+        if size > self.limit:
+            shapes = " and ".join(str(a.shape) for a in args)
+            raise ExprError(
+                f"'{where}' would make an array of shape {shape}: {size:,} numbers "
+                f"({human_bytes(8 * size)}) from shapes {shapes}; the command allows "
+                f"{self.limit:,} numbers ({human_bytes(8 * self.limit)}); use smaller values"
+            )
+        raise ExprError(
+            f"at '{where}' the expression's results would hold {self.used:,} numbers "
+            f"together ({human_bytes(8 * self.used)}); the command allows {self.limit:,} "
+            f"({human_bytes(8 * self.limit)}); use smaller values or a shorter expression"
+        )
+
+
+def _result_shape(node: ast.AST, args: list[Value]) -> tuple[int, ...] | None:
+    """The shape ``node`` will give ``args``, or None when the shapes do not fit."""
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.MatMult):
+        return _matmul_shape(args[0].shape, args[1].shape)
+    if isinstance(node, ast.BinOp):
+        try:
+            return np.broadcast_shapes(args[0].shape, args[1].shape)
+        except ValueError:
+            return None
+    return args[0].shape  # unary operations keep it, reductions shrink it
+
+
+def _matmul_shape(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...] | None:
+    if not a or not b:
+        return None
+    left = a if len(a) > 1 else (1, *a)  # a vector is a row on the left, a column on the right
+    right = b if len(b) > 1 else (*b, 1)
+    if left[-1] != right[-2]:
+        return None
+    try:
+        batch = np.broadcast_shapes(left[:-2], right[:-2])
+    except ValueError:
+        return None
+    rows = (left[-2],) if len(a) > 1 else ()  # the added dimensions are dropped again
+    columns = (right[-1],) if len(b) > 1 else ()
+    return (*batch, *rows, *columns)
 
 
 def _operands(node: ast.AST) -> list[ast.AST]:

@@ -400,6 +400,50 @@ def _():
     return mg.nn.functional.mse_loss(Value(np.zeros((4, 1))), np.zeros(4))
 
 
+class Block(mg.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.y = Value(np.zeros(2))
+
+
+class Net(mg.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.x = Block()
+
+
+_parent = Net()
+_parent_names = list(_parent.state_dict())
+
+
+def _parent_untouched() -> bool:
+    return list(_parent.state_dict()) == _parent_names
+
+
+@row(
+    "nn",
+    "a dotted name next to a child of that name",
+    'setattr(model, "x.y", Value(np.ones(2)))  # model.x has a parameter y',
+    ValueError,
+    "getattr(model, 'x.y') and model.x.y would both be saved",
+    untouched=_parent_untouched,
+)
+def _():
+    setattr(_parent, "x.y", Value(np.ones(2)))
+
+
+@row(
+    "nn",
+    "dict keys 0 and '0' holding parameters",
+    'model.table = {0: Value(1.0), "0": Value(2.0)}',
+    ValueError,
+    "model.table[0] and model.table['0'] would both be saved under the state_dict name",
+    untouched=_parent_untouched,
+)
+def _():
+    _parent.table = {0: Value(1.0), "0": Value(2.0)}
+
+
 # ------------------------------------------------------------------------------ optim
 
 
@@ -547,6 +591,33 @@ def _():
     return mg.data.moons(0, seed=0)
 
 
+@row(
+    "training",
+    "an absurd noise level",
+    "mg.data.moons(100, noise=1e308, seed=0)",
+    ValueError,
+    "noise must be at most 100, got 1e+308",
+)
+def _():
+    return mg.data.moons(100, noise=1e308, seed=0)
+
+
+_with_nan = np.array([[1.0, 2.0], [3.0, np.nan], [5.0, 6.0]])
+_with_nan_copy = _with_nan.copy()
+
+
+@row(
+    "training",
+    "standardising a column with NaN",
+    "mg.data.standardize(X)  # X[1, 1] is NaN",
+    ValueError,
+    "column 1 of X holds 1 NaN or infinite value(s) (the first, nan, in row 1)",
+    untouched=lambda: np.array_equal(_with_nan, _with_nan_copy, equal_nan=True),
+)
+def _():
+    return mg.data.standardize(_with_nan)
+
+
 # ------------------------------------------------------------------------------ checkpoints
 
 
@@ -597,6 +668,86 @@ def _():
     _in_scratch_dir(lambda: _trained.load("missing.npz"))
 
 
+@row(
+    "checkpoints",
+    "a crafted format version",
+    'model.load("crafted.npz")  # __minigrad_format__ is the string "1"',
+    mg.nn.CheckpointError,
+    "__minigrad_format__.npy': has dtype <U1, but it must hold an integer",
+    untouched=_model_untouched,
+)
+def _():
+    def act():
+        np.savez("crafted.npz", __minigrad_format__=np.array("1"), **_trained.state_dict())
+        _trained.load("crafted.npz")
+
+    _in_scratch_dir(act)
+
+
+def _zip_with(name: str, data: bytes) -> None:
+    import zipfile
+
+    with zipfile.ZipFile("crafted.npz", "w") as archive:
+        archive.writestr(name, data)
+
+
+def _npy_header(shape: tuple) -> bytes:
+    buffer = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        buffer, {"descr": "<f8", "fortran_order": False, "shape": shape}
+    )
+    return buffer.getvalue()
+
+
+@row(
+    "checkpoints",
+    "a header declaring 10**12 elements",
+    'model.load("crafted.npz")  # layers.0.W.npy claims shape (10**12,), holds 16 bytes',
+    mg.nn.CheckpointError,
+    "declares shape (1000000000000,) of float64 (7.3 TiB), but holds 16 bytes of data",
+    untouched=_model_untouched,
+)
+def _():
+    def act():
+        _zip_with("layers.0.W.npy", _npy_header((10**12,)) + bytes(16))
+        _trained.load("crafted.npz")
+
+    _in_scratch_dir(act)
+
+
+@row(
+    "checkpoints",
+    "an encrypted member",
+    'model.load("crafted.npz")  # the zip entry of layers.0.W.npy has flag bit 0 set',
+    mg.nn.CheckpointError,
+    "member 'layers.0.W.npy' is encrypted (checkpoints never are)",
+    untouched=_model_untouched,
+)
+def _():
+    def act():
+        _zip_with("layers.0.W.npy", _npy_header((2, 4)) + bytes(64))
+        data = bytearray(open("crafted.npz", "rb").read())
+        for signature, flags_at in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
+            at = data.index(signature) + flags_at
+            data[at] |= 0x01  # "encrypted"
+        with open("crafted.npz", "wb") as f:
+            f.write(bytes(data))
+        _trained.load("crafted.npz")
+
+    _in_scratch_dir(act)
+
+
+@row(
+    "checkpoints",
+    "saving into a folder that does not exist",
+    'model.save("runs/model.npz")  # there is no folder runs',
+    FileNotFoundError,
+    "the folder 'runs' does not exist",
+)
+def _():
+    _in_scratch_dir(lambda: _trained.save("runs/model.npz"))
+
+
 # ------------------------------------------------------------------------------ cli
 
 
@@ -623,7 +774,9 @@ def _command(*argv: str) -> None:
 
 
 def _cli_row(bad_input: str, argv: tuple, says: str):
-    shown = "minigrad " + " ".join(a if " " not in a and "(" not in a else repr(a) for a in argv)
+    shown = "minigrad " + " ".join(
+        a if a and " " not in a and "(" not in a else repr(a) for a in argv
+    )
     row("cli", bad_input, shown, CommandExit, says)(lambda: _command(*argv))
 
 
@@ -665,6 +818,32 @@ _cli_row(
     "--dropout: must be at least 0 and below 1",
 )
 _cli_row("an unknown data set", ("train", "--dataset", "mnist"), "invalid choice: 'mnist'")
+_cli_row("an empty file name to save to", ("train", "--dataset", "linear", "--save", ""),
+         "--save: must be a file name, got ''")  # fmt: skip
+
+
+def _command_shown(argv: tuple, shown: str, bad_input: str, says: str) -> None:
+    """A cli row whose arguments are too long to show: ``shown`` stands for them."""
+    row("cli", bad_input, shown, CommandExit, says)(lambda: _command(*argv))
+
+
+def _numbers(count: int, each: str = "{}") -> str:
+    return "[" + ",".join(each.format(i % 10) for i in range(count)) + "]"
+
+
+_command_shown(  # small enough that a regression would not take the machine's memory
+    ("graph", "sum(a+b+c)", f"a={_numbers(300, '[[{}]]')}", f"b=[{_numbers(300, '[{}]')}]",
+     f"c={_numbers(300)}"),
+    'minigrad graph "sum(a+b+c)" a=... b=... c=...  # shapes (300, 1, 1), (1, 300, 1), (300,)',
+    "a broadcast past the size limit",
+    "would make an array of shape (300, 300, 300): 27,000,000 numbers (206.0 MiB)",
+)  # fmt: skip
+_command_shown(
+    ("gradcheck", "sum(a*b)", f"a={_numbers(1500)}", f"b={_numbers(1500)}"),
+    'minigrad gradcheck "sum(a*b)" a=... b=...  # 1,500 numbers each',
+    "a gradient check past --max-evals",
+    "takes 6,000 evaluations of the expression",
+)
 
 
 # ------------------------------------------------------------------------------ the page

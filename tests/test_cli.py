@@ -338,6 +338,13 @@ BAD_FLAGS = [
     (["graph", *NEURON, "-o", "neuron.gif"], "cannot tell the format"),
     (["graph"], "required: EXPR"),
     (["demo", "--seed", "-3"], "--seed"),
+    (["demo", "--out", ""], "--out: must be a file name, got ''"),
+    (["train", "--dataset", "linear", "--save", ""], "--save: must be a file name, got ''"),
+    (["train", "--dataset", "linear", "--save", " "], "--save: must be a file name"),
+    (["train", "--dataset", "linear", "--out", ""], "--out: must be a file name"),
+    (["graph", *NEURON, "-o", ""], "--output: must be a file name"),
+    (["lr-sweep", "--plot", ""], "--plot: must be a file name"),
+    (["gradcheck", *NEURON, "--max-evals", "0"], "--max-evals: must be at least 1"),
     (["fly"], "invalid choice: 'fly'"),
     ([], "required: COMMAND"),
 ]
@@ -419,3 +426,69 @@ def test_pictures_without_graphviz_get_one_line_with_the_way_out(tmp_path):
     result = run("graph", *NEURON, "-o", str(tmp_path / "neuron.dot"), env=env)
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "neuron.dot").read_text().lstrip().startswith("digraph")
+
+
+# ---------------------------------------------------------------------------- big inputs
+
+
+def _limited_memory():
+    """Run the command with 2 GiB of address space, so a refusal that comes too late fails
+    with a MemoryError instead of taking the machine's memory."""
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))
+
+
+def _numbers(count: int, nested: str = "{}") -> str:
+    return "[" + ",".join(nested.format(i % 10) for i in range(count)) + "]"
+
+
+def test_a_broadcast_into_gigabytes_is_refused_with_its_size(tmp_path):
+    a = _numbers(800, "[[{}]]")  # shape (800, 1, 1)
+    b = "[" + _numbers(800, "[{}]") + "]"  # (1, 800, 1)
+    c = _numbers(800)  # (800,)
+    result = subprocess.run(
+        [sys.executable, "-m", "minigrad", "graph", "sum(a+b+c)", f"a={a}", f"b={b}", f"c={c}"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+        preexec_fn=_limited_memory,
+    )
+    assert result.returncode == 2
+    assert_one_line_error(
+        result,
+        "minigrad graph: error: 'a+b+c' would make an array of shape (800, 800, 800)",
+        "512,000,000 numbers (3.8 GiB)",
+        "allows 10,000,000 numbers",
+    )
+
+
+def test_gradcheck_counts_its_evaluations_and_refuses_past_the_limit():
+    values = [f"a={_numbers(1500)}", f"b={_numbers(1500)}"]
+    result = run("gradcheck", "sum(a*b)", *values)
+    assert result.returncode == 2
+    assert_one_line_error(
+        result,
+        "checking 3,000 input numbers by central differences takes 6,000 evaluations",
+        "more than --max-evals 5,000; pass --max-evals 6000 to run it anyway",
+    )
+    swept = run("gradcheck", "x*y", "x=1", "y=2", "--sweep", "--max-evals", "25")
+    assert_one_line_error(swept, "at 12 step sizes and the chosen one takes 52 evaluations")
+    five = run("gradcheck", "x*y", "x=1", "y=2", "--method", "five-point", "--max-evals", "8")
+    assert five.returncode == 0 and "gradcheck passed" in five.stdout, five.stderr
+
+
+def test_gradcheck_says_how_long_a_long_check_will_take(monkeypatch, capsys):
+    from minigrad import cli
+
+    monkeypatch.setattr(cli, "_seconds_per_evaluation", lambda function, leaves: 2.5)
+    assert cli.main(["gradcheck", "x*y", "x=1", "y=2"]) == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first == (
+        "checking 2 input numbers by central differences takes 4 evaluations of the "
+        "expression (about 10 s)"
+    )
+    monkeypatch.setattr(cli, "_seconds_per_evaluation", lambda function, leaves: 1e-3)
+    assert cli.main(["gradcheck", "x*y", "x=1", "y=2"]) == 0
+    assert capsys.readouterr().out.startswith("out = x*y = 2")  # a quick check says nothing

@@ -348,3 +348,69 @@ def test_one_hot():
         data.one_hot(np.array([2]), 2)
     with pytest.raises(ValueError, match="integer labels"):
         data.one_hot(np.array([0.5]))
+
+
+# ----------------------------------------------------------------------------- hostile arguments
+
+TWO_D = [data.moons, data.circles, data.spirals, data.xor, data.glasses_vs_ring]
+
+
+@pytest.mark.parametrize("make", TWO_D, ids=lambda f: f.__name__)
+@pytest.mark.parametrize("noise", [1e308, 1e5, 100.5])
+def test_2d_sets_refuse_absurd_noise(make, noise):
+    with pytest.raises(ValueError) as info:
+        make(50, noise=noise, seed=0)
+    message = str(info.value)
+    assert message.startswith(f"{make.__name__}: noise must be at most 100, got {noise:g}")
+    assert "try 0.1" in message
+    X, _ = make(50, noise=100.0, seed=0)  # the largest accepted noise stays finite
+    assert np.isfinite(X).all()
+
+
+@pytest.mark.parametrize(
+    "make, kwargs, words",
+    [
+        (data.linear, {"slope": 1e308}, "linear: with slope=1e+308, intercept=15000.0"),
+        (data.linear, {"slope": [1e308, 1e308]}, "the generated y holds 20 non-finite"),
+        (data.linear, {"intercept": 1.7e308, "noise": 1e308}, "the generated y holds"),
+        (data.spirals, {"turns": 1e308}, "spirals: with turns=1e+308, noise=0.02"),
+    ],
+)
+def test_generators_refuse_arguments_whose_data_overflow(make, kwargs, words):
+    with pytest.raises(ValueError, match=r"overflow float64\); use smaller arguments") as info:
+        make(**kwargs)
+    assert words in str(info.value)
+
+
+def test_linear_refuses_a_range_wider_than_float64():
+    with pytest.raises(ValueError, match=r"high - low overflows float64 \(low=-1e\+308"):
+        data.linear(low=-1e308, high=1e308)
+
+
+def test_standardize_refuses_a_nan_column_naming_it():
+    X = np.array([[1.0, 2.0], [3.0, np.nan], [5.0, np.nan]])
+    for action, where in [
+        (lambda: data.standardize(X), "standardize"),
+        (lambda: data.standardize(X, np.zeros(2), np.ones(2)), "standardize"),
+        (lambda: data.Standardizer().fit(X), "Standardizer.fit"),
+        (lambda: data.Standardizer().fit(X[:1]).transform(X), "Standardizer.transform"),
+    ]:
+        with pytest.raises(ValueError) as info:
+            action()
+        assert str(info.value).startswith(
+            f"{where}: column 1 of X holds 2 NaN or infinite value(s) (the first, nan, in row 1)"
+        )
+    with pytest.raises(ValueError, match=r"column 0 of X holds 1 .* \(the first, inf, in row 0"):
+        data.standardize(np.array([[np.inf], [1.0]]))
+    with pytest.raises(ValueError, match="mean must be finite"):
+        data.standardize(np.ones((2, 1)), np.array([np.nan]), np.ones(1))
+
+
+def test_standardize_refuses_a_column_whose_statistics_overflow():
+    X = np.array([[1.0, 1e308], [2.0, -1e308], [3.0, 1.5e308]])
+    with pytest.raises(ValueError) as info:
+        data.standardize(X)
+    assert str(info.value) == (
+        "standardize: the mean or standard deviation of column 1 of X overflows float64 "
+        "(its values reach 1.5e+308); divide the column by a large constant first"
+    )

@@ -337,3 +337,41 @@ def test_python_syntax_warnings_are_not_printed():
         warnings.simplefilter("error")  # any warning would raise here
         with pytest.raises(ExprError, match="'and' / 'or'"):
             evaluate("1and x", {"x": 1.0})
+
+
+# ---------------------------------------------------------------------------- sizes
+
+
+def _column(n):
+    return np.arange(float(n)).reshape(n, 1, 1)
+
+
+def test_a_broadcast_past_the_limit_is_refused_before_it_is_allocated():
+    import tracemalloc
+
+    values = dict(a=_column(300), b=_column(300).reshape(1, 300, 1), c=np.ones(300))
+    tracemalloc.start()
+    try:
+        with pytest.raises(ExprError) as info:
+            evaluate("sum(a + b + c)", values, max_elements=1_000_000)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    message = str(info.value)
+    assert "'a + b + c' would make an array of shape (300, 300, 300)" in message
+    assert "27,000,000 numbers (206.0 MiB) from shapes (300, 300, 1) and (300,)" in message
+    assert "allows 1,000,000 numbers (7.6 MiB)" in message
+    assert peak < 10_000_000  # a + b (0.7 MB) was computed; a + b + c (206 MiB) was not
+    default = pytest.raises(ExprError, evaluate, "a+b+c", values).value
+    assert "allows 10,000,000 numbers" in str(default)
+
+
+def test_matmul_results_and_the_total_count_against_the_limit():
+    with pytest.raises(ExprError, match=r"'u @ v' would make an array of shape \(3, 3\)"):
+        evaluate("sum(u @ v)", dict(u=np.ones((3, 1)), v=np.ones((1, 3))), max_elements=8)
+    # Each result is small, but with the input they pass the limit: 3 + 3 + 3 > 8.
+    with pytest.raises(ExprError, match="at 'x \\* 2 \\* 2' the expression's results would hold 9"):
+        evaluate("x * 2 * 2", dict(x=np.ones(3)), max_elements=8)
+    assert evaluate("x * 2 * 2", dict(x=np.ones(3)), max_elements=9).shape == (3,)
+    big = evaluate("sum(a + b)", dict(a=np.ones((3000, 1)), b=np.ones(4000)), max_elements=None)
+    assert big.item() == 24_000_000  # 12 million sums of 1 + 1

@@ -73,3 +73,50 @@ def same_length(X: np.ndarray, y: np.ndarray, where: str) -> None:
             f"{where}: X and y must have the same number of samples, got {len(X)} rows in X "
             f"and {len(y)} in y"
         )
+
+
+#: The largest ``noise`` the 2-D classification sets accept.  Their shapes lie within a
+#: few units of the origin, so noise of 100 already hides the classes completely; more
+#: is a typo (1e308 would overflow to inf).
+MAX_NOISE_2D = 100.0
+
+
+def noise_2d(value: Any, where: str) -> float:
+    """``noise`` of a 2-D classification set: finite, >= 0 and at most ``MAX_NOISE_2D``."""
+    noise = non_negative(value, "noise", where)
+    if noise > MAX_NOISE_2D:
+        raise ValueError(
+            f"{where}: noise must be at most {MAX_NOISE_2D:g}, got {noise:g}; the points lie "
+            "within a few units of the origin, so noise of even 10 hides the classes (noise "
+            "is the standard deviation added to each coordinate; try 0.1)"
+        )
+    return noise
+
+
+def finite_result(where: str, arrays: dict[str, np.ndarray], arguments: dict[str, Any]) -> None:
+    """Refuse generated data that overflowed: name the array and the arguments used."""
+    for name, array in arrays.items():
+        bad = ~np.isfinite(array)
+        if bad.any():
+            given = ", ".join(f"{k}={v!r}" for k, v in arguments.items())
+            raise ValueError(
+                f"{where}: with {given} the generated {name} holds {int(bad.sum())} "
+                "non-finite values (the numbers overflow float64); use smaller arguments"
+            )
+
+
+def finite_columns(X: np.ndarray, where: str, name: str = "X") -> None:
+    """Refuse NaN or infinite entries in the float array ``X``, naming the first column."""
+    bad = ~np.isfinite(X)
+    if not bad.any():
+        return
+    rows, columns = np.nonzero(bad.reshape(len(X), -1))
+    column = int(columns[0])
+    count = int(bad.reshape(len(X), -1)[:, column].sum())
+    value = X.reshape(len(X), -1)[rows[0], column]
+    raise ValueError(
+        f"{where}: column {column} of {name} holds {count} NaN or infinite value(s) (the "
+        f"first, {value}, in row {int(rows[0])}); remove or impute them first (one NaN makes "
+        "the column's mean and standard deviation NaN, and every value of the column with "
+        "them)"
+    )

@@ -8,7 +8,9 @@ sets come shuffled (the classes are interleaved, not sorted), so that taking the
 last rows as a validation set is not a trap.
 
 ``noise`` is always the standard deviation of Gaussian noise: added to the target for
-``linear``, added to each coordinate of each point for the 2-D classification sets.
+``linear``, added to each coordinate of each point for the 2-D classification sets (which
+accept at most 100: their shapes lie within a few units of the origin).  Arguments whose
+data would overflow float64 (``moons(noise=1e308)``, ``linear(slope=1e308)``) are refused.
 
 =================  ======================================================================
 ``linear``         the apartment-price example: price = 2500 * sqm + 15000 + N(0, 12000^2)
@@ -28,7 +30,14 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from minigrad.data._checks import finite, non_negative, positive_int, rng_from
+from minigrad.data._checks import (
+    finite,
+    finite_result,
+    noise_2d,
+    non_negative,
+    positive_int,
+    rng_from,
+)
 
 __all__ = ["linear", "moons", "circles", "spirals", "xor", "glasses_vs_ring"]
 
@@ -55,7 +64,7 @@ def linear(
     features are drawn first, then the noise, from the same generator.
 
     Raises TypeError/ValueError for a non-positive ``n_samples``, a negative ``noise``,
-    ``low >= high`` or non-finite numbers.
+    ``low >= high``, non-finite numbers, or numbers so large that the data overflow.
     """
     where = "linear"
     n = positive_int(n_samples, "n_samples", where)
@@ -63,6 +72,11 @@ def linear(
     low, high = finite(low, "low", where), finite(high, "high", where)
     if not low < high:
         raise ValueError(f"{where}: low must be smaller than high, got low={low}, high={high}")
+    if not math.isfinite(high - low):
+        raise ValueError(
+            f"{where}: high - low overflows float64 (low={low:g}, high={high:g}); use a "
+            "narrower range"
+        )
     intercept = finite(intercept, "intercept", where)
     if isinstance(slope, numbers.Real) and not isinstance(slope, bool):
         slopes = np.array([finite(slope, "slope", where)])
@@ -76,8 +90,11 @@ def linear(
         if slopes.size == 0 or not np.all(np.isfinite(slopes)):
             raise ValueError(f"{where}: slope must be finite numbers, one per feature")
     rng = rng_from(seed, where)
-    X = rng.uniform(low, high, size=(n, slopes.size))
-    y = X @ slopes + intercept + rng.normal(0.0, noise, size=n)
+    with np.errstate(over="ignore", invalid="ignore"):
+        X = rng.uniform(low, high, size=(n, slopes.size))
+        y = X @ slopes + intercept + rng.normal(0.0, noise, size=n)
+    arguments = dict(slope=slope, intercept=intercept, noise=noise, low=low, high=high)
+    finite_result(where, {"X": X, "y": y}, arguments)
     return X, y
 
 
@@ -108,7 +125,7 @@ def moons(
     """
     where = "moons"
     n = positive_int(n_samples, "n_samples", where)
-    noise = non_negative(noise, "noise", where)
+    noise = noise_2d(noise, where)
     rng = rng_from(seed, where)
     n0, n1 = _two_classes(n)
     t0 = rng.uniform(0.0, math.pi, size=n0)
@@ -133,7 +150,7 @@ def circles(
     """
     where = "circles"
     n = positive_int(n_samples, "n_samples", where)
-    noise = non_negative(noise, "noise", where)
+    noise = noise_2d(noise, where)
     factor = finite(factor, "factor", where)
     if not 0.0 < factor < 1.0:
         raise ValueError(
@@ -172,15 +189,18 @@ def spirals(
     turns = finite(turns, "turns", where)
     if turns <= 0:
         raise ValueError(f"{where}: turns must be positive, got {turns}")
-    noise = non_negative(noise, "noise", where)
+    noise = noise_2d(noise, where)
     rng = rng_from(seed, where)
     sizes = [n // k + (1 if c < n % k else 0) for c in range(k)]
     arms = []
-    for c, size in enumerate(sizes):
-        r = rng.uniform(0.0, 1.0, size=size)
-        theta = 2 * math.pi * c / k + 2 * math.pi * turns * r
-        arms.append(r[:, None] * np.column_stack([np.cos(theta), np.sin(theta)]))
-    return _finish(arms, noise, rng)
+    with np.errstate(over="ignore", invalid="ignore"):
+        for c, size in enumerate(sizes):
+            r = rng.uniform(0.0, 1.0, size=size)
+            theta = 2 * math.pi * c / k + 2 * math.pi * turns * r
+            arms.append(r[:, None] * np.column_stack([np.cos(theta), np.sin(theta)]))
+    X, y = _finish(arms, noise, rng)
+    finite_result(where, {"X": X}, dict(turns=turns, noise=noise))
+    return X, y
 
 
 def xor(
@@ -196,7 +216,7 @@ def xor(
     """
     where = "xor"
     n = positive_int(n_samples, "n_samples", where)
-    noise = non_negative(noise, "noise", where)
+    noise = noise_2d(noise, where)
     rng = rng_from(seed, where)
     points = rng.uniform(-1.0, 1.0, size=(n, 2))
     labels = (np.sign(points[:, 0]) != np.sign(points[:, 1])).astype(np.int64)
@@ -233,7 +253,7 @@ def glasses_vs_ring(
     """
     where = "glasses_vs_ring"
     n = positive_int(n_samples, "n_samples", where)
-    noise = non_negative(noise, "noise", where)
+    noise = noise_2d(noise, where)
     rng = rng_from(seed, where)
     n_glasses, n_ring = _two_classes(n)
     glasses = _glasses_points(n_glasses, rng)

@@ -12,7 +12,13 @@ from typing import Any
 
 import numpy as np
 
-from minigrad.data._checks import as_features, positive_int, rng_from, same_length
+from minigrad.data._checks import (
+    as_features,
+    finite_columns,
+    positive_int,
+    rng_from,
+    same_length,
+)
 
 __all__ = [
     "train_test_split",
@@ -132,18 +138,38 @@ class Standardizer:
         self.std: np.ndarray | None = None
 
     def fit(self, X: Any) -> Standardizer:
-        """Learn the mean and standard deviation of each column of ``X``; returns self."""
-        X = _float_rows(X, "Standardizer.fit")
+        """Learn the mean and standard deviation of each column of ``X``; returns self.
+
+        Raises ValueError for NaN or infinite entries (impute them first) and for columns
+        whose statistics overflow float64."""
+        return self._fit(X, "Standardizer.fit")
+
+    def _fit(self, X: Any, where: str) -> Standardizer:
+        X = _float_rows(X, where)
         if len(X) == 0:
-            raise ValueError("Standardizer.fit: X has no rows")
-        std = X.std(axis=0)
-        self.mean = X.mean(axis=0)
+            raise ValueError(f"{where}: X has no rows")
+        finite_columns(X, where)
+        with np.errstate(over="ignore", invalid="ignore"):
+            mean, std = X.mean(axis=0), X.std(axis=0)
+        overflowed = ~(np.isfinite(mean) & np.isfinite(std))
+        if overflowed.any():
+            column = tuple(int(i) for i in np.argwhere(overflowed)[0])
+            column_text = column[0] if len(column) == 1 else column
+            largest = np.max(np.abs(X[(slice(None), *column)]))
+            raise ValueError(
+                f"{where}: the mean or standard deviation of column {column_text} of X "
+                f"overflows float64 (its values reach {largest:g}); divide the column by a "
+                "large constant first"
+            )
+        self.mean = mean
         self.std = np.where(std > 0, std, 1.0)
         return self
 
     def transform(self, X: Any) -> np.ndarray:
-        """``(X - mean) / std`` with the fitted statistics (a new array)."""
+        """``(X - mean) / std`` with the fitted statistics (a new array); NaN or infinite
+        entries are refused, as in ``fit``."""
         X = self._checked(X, "transform")
+        finite_columns(X, "Standardizer.transform")
         return (X - self.mean) / self.std
 
     def fit_transform(self, X: Any) -> np.ndarray:
@@ -186,9 +212,10 @@ def standardize(
     """
     if (mean is None) != (std is None):
         raise ValueError("standardize: pass both mean and std, or neither")
+    finite_columns(_float_rows(X, "standardize"), "standardize")
     scaler = Standardizer()
     if mean is None:
-        scaler.fit(X)
+        scaler._fit(X, "standardize")
     else:
         mean = np.asarray(mean, dtype=np.float64)
         std = np.asarray(std, dtype=np.float64)
@@ -198,6 +225,8 @@ def standardize(
             )
         if np.any(~np.isfinite(std)) or np.any(std <= 0):
             raise ValueError("standardize: std must be finite and positive")
+        if np.any(~np.isfinite(mean)):
+            raise ValueError("standardize: mean must be finite")
         scaler.mean, scaler.std = mean, std
     return scaler.transform(X), scaler.mean.copy(), scaler.std.copy()
 

@@ -24,6 +24,101 @@ from minigrad.value import Value
 __all__ = ["Module", "Sequential"]
 
 
+_Dotted = tuple[str, str] | None  # (access path, the name or key holding a dot)
+
+
+def _entries(name: str, access: str, item: Any) -> list[tuple[str, str, _Dotted, Any]]:
+    """Everything ``item`` holds that a Module registers (Values and Modules), searching
+    lists, tuples and dicts but not Modules, as (dotted name, access path, dotted key,
+    Value or Module).
+
+    ``access`` is how a person reaches ``item`` (``model.layers``), extended along the way
+    (``model.layers[0]``); ``dotted key`` is (access path, key) for the first dict key on
+    the way whose text holds a dot (such a key cannot be part of a state_dict name), or None.
+    """
+    found: list[tuple[str, str, _Dotted, Any]] = []
+    stack: list[tuple[str, str, _Dotted, Any]] = [(name, access, None, item)]
+    while stack:
+        name, access, dotted, item = stack.pop()
+        if isinstance(item, (Value, Module)):
+            found.append((name, access, dotted, item))
+        elif isinstance(item, (list, tuple)):
+            for i in reversed(range(len(item))):
+                stack.append((f"{name}.{i}", f"{access}[{i}]", dotted, item[i]))
+        elif isinstance(item, dict):
+            for key, x in reversed(list(item.items())):
+                inner = f"{access}[{key!r}]"
+                bad = dotted or ((inner, str(key)) if "." in str(key) else None)
+                stack.append((f"{name}.{key}", inner, bad, x))
+    return found
+
+
+def _attribute_access(owner: str, attribute: str) -> str:
+    """``model.x`` for an identifier, ``getattr(model, 'x.y')`` for any other name."""
+    if attribute.isidentifier():
+        return f"{owner}.{attribute}"
+    return f"getattr({owner}, {attribute!r})"
+
+
+_DOT_RULE = "state_dict names join attribute names and keys with dots"
+
+
+def _value_paths_of(entries: list[tuple[str, str, _Dotted, Any]]) -> list[tuple[str, str]]:
+    """(state_dict name, access path) of every leaf Value in ``entries`` (see ``_entries``),
+    the Values of the Modules among them included."""
+    found: list[tuple[str, str]] = []
+    for name, path, _, item in entries:
+        if isinstance(item, Module):
+            inner = item._value_paths()
+            found += [(f"{name}.{n}", path + p.removeprefix("model")) for n, p in inner]
+        elif item.is_leaf:
+            found.append((name, path))
+    return found
+
+
+def _check_new_member(module: Module, attribute: str, item: Any) -> None:
+    """Refuse, before ``module.<attribute> = item`` happens, a name that could make two
+    state_dict entries share a name (one would be lost on save and skipped on load): a dot
+    in the attribute name or in a dict key, or two dict keys such as 0 and '0'."""
+    owner = type(module).__name__
+    access = _attribute_access("model", attribute)
+    entries = _entries(attribute, access, item)
+    if not entries:
+        return  # holds no Value or Module: not part of the state_dict
+    dotted = (access, attribute) if "." in attribute else None
+    dotted = dotted or next((d for _, _, d, _ in entries if d), None)
+    if dotted is not None:
+        path, key = dotted
+        existing = {  # what the model holds now, except what this assignment replaces
+            n: p
+            for n, p in module._value_paths()
+            if not (p == access or p.startswith((f"{access}.", f"{access}[")))
+        }
+        clashes = [(n, p) for n, p in _value_paths_of(entries) if n in existing]
+        suggestion = f"use a name without dots, such as {key.replace('.', '_')!r}"
+        if clashes:
+            name, new_path = clashes[0]
+            raise ValueError(
+                f"cannot assign {attribute!r} on {owner}: {new_path} and {existing[name]} would "
+                f"both be saved under the state_dict name {name!r}, so a checkpoint would lose "
+                f"one of them ({_DOT_RULE}); {suggestion}"
+            )
+        raise ValueError(
+            f"cannot assign {attribute!r} on {owner}: {path} has a dot in its name, and "
+            f"{_DOT_RULE}, so it can collide with a child's entry and be lost; {suggestion}"
+        )
+    first: dict[str, str] = {}
+    for name, path, _, _ in entries:
+        if name in first:
+            raise ValueError(
+                f"cannot assign {attribute!r} on {owner}: {first[name]} and {path} would both "
+                f"be saved under the state_dict name {name!r}, so a checkpoint would lose one "
+                "of them; give them different keys (0 and '0' are different keys with the same "
+                "name)"
+            )
+        first[name] = path
+
+
 def _members(owner: Any) -> list[tuple[str, Any]]:
     """The Values and Modules directly held by ``owner``'s public attributes, flattening
     lists, tuples and dicts (but not descending into Modules), in assignment order."""
@@ -94,6 +189,13 @@ class Module:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.forward(*args, **kwargs)
 
+    def __setattr__(self, attribute: str, item: Any) -> None:
+        # Registration happens here: a name that could give two state_dict entries the
+        # same name is refused before it is stored (see _check_new_member).
+        if isinstance(item, (Value, Module, list, tuple, dict)) and not attribute.startswith("_"):
+            _check_new_member(self, attribute, item)
+        object.__setattr__(self, attribute, item)
+
     # ----------------------------------------------------------------- discovery
 
     def named_children(self) -> list[tuple[str, Module]]:
@@ -131,6 +233,7 @@ class Module:
         """Every leaf Value of the tree (trainable or frozen), each once, with dotted names,
         in assignment order: a child module's Values come where the child was assigned."""
         result: list[tuple[str, Value]] = []
+        names: set[str] = set()
         seen: set[int] = set()
         stack: list[tuple[str, Any]] = [("", self)]
         while stack:
@@ -142,7 +245,43 @@ class Module:
                 members = _members(item)
                 stack.extend((f"{name}.{n}" if name else n, x) for n, x in reversed(members))
             elif item.is_leaf:
+                if name in names:
+                    raise self._duplicate_name_error(name)
+                names.add(name)
                 result.append((name, item))
+        return result
+
+    def _duplicate_name_error(self, name: str) -> ValueError:
+        """The error for two different Values that share the state_dict name ``name``
+        (possible only through a container changed after it was assigned)."""
+        paths = [path for n, path in self._value_paths() if n == name]
+        return ValueError(
+            f"{type(self).__name__} has two different Values under the state_dict name "
+            f"{name!r}: {paths[0]} and {paths[1]}; a checkpoint would keep only one of them. "
+            "Rename one (no dots in attribute names or dict keys, and do not mix keys such "
+            "as 0 and '0')"
+        )
+
+    def _value_paths(self) -> list[tuple[str, str]]:
+        """(state_dict name, how to reach it from the model) for every leaf Value, in the
+        order of ``_named_values`` (slower: it builds the paths, for error messages)."""
+        result: list[tuple[str, str]] = []
+        seen: set[int] = set()
+        stack: list[tuple[str, str, Any]] = [("", "model", self)]
+        while stack:
+            name, access, item = stack.pop()
+            if id(item) in seen:
+                continue
+            seen.add(id(item))
+            if isinstance(item, Module):
+                found = []
+                for attribute, member in vars(item).items():
+                    if not attribute.startswith("_"):
+                        dotted = f"{name}.{attribute}" if name else attribute
+                        found += _entries(dotted, _attribute_access(access, attribute), member)
+                stack.extend((n, path, x) for n, path, _, x in reversed(found))
+            elif item.is_leaf:
+                result.append((name, access))
         return result
 
     def named_parameters(self) -> list[tuple[str, Value]]:
@@ -212,11 +351,16 @@ class Module:
         naming the problem; the model is then untouched.  A missing file raises
         FileNotFoundError.
         """
-        state, source = checkpoint.read(path)
-        origin = f"checkpoint {os.fspath(path)!r}" + (f" (saved from {source})" if source else "")
-        checkpoint.load_into(
-            self._named_values(), state, strict, type(self).__name__, origin, "the checkpoint"
-        )
+        named = self._named_values()
+        model, short = type(self).__name__, "the checkpoint"
+        with checkpoint.Archive(path) as archive:  # checks every member, reads none
+            origin = f"checkpoint {os.fspath(path)!r}"
+            origin += f" (saved from {archive.source})" if archive.source else ""
+            # Names and shapes are compared before a single array is read:
+            described = {n: (e.shape, e.dtype) for n, e in archive.entries.items()}
+            checkpoint.check_against(named, described, strict, model, origin, short)
+            state = archive.read(name for name, _ in named if name in described)
+        checkpoint.load_into(named, state, strict, model, origin, short)
         return self
 
     # ----------------------------------------------------------------- display
