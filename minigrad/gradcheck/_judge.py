@@ -1,0 +1,256 @@
+"""Deciding one checked element: ok, fail, non-differentiable here, or cannot be checked.
+
+A finite difference is an estimate with an error of its own: truncation (the stencil is
+wide for the function's curvature) and round-off (f(x+eps) and f(x-eps) share most of
+their digits).  With the default tolerances the checker *measures* that error at every
+element it cannot pass outright, instead of assuming one fixed rtol fits every function:
+
+    numeric error  ~  2 |D(eps) - D(2 eps)|          truncation (and any noise)
+                    + 0.5 |f(x-2h) - 4 f(x-h) + 6 f(x) - 4 f(x+h) + f(x+2h)| / eps
+                                                     noise in f's values (central only)
+                    + 4 u max|f| / eps               float64 round-off, u = 2.2e-16
+
+An element then
+
+* passes when |analytic - numeric| <= atol + rtol |numeric| (+ 4 u |f| / eps when that
+  is below ``RESOLUTION`` relative): the tight test, rtol = 1e-6 by default, so a 1e-5
+  relative bug fails it;
+* else fails when the difference is larger than ``atol + rtol |numeric| + 2 * error``:
+  the analytic value is farther from the numeric one than the numeric one can be from
+  the truth (unless the stencil crosses a kink);
+* else passes when the numeric error is below ``RESOLUTION`` relative: the finite
+  difference was accurate enough to judge;
+* else *cannot be checked at this eps*: the numbers cannot tell right from wrong.  The
+  element is re-checked at steps 10, 100, 1000 times smaller (truncation) or larger
+  (noise); the first step that can decide, decides, and the row says which step it was.
+
+With explicit ``atol``/``rtol`` the classic rule |a - n| <= atol + rtol |n| is used
+as given, with no error measurement.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from minigrad.gradcheck._core import FAIL, KINK, OK, UNDECIDED, DomainError, Problem
+
+#: float64's unit round-off.
+U64 = float(np.finfo(np.float64).eps)
+
+#: Default tolerances of the measured rule (``atol`` is relative to the input's largest
+#: numeric derivative: AUTO_ATOL * max |numeric|).
+AUTO_RTOL = 1e-6
+AUTO_ATOL = 1e-9
+
+#: An element passes only when the finite difference is accurate to this relative error
+#: (or better); a coarser one cannot vouch for a gradient.
+RESOLUTION = 1e-4
+
+#: The classic rule's defaults (used when only one of atol / rtol is given).
+CLASSIC_ATOL = 1e-5
+CLASSIC_RTOL = 1e-3
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """How elements are judged: the measured rule (``measured``) or the classic one."""
+
+    atol: float
+    rtol: float
+    measured: bool
+
+    @classmethod
+    def from_arguments(cls, atol: float | None, rtol: float | None) -> Tolerance:
+        if atol is None and rtol is None:
+            return cls(AUTO_ATOL, AUTO_RTOL, True)
+        return cls(
+            CLASSIC_ATOL if atol is None else float(atol),
+            CLASSIC_RTOL if rtol is None else float(rtol),
+            False,
+        )
+
+    def scaled(self, numeric: np.ndarray) -> Tolerance:
+        """The tolerance for one input: the measured rule's atol scales with its gradient."""
+        if not self.measured:
+            return self
+        finite = np.abs(numeric[np.isfinite(numeric)])
+        scale = float(finite.max()) if finite.size else 0.0
+        return Tolerance(self.atol * scale, self.rtol, True)
+
+    def allowed(self, numeric: Any) -> np.ndarray:
+        return self.atol + self.rtol * np.abs(numeric)
+
+
+@dataclass
+class Judgement:
+    """The verdict on one element (vectors over the output rows with ``jacobian``)."""
+
+    status: np.ndarray
+    numeric: np.ndarray
+    error: np.ndarray  # the measured error of ``numeric``; nan where not measured
+    note: str = ""
+
+
+def roundoff_floor(problem: Problem, values: list, eps: float) -> np.ndarray:
+    """4 u max|f| / eps: the float64 round-off of a difference quotient of these values."""
+    biggest = np.max([np.abs(np.asarray(v, dtype=np.float64)) for v in values], axis=0)
+    return 4 * U64 * biggest / eps
+
+
+def measure(problem: Problem, i: int, where: Any, eps: float, method: str, numeric: Any) -> tuple:
+    """(measured error of ``numeric``, its truncation part, its noise part), or None
+    when the extra points leave the function's domain on both sides."""
+    numeric = np.asarray(numeric, dtype=np.float64)
+    if method == "complex-step":
+        other = np.asarray(problem.derivative(i, where, 2 * eps, method), dtype=np.float64)
+        trunc = 2 * np.abs(numeric - other)
+        floor = 4 * U64 * np.abs(numeric)
+        return trunc + floor, trunc, floor
+    for small in (eps, eps / 2):
+        big = 2 * small
+        try:
+            values = {k: np.asarray(problem.move(i, where, k * small)[0]) for k in (-2, -1, 1, 2)}
+        except DomainError:
+            continue
+        f0 = np.asarray(problem.base)
+        if method == "central":
+            d_small = (values[1] - values[-1]) / (2 * small)
+            d_big = (values[2] - values[-2]) / (2 * big)
+        else:
+            d_small = np.asarray(problem.derivative(i, where, small, method))
+            d_big = np.asarray(problem.derivative(i, where, big, method))
+        other = d_big if small == eps else d_small
+        trunc = 2 * np.abs(numeric - other)
+        floor = roundoff_floor(problem, [f0, *values.values()], eps)
+        noise = floor
+        if method == "central":
+            fourth = values[-2] - 4 * values[-1] + 6 * f0 - 4 * values[1] + values[2]
+            noise = noise + 0.5 * np.abs(fourth) / eps
+        return trunc + noise, trunc, noise
+    return None
+
+
+def judge(
+    problem: Problem,
+    i: int,
+    where: Any,
+    analytic: np.ndarray,
+    numeric: np.ndarray,
+    eps: float,
+    method: str,
+    tol: Tolerance,
+    refine: bool = True,
+) -> Judgement:
+    """Decide one element (see the module docstring for the rule)."""
+    a = np.asarray(analytic, dtype=np.float64)
+    n = np.asarray(numeric, dtype=np.float64)
+    error = np.full(a.shape, np.nan)
+    with np.errstate(invalid="ignore", over="ignore"):
+        difference = np.abs(a - n)
+        finite = np.isfinite(a) & np.isfinite(n)
+        tight = tol.allowed(n)
+        if tol.measured:
+            # float64 round-off of the quotient: allowed, as long as it is small enough
+            floor = 4 * U64 * np.abs(problem.base) / eps
+            tight = np.where(floor <= RESOLUTION * np.abs(n) + tol.atol, tight + floor, tight)
+        ok = finite & (difference <= tight)
+    status = np.where(ok, OK, FAIL).astype(np.int8)
+    if ok.all():
+        return Judgement(status, n, error)
+    note = ""
+    towards_larger = False
+    if tol.measured:
+        measured = measure(problem, i, where, eps, method, n)
+        if measured is None:
+            status = np.where(ok | ~finite, status, UNDECIDED).astype(np.int8)
+            note = (
+                "the error of the finite difference could not be measured (2 eps leaves the domain)"
+            )
+        else:
+            error, trunc, noise = (np.asarray(m, dtype=np.float64) for m in measured)
+            with np.errstate(invalid="ignore", over="ignore"):
+                within = finite & (difference <= tol.allowed(n) + 2 * error)
+                coarse = 2 * error > RESOLUTION * np.abs(n) + tol.atol
+            status = np.where(ok, OK, np.where(within, np.where(coarse, UNDECIDED, OK), FAIL))
+            status = status.astype(np.int8)
+            towards_larger = bool(np.any(noise > trunc))
+    # A row that is not ok may sit at a kink.
+    candidates = (status != OK) & finite
+    smooth_custom = np.zeros(a.shape, bool)
+    if candidates.any():
+        kink, kink_note = problem.kink(i, where, eps, a, tol.atol, max(tol.rtol, 1e-8))
+        kink = np.asarray(kink) & candidates
+        if kink.any():
+            status = np.where(kink, KINK, status).astype(np.int8)
+            note = kink_note
+        elif problem.custom_ops:
+            # not a kink: a custom operation's curvature; look closer before judging
+            smooth_custom = candidates
+    retry = (status == UNDECIDED) | (smooth_custom & (status == FAIL) & (not tol.measured))
+    if refine and retry.any():
+        return _refine(problem, i, where, a, n, eps, method, tol, status, error, note, retry,
+                       towards_larger and not smooth_custom.any())  # fmt: skip
+    if (status == UNDECIDED).any() and not note:
+        note = _undecided_note(n, error, eps)
+    return Judgement(status, n, error, note)
+
+
+def _refine(
+    problem: Problem,
+    i: int,
+    where: Any,
+    a: np.ndarray,
+    n: np.ndarray,
+    eps: float,
+    method: str,
+    tol: Tolerance,
+    status: np.ndarray,
+    error: np.ndarray,
+    note: str,
+    retry: np.ndarray,
+    larger: bool,
+) -> Judgement:
+    """Re-check the undecided rows at other steps; the first step that decides, decides."""
+    factors = (10.0, 100.0, 1000.0) if larger else (0.1, 0.01, 0.001)
+    tried = []
+    for factor in factors:
+        step = eps * factor
+        try:
+            numeric = np.asarray(problem.derivative(i, where, step, method), dtype=np.float64)
+            again = judge(problem, i, where, a, numeric, step, method, tol, refine=False)
+        except DomainError:
+            break
+        tried.append(step)
+        decided = retry & np.isin(again.status, (OK, FAIL))
+        if decided.any():
+            status = np.where(decided, again.status, status).astype(np.int8)
+            n = np.where(decided, again.numeric, n)
+            error = np.where(decided, again.error, error)
+            verdict = "agrees" if (again.status[decided] == OK).all() else "disagrees"
+            note = (
+                f"checked at eps={step:.0e}, where the finite difference is accurate enough "
+                f"to decide (it {verdict}); at eps={eps:.0e} it was not"
+                + (f" ({note})" if note else "")
+            )
+            return Judgement(status, n, error, note)
+    undecided = _undecided_note(n, error, eps)
+    if tried:
+        undecided += f"; nor at eps={', '.join(f'{t:.0e}' for t in tried)}"
+    return Judgement(status, n, error, note or undecided)
+
+
+def _undecided_note(numeric: np.ndarray, error: np.ndarray, eps: float) -> str:
+    with np.errstate(invalid="ignore", divide="ignore"):
+        relative = (
+            np.nanmax(np.abs(error) / np.maximum(np.abs(numeric), 1e-300))
+            if np.isfinite(error).any()
+            else np.nan
+        )
+    return (
+        f"cannot be checked at eps={eps:.0e}: the finite difference's own error here is about "
+        f"{relative:.1e} relative, more than the {RESOLUTION:.0e} a check needs to tell a right "
+        "gradient from a wrong one"
+    )
