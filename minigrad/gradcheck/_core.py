@@ -570,7 +570,7 @@ class Problem:
         custom = [
             k for k, entry in enumerate(self.signature) if entry[2].grad_fn in self.custom_ops
         ]
-        for k in custom:
+        for k in reversed(custom):  # the signature lists consumers first; start at the inputs
             node = self.signature[k][2]
             try:
                 bend_wide = np.abs(wide[1][k][2].data - 2 * node.data + wide[0][k][2].data).max()

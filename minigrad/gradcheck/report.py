@@ -473,7 +473,12 @@ class GradcheckReport:
 
         self._need_spec("localize")
         self.localization = localize_spec(
-            self._spec, eps=self.eps, atol=self.atol, rtol=self.rtol, max_elements=max_elements
+            self._spec,
+            eps=self.eps,
+            atol=self.atol,
+            rtol=self.rtol,
+            measured=self.tolerance.measured,
+            max_elements=max_elements,
         )
         self.node_errors = self.localization.node_errors
         return self.localization
