@@ -515,9 +515,10 @@ class Problem:
         takes (and the sequence of operations) is compared between x - eps, x and x + eps.
 
         Custom Functions may hide kinks from the graph.  Then the one-sided differences
-        must disagree, *and keep disagreeing* at eps/100: at a kink the slopes on either
-        side differ by a fixed jump, while on a smooth curve their difference (about
-        f''(x) eps) shrinks with eps.  A shrinking jump is curvature, never a kink.
+        must disagree, *and keep disagreeing by about as much* at eps/10 and eps/100: at a kink the
+        slopes on either side differ by a fixed jump, while on a smooth curve their
+        difference (about f''(x) eps) shrinks with eps, and rounding noise grows as eps
+        shrinks.  Neither is a kink.
         """
         plus, plus_signature = self.move(i, where, eps, record=True)
         minus, minus_signature = self.move(i, where, -eps, record=True)
@@ -536,24 +537,26 @@ class Problem:
         disagree = jump > tol
         if not disagree.any():
             return np.zeros_like(within, dtype=bool), ""
-        small = eps / 100
-        try:
-            plus_s, plus_s_signature = self.move(i, where, small, record=True)
-            minus_s, minus_s_signature = self.move(i, where, -small, record=True)
-        except DomainError:
-            return np.zeros_like(within, dtype=bool), ""
-        right_s = (np.asarray(plus_s) - self.base) / small
-        left_s = (self.base - np.asarray(minus_s)) / small
-        # A kink's jump stays (it may halve when x is not exactly on the kink); curvature
-        # makes it 100 times smaller.
-        persists = np.abs(right_s - left_s) >= 0.3 * jump
-        within_s = _between(analytic, left_s, right_s, atol, rtol)
-        kinked = disagree & persists & within & within_s
+        persists = disagree & within
+        narrow = {}
+        for small in (eps / 10, eps / 100):
+            try:
+                plus_s, plus_s_signature = self.move(i, where, small, record=True)
+                minus_s, minus_s_signature = self.move(i, where, -small, record=True)
+            except DomainError:
+                return np.zeros_like(within, dtype=bool), ""
+            right_s = (np.asarray(plus_s) - self.base) / small
+            left_s = (self.base - np.asarray(minus_s)) / small
+            # A kink's jump stays (it may halve when x is not exactly on the kink);
+            # curvature makes it 10 and 100 times smaller, rounding noise larger.
+            ratio = np.abs(right_s - left_s) / np.where(jump > 0, jump, 1.0)
+            persists &= (ratio >= 0.3) & (ratio <= 3.0)
+            persists &= _between(analytic, left_s, right_s, atol, rtol)
+            narrow = (minus_s_signature, plus_s_signature)
+        kinked = persists
         if not kinked.any():
             return np.zeros_like(within, dtype=bool), ""
-        culprit = self._custom_kink_node(
-            (minus_signature, plus_signature), (minus_s_signature, plus_s_signature), eps
-        )
+        culprit = self._custom_kink_node((minus_signature, plus_signature), narrow, eps)
         note = (
             "the one-sided differences disagree and keep disagreeing when eps shrinks 100-fold: "
             f"a kink of the custom operation {culprit} lies within eps"

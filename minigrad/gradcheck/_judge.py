@@ -21,8 +21,15 @@ An element then
 * else passes when the numeric error is below ``RESOLUTION`` relative: the finite
   difference was accurate enough to judge;
 * else *cannot be checked at this eps*: the numbers cannot tell right from wrong.  The
-  element is re-checked at steps 10, 100, 1000 times smaller (truncation) or larger
-  (noise); the first step that can decide, decides, and the row says which step it was.
+  element is re-checked at steps 10, 100, 1000 times smaller and larger (smaller first
+  when truncation dominates, larger first when noise does); the first step that can
+  decide, decides, and the row says which step it was.  A step at which f takes three
+  or fewer distinct values over the stencil decides nothing (f is computed with fewer
+  digits than the step needs, and its noise cannot be measured).  A failure found at
+  another step must be confirmed at a second one (noise can fake one, not two).  When f
+  hardly moves over the stencil, and does not change at all over +-max(1000 eps, 1e-4)
+  while the analytic derivative says it should, the element fails (the derivative is
+  0 there).
 
 With explicit ``atol``/``rtol`` the classic rule |a - n| <= atol + rtol |n| is used
 as given, with no error measurement.
@@ -116,6 +123,9 @@ def measure(problem: Problem, i: int, where: Any, eps: float, method: str, numer
         except DomainError:
             continue
         f0 = np.asarray(problem.base)
+        # where f hardly moves over the stencil (computed with fewer digits than eps
+        # needs, float32 inside?) its noise cannot be measured: the error is unknown
+        unknown = np.reshape(_flat(f0, values), np.shape(numeric))
         if method == "central":
             d_small = (values[1] - values[-1]) / (2 * small)
             d_big = (values[2] - values[-2]) / (2 * big)
@@ -129,8 +139,16 @@ def measure(problem: Problem, i: int, where: Any, eps: float, method: str, numer
         if method == "central":
             fourth = values[-2] - 4 * values[-1] + 6 * f0 - 4 * values[1] + values[2]
             noise = noise + 0.5 * np.abs(fourth) / eps
-        return trunc + noise, trunc, noise
+        error = np.where(unknown, np.inf, trunc + noise)
+        return error, np.where(unknown, np.inf, trunc), noise
     return None
+
+
+def _flat(f0: np.ndarray, values: dict) -> np.ndarray:
+    """Per output row: three or fewer distinct values among the five points of the
+    stencil, so f moves in steps coarser than the stencil resolves, or not at all."""
+    stacked = np.stack([np.reshape(v, -1) for v in (f0, *values.values())])
+    return np.array([len(np.unique(stacked[:, k])) <= 3 for k in range(stacked.shape[1])])
 
 
 def judge(
@@ -177,6 +195,16 @@ def judge(
             status = np.where(ok, OK, np.where(within, np.where(coarse, UNDECIDED, OK), FAIL))
             status = status.astype(np.int8)
             towards_larger = bool(np.any(noise > trunc))
+            if np.isinf(error).any():  # f hardly moved over the stencil: does it move at all?
+                # far enough that any f computed in float32 or better moves
+                wide = max(1000 * eps, 1e-4)
+                flat = _constant_but_sloped(problem, i, where, a, wide)
+                if flat is not None and (flat & (status == UNDECIDED)).any():
+                    status = np.where(flat & (status == UNDECIDED), FAIL, status).astype(np.int8)
+                    return Judgement(status, n, error, (
+                        f"f does not change at all between x - {wide:.0e} and x + {wide:.0e}, "
+                        "yet the analytic derivative says it changes: the derivative is 0 here"
+                    ))  # fmt: skip
     # A row that is not ok may sit at a kink.
     candidates = (status != OK) & finite
     smooth_custom = np.zeros(a.shape, bool)
@@ -214,32 +242,58 @@ def _refine(
     larger: bool,
 ) -> Judgement:
     """Re-check the undecided rows at other steps; the first step that decides, decides."""
-    factors = (10.0, 100.0, 1000.0) if larger else (0.1, 0.01, 0.001)
+    smaller, wider = (0.1, 0.01, 0.001), (10.0, 100.0, 1000.0)
+    factors = wider + smaller if larger else smaller + wider
     tried = []
+    pending: tuple | None = None  # a failure waiting to be confirmed at another step
     for factor in factors:
         step = eps * factor
         try:
             numeric = np.asarray(problem.derivative(i, where, step, method), dtype=np.float64)
             again = judge(problem, i, where, a, numeric, step, method, tol, refine=False)
         except DomainError:
-            break
+            continue
         tried.append(step)
         decided = retry & np.isin(again.status, (OK, FAIL))
-        if decided.any():
-            status = np.where(decided, again.status, status).astype(np.int8)
-            n = np.where(decided, again.numeric, n)
-            error = np.where(decided, again.error, error)
-            verdict = "agrees" if (again.status[decided] == OK).all() else "disagrees"
-            note = (
-                f"checked at eps={step:.0e}, where the finite difference is accurate enough "
-                f"to decide (it {verdict}); at eps={eps:.0e} it was not"
-                + (f" ({note})" if note else "")
-            )
-            return Judgement(status, n, error, note)
+        if not decided.any():
+            continue
+        if (again.status[decided] == FAIL).any() and pending is None:
+            # noise can fake a failure at one step, not at two: confirm it at the next
+            pending = (step, again, decided)
+            continue
+        if pending is not None and not (again.status[decided] == FAIL).any():
+            pending = None  # one step failed, the next agrees: keep looking
+        step, again, decided = (step, again, decided) if pending is None else pending
+        status = np.where(decided, again.status, status).astype(np.int8)
+        n = np.where(decided, again.numeric, n)
+        error = np.where(decided, again.error, error)
+        verdict = "agrees" if (again.status[decided] == OK).all() else "disagrees"
+        note = (
+            f"checked at eps={step:.0e}, where the finite difference is accurate enough "
+            f"to decide (it {verdict}); at eps={eps:.0e} it was not"
+            + (f" ({note})" if note else "")
+        )
+        return Judgement(status, n, error, note)
     undecided = _undecided_note(n, error, eps)
     if tried:
         undecided += f"; nor at eps={', '.join(f'{t:.0e}' for t in tried)}"
     return Judgement(status, n, error, note or undecided)
+
+
+def _constant_but_sloped(
+    problem: Problem, i: int, where: Any, a: np.ndarray, step: float
+) -> np.ndarray | None:
+    """Rows where f is exactly constant over x +- step although the analytic derivative
+    predicts a change well above float64 resolution; None when that cannot be tested."""
+    try:
+        plus = np.asarray(problem.move(i, where, step)[0])
+        minus = np.asarray(problem.move(i, where, -step)[0])
+    except DomainError:
+        return None
+    base = np.asarray(problem.base)
+    unchanged = (plus == base) & (minus == base)
+    visible = np.abs(a) * step > 1e3 * U64 * np.maximum(np.abs(base), 1e-300)
+    return unchanged & visible
 
 
 def _undecided_note(numeric: np.ndarray, error: np.ndarray, eps: float) -> str:

@@ -50,9 +50,11 @@ class EpsSweep:
     ``"ok"``, ``"truncation"`` (fails above every passing eps), ``"round-off"`` (fails
     below every passing eps, or between two), ``"bug"`` (no eps passes, or the error stays
     flat over three or more failing eps), ``"outside the domain"`` (the stencil leaves the
-    region where fn is finite) or ``"all excused (kinks)"`` (every row non-differentiable:
-    nothing was checked, so it is not a pass).  ``n_kinks`` and ``n_undecided`` count the
-    excused rows and the rows that cannot be checked, per eps.
+    region where fn is finite), ``"all excused (kinks)"`` (every row non-differentiable:
+    nothing was checked, so it is not a pass) or ``"cannot check"`` (no eps passes, and
+    too few fail to call it a bug: the finite differences cannot decide).  ``n_kinks``
+    and ``n_undecided`` count the excused rows and the rows that cannot be checked, per
+    eps.
 
     ``verdict`` is one of ``"ok"`` (every checked eps passes), ``"bug"`` (a bug in the
     backward), ``"round-off"`` (fails only at small eps), ``"truncation"`` (fails only at
@@ -274,7 +276,7 @@ def sweep_spec(
     checked = np.array([d is True for d in domain])
     passed = checked & (failed_arr == 0) & (undecided_arr == 0)
     violation = np.array(violations)
-    causes = _causes(eps, passed, rel, inside, checked)
+    causes = _causes(eps, passed, rel, inside, checked, failed_arr > 0)
     verdict = _verdict(causes)
     # With a bug no eps is better than another: recommend the method's usual step.
     recommended = (
@@ -319,7 +321,12 @@ def _eps_values(given: Any, caller: str) -> list[float]:
 
 
 def _causes(
-    eps: np.ndarray, passed: np.ndarray, rel: np.ndarray, inside: np.ndarray, checked: np.ndarray
+    eps: np.ndarray,
+    passed: np.ndarray,
+    rel: np.ndarray,
+    inside: np.ndarray,
+    checked: np.ndarray,
+    failing: np.ndarray,
 ) -> list[str]:
     """Why each eps does not pass, judged by the error's trend across eps.
 
@@ -327,10 +334,12 @@ def _causes(
     grows (like 1/eps); a wrong backward leaves an error that does not move.  So a run of
     three or more failing eps whose errors stay within a factor of 3 of each other (and
     below 0.5) is a bug, even if some other eps happens to pass (where truncation cancels
-    the bug), and so is a sweep where no eps passes at all.
+    the bug), and so is a sweep where no eps passes while failures (not mere "cannot be
+    checked" rows) occur at two eps or more.
     """
-    plateau = _plateau(rel, passed, checked)
-    no_pass = not passed.any()
+    plateau = _plateau(rel, passed, checked & failing)
+    # a bug needs failures: rows that merely cannot be checked at some eps accuse nothing
+    no_pass = not passed.any() and int(failing.sum()) >= 2
     largest_ok = eps[passed].max() if passed.any() else np.inf
     causes = []
     for k, (e, ok) in enumerate(zip(eps, passed)):
@@ -342,6 +351,8 @@ def _causes(
             causes.append("ok")
         elif no_pass or plateau[k]:
             causes.append("bug")
+        elif not passed.any():
+            causes.append("cannot check")
         elif e > largest_ok:
             causes.append("truncation")
         else:  # below the passing range, or a noisy point inside it
@@ -374,7 +385,7 @@ def _plateau(rel: np.ndarray, passed: np.ndarray, checked: np.ndarray) -> np.nda
 
 
 def _verdict(causes: list[str]) -> str:
-    kinds = set(causes) - {"ok", "outside the domain", "all excused (kinks)"}
+    kinds = set(causes) - {"ok", "outside the domain", "all excused (kinks)", "cannot check"}
     if not kinds:
         return "ok" if "ok" in causes else "cannot decide"
     if "bug" in kinds:
@@ -408,7 +419,11 @@ def _explain(
     span = f"from {eps.max():.0e} to {eps.min():.0e}"
     skipped = _skipped_text(eps, causes)
     if verdict == "cannot decide":
-        return "no eps could be checked" + skipped
+        return (
+            "no eps could decide: at every eps the finite difference is too inaccurate to "
+            "tell a right gradient from a wrong one (fn computed with few digits, float32 "
+            "inside?), or every row is non-differentiable" + skipped
+        )
     if verdict == "bug":
         bugs = [k for k, c in enumerate(causes) if c == "bug" and np.isfinite(rel[k])]
         k = min(bugs, key=lambda k: rel[k]) if bugs else int(np.nanargmin(rel))
