@@ -26,6 +26,7 @@ from minigrad.gradcheck._core import (
     workspace,
 )
 from minigrad.gradcheck._judge import Tolerance, judge
+from minigrad.gradcheck.handwritten import hand_written
 from minigrad.gradcheck.report import GradcheckError, GradcheckReport, InputResult
 from minigrad.value import Value
 
@@ -258,6 +259,7 @@ def gradcheck(
     localize: bool = False,
     output_weights: Any = None,
     seed: int | np.random.Generator = 0,
+    grad: Callable[..., Any] | None = None,
 ) -> GradcheckReport:
     """Check the gradient minigrad computes for ``fn`` against finite differences.
 
@@ -269,22 +271,44 @@ def gradcheck(
     number is computed in float64 on copies of the inputs' data; the inputs (data and
     ``.grad``) are restored afterwards, even when ``fn`` raises.
 
-    Each element passes when ``|analytic - numeric| <= atol + rtol * |numeric|``.  An
-    element whose stencil crosses a point where the function has no derivative (relu or
-    abs at 0, tied maxima) is reported as "non-differentiable here" and is not a failure.
+    With the default ``atol=None, rtol=None`` each element passes when
+    ``|analytic - numeric| <= atol + rtol * |numeric|`` with rtol = 1e-6 (atol = 1e-9
+    times the input's largest numeric derivative), widened by the finite difference's own
+    error as measured at that element (eps against 2 eps, and the noise in f's values)
+    when that error is below 1e-4 relative; when it is larger, the element "cannot be
+    checked at this eps" and is re-checked at steps up to 1000 times smaller and larger;
+    if none can decide, it stays undecided (not a pass).  Explicit ``atol``/``rtol``
+    apply the classic rule as given (the other defaults to 1e-5 / 1e-3).  An element
+    whose stencil crosses a point where the function has no derivative (relu or abs at
+    0, tied maxima, or a custom Function whose one-sided slopes differ by the same jump
+    at eps, eps/10 and eps/100) is reported as "non-differentiable here", not a failure.
 
     ``fast=True`` checks each input along one random direction u (v^T J u against a
     directional finite difference): two forward passes per input and one backward pass,
     whatever the number of elements.  ``localize=True`` runs ``report.localize()`` when
     the check fails, so the error names the operation whose backward is wrong.
 
-    Returns a ``GradcheckReport``.  When a row fails and ``raise_exception`` is True,
-    raises ``GradcheckError``, whose message is the report's table (worst rows first, with
-    the pass rule) and whose ``.report`` is the report.
+    ``grad=df`` checks a hand-written gradient instead: ``fn(*arrays)`` is a plain numpy
+    function that returns a number, the inputs are numbers or numpy arrays, and
+    ``df(*arrays)`` returns one gradient per input (each of its input's shape).  The report
+    is the same; inputs are named after ``fn``'s parameters, and ``localize()`` names
+    ``df``.  A gradient of the wrong shape raises ValueError (a missing reduction?).
+
+    Returns a ``GradcheckReport``.  When a row fails, or cannot be checked at this eps
+    (``report.undecidable``), and ``raise_exception`` is True, raises ``GradcheckError``,
+    whose message is the report's table (worst rows first, with the pass rule) and whose
+    ``.report`` is the report.
     """
     caller = "gradcheck"
     check_callable(fn, caller)
     eps, tol, method, fast, seed = _check_options(caller, eps, atol, rtol, method, fast, seed)
+    notes = None
+    if grad is not None:
+        fn, inputs = hand_written(fn, grad, inputs, caller)
+        notes = [
+            f"checked: the hand-written gradient grad={getattr(grad, '__name__', 'df')} "
+            "against finite differences of fn"
+        ]
     inputs = check_inputs(inputs, caller)
     if fast and jacobian:
         raise ValueError(
@@ -309,6 +333,7 @@ def gradcheck(
         fast=fast,
         raise_exception=raise_exception,
         localize=localize,
+        notes=notes,
     )
 
 

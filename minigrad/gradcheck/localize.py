@@ -417,17 +417,24 @@ def _elementwise(
         plus, minus = _pair(objective, base, index, j, eps)
         flat_numeric[j] = (plus - minus) / (2 * eps)
         # measured: the error of the difference (eps against 2 eps, and round-off); when
-        # it is too coarse to judge, look again with steps 10 and 100 times smaller
+        # it is too coarse to judge, look again with steps 10 and 100 times smaller, then
+        # (round-off rather than truncation) 10 and 100 times larger
+        steps = iter((eps / 10, eps / 100, eps * 10, eps * 100))
         step = eps
         while measured and not plus == minus == center:  # a constant is exactly 0
             plus2, minus2 = _pair(objective, base, index, j, 2 * step)
             wide = (plus2 - minus2) / (4 * step)
             biggest = max(abs(plus), abs(minus), abs(center))
             flat_error[j] = 2 * abs(flat_numeric[j] - wide) + 4 * U64 * biggest / step
-            if flat_error[j] <= 1e-4 * abs(flat_numeric[j]) or step < eps / 50:
+            if flat_error[j] <= 1e-4 * abs(flat_numeric[j]):
                 break
-            step /= 10
-            plus, minus = _pair(objective, base, index, j, step)
+            step = next(steps, None)
+            if step is None:
+                break
+            try:
+                plus, minus = _pair(objective, base, index, j, step)
+            except FloatingPointError:  # this step leaves the domain: keep what we have
+                break
             if plus == minus == center:
                 # the output does not move at all: computed with too few digits for this
                 # step (float32 inside?); the element cannot be judged, so it is left out

@@ -136,8 +136,8 @@ class InputResult:
     @property
     def violation(self) -> np.ndarray:
         """abs_err / allowed error; NaN where a number is NaN."""
-        measured = 0.0 if self.error is None else 2 * np.nan_to_num(self.error, nan=0.0)
-        with np.errstate(invalid="ignore"):
+        with np.errstate(invalid="ignore", over="ignore"):
+            measured = 0.0 if self.error is None else 2 * np.nan_to_num(self.error, nan=0.0)
             return self.abs_err / (self.atol + self.rtol * np.abs(self.numeric) + measured + 1e-300)
 
     @property
