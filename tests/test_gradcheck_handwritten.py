@@ -122,3 +122,37 @@ def test_inputs_given_as_one_list_and_left_untouched():
     before = W.copy()
     report = mg.gradcheck(lambda W: np.tanh(W).sum(), [W], grad=lambda W: 1 - np.tanh(W) ** 2)
     assert report.passed and np.array_equal(W, before)
+
+
+# ---------------------------------------------------------------------------- the command
+
+LINE = ["sum((y - (a*x + b))**2)", "x=[1,2,3]", "y=[2,4,7]", "a=1.5", "b=0.2"]
+
+
+def test_the_command_checks_hand_written_gradients(capsys):
+    from minigrad.cli import main
+
+    right = ["--grad", "a=-2*sum(x*(y-(a*x+b)))", "--grad", "b=-2*sum(y-(a*x+b))"]
+    assert main(["gradcheck", *LINE, *right]) == 0
+    out = capsys.readouterr().out
+    assert "gradcheck passed: 2 of 2 checks agree" in out
+    assert "d out / d a = -2*sum(x*(y-(a*x+b)))" in out
+    # the numbers: -2 sum(x (y - a x - b)) at a=1.5, b=0.2 is -17.6
+    assert "a      ()          -17.6    -17.6" in out
+    wrong = ["--grad", "a=-2*sum(x*(y-(a*x+b)))", "--grad", "b=2*sum(y-(a*x+b))"]
+    assert main(["gradcheck", *LINE, *wrong]) == 1
+    out = capsys.readouterr().out
+    assert "FAILED: 1 of 2 checks disagree ('b': 1)" in out and "sign flipped" in out
+
+
+def test_the_command_checks_only_the_names_given_and_refuses_bad_ones(capsys):
+    from minigrad.cli import main
+
+    assert main(["gradcheck", *LINE, "--grad", "b=-2*sum(y-(a*x+b))"]) == 0
+    assert "1 of 1 checks agree" in capsys.readouterr().out  # a, x, y are data here
+    assert main(["gradcheck", *LINE, "--grad", "c=1"]) == 2
+    assert "the expression has no name 'c'" in capsys.readouterr().err
+    assert main(["gradcheck", *LINE, "--grad", "a"]) == 2
+    assert "is not NAME=EXPRESSION" in capsys.readouterr().err
+    assert main(["gradcheck", *LINE, "--grad", "a=2*z"]) == 2
+    assert "unknown name 'z'" in capsys.readouterr().err
