@@ -297,11 +297,21 @@ def _constant_but_sloped(
 
 
 def _undecided_note(numeric: np.ndarray, error: np.ndarray, eps: float) -> str:
+    """Why a row cannot be checked at ``eps``, with the measured error."""
+    error = np.asarray(error, dtype=np.float64)
+    if np.isinf(error).any():
+        return (
+            f"cannot be checked at eps={eps:.0e}: f takes three or fewer distinct values over "
+            "the stencil, so it is computed with fewer digits than this step needs (float32 "
+            "inside?) and the finite difference's error cannot be measured"
+        )
     with np.errstate(invalid="ignore", divide="ignore"):
-        relative = (
-            np.nanmax(np.abs(error) / np.maximum(np.abs(numeric), 1e-300))
-            if np.isfinite(error).any()
-            else np.nan
+        scale = np.maximum(np.abs(numeric), 1e-300)
+        relative = np.nanmax(error / scale) if np.isfinite(error).any() else np.nan
+    if not np.isfinite(relative):
+        return (
+            f"cannot be checked at eps={eps:.0e}: the finite difference's error could not be "
+            "measured (the wider stencil leaves the domain)"
         )
     return (
         f"cannot be checked at eps={eps:.0e}: the finite difference's own error here is about "

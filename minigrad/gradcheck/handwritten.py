@@ -77,9 +77,7 @@ def _parameter_names(fn: Callable, n: int) -> list[str]:
     return names
 
 
-def _function_class(
-    fn: Callable, grad: Callable, names: tuple, shapes: tuple, caller: str
-) -> type:
+def _function_class(fn: Callable, grad: Callable, names: tuple, shapes: tuple, caller: str) -> type:
     """A Function whose forward is fn and whose backward is grad (times the output's grad)."""
     fn_name = getattr(fn, "__name__", "f")
     grad_name = getattr(grad, "__name__", "grad")
@@ -133,6 +131,5 @@ def _shape_message(caller: str, grad_name: str, name: str, shape: tuple, got: tu
             "as the loss does) over the data axis"
         )
     return (
-        f"{caller}: {grad_name} returned shape {got} for '{name}', which has shape {shape}"
-        + hint
+        f"{caller}: {grad_name} returned shape {got} for '{name}', which has shape {shape}" + hint
     )

@@ -56,8 +56,10 @@ class GradcheckRow:
 
     ``element`` is the index into the input (a tuple; ``()`` for a scalar) or the string
     ``"direction"`` in fast mode; ``output`` is the output index with ``jacobian=True``,
-    else None.  ``violation`` = abs_err / (atol + rtol |numeric|): the row fails when it
-    exceeds 1, and rows are ranked by it.
+    else None.  ``violation`` = abs_err / (atol + rtol |numeric| + 2 x the measured error
+    of numeric): above 1 the difference is more than the rule allows; rows are ranked by
+    it.  ``note`` says why a row is a kink, was checked at another eps, or cannot be
+    checked.
     """
 
     input: str
