@@ -26,7 +26,8 @@ An element then
   decide, decides, and the row says which step it was.  A step at which f takes three
   or fewer distinct values over the stencil decides nothing (f is computed with fewer
   digits than the step needs, and its noise cannot be measured).  A failure found at
-  another step must be confirmed at a second one (noise can fake one, not two).  When f
+  another step must be confirmed at the next one (noise can fake one, rarely two); a
+  failure followed by an agreement decides nothing.  When f
   hardly moves over the stencil, and does not change at all over +-max(1000 eps, 1e-4)
   while the analytic derivative says it should, the element fails (the derivative is
   0 there).
@@ -246,6 +247,7 @@ def _refine(
     factors = wider + smaller if larger else smaller + wider
     tried = []
     pending: tuple | None = None  # a failure waiting to be confirmed at another step
+    unconfirmed: float | None = None  # a step whose failure the next step contradicted
     for factor in factors:
         step = eps * factor
         try:
@@ -262,7 +264,9 @@ def _refine(
             pending = (step, again, decided)
             continue
         if pending is not None and not (again.status[decided] == FAIL).any():
-            pending = None  # one step failed, the next agrees: keep looking
+            unconfirmed = pending[0]
+            pending = None  # one step failed, the next agrees: neither decides
+            continue
         step, again, decided = (step, again, decided) if pending is None else pending
         status = np.where(decided, again.status, status).astype(np.int8)
         n = np.where(decided, again.numeric, n)
@@ -277,6 +281,9 @@ def _refine(
     undecided = _undecided_note(n, error, eps)
     if tried:
         undecided += f"; nor at eps={', '.join(f'{t:.0e}' for t in tried)}"
+    unconfirmed = pending[0] if pending is not None else unconfirmed
+    if unconfirmed is not None:
+        undecided += f" (it disagrees at eps={unconfirmed:.0e}, but no other step confirms it)"
     return Judgement(status, n, error, note or undecided)
 
 
