@@ -118,6 +118,33 @@ def test_the_sweep_calls_a_flat_error_a_bug():
     assert "<- recommended" not in str(sweep)
 
 
+class ExpOff(Function):
+    """exp x whose backward is (1 + 1e-4/6) too large: at eps = 1e-2 the central
+    difference's truncation error, eps^2/6 relative, cancels the bug exactly."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.exp(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return grad * np.exp(x) * (1 + 1e-4 / 6)
+
+
+def test_a_bug_that_passes_at_one_eps_by_accident_is_still_a_bug():
+    x = Value(np.array([0.3, -0.5, 1.1]), name="x")
+    sweep = mg.eps_sweep(lambda x: ExpOff.apply(x).sum(), x)
+    assert sweep.passed[1]  # eps = 1e-2: the accident
+    assert sweep.verdict == "bug"
+    flat = [c for c in sweep.causes if c == "bug"]
+    assert len(flat) >= 3  # the plateau: the error stays at 1.67e-5 from 1e-3 down
+    assert np.allclose(sweep.max_rel_err[2:8], 1e-4 / 6, rtol=0.05)
+    assert "by accident" in sweep.explanation
+    assert "<- recommended" not in str(sweep)
+
+
 def test_an_eps_whose_rows_are_all_excused_does_not_pass():
     x = Value(np.array([0.0]), name="x")
     sweep = mg.eps_sweep(lambda x: x.relu().sum() * 2.0, x, eps_values=[1e-1, 1e-3, 1e-6])

@@ -82,6 +82,8 @@ def test_undecided_rows_say_why_with_numbers():
         assert "cannot be checked at eps=1e-06" in row.note and "relative" in row.note
     with pytest.raises(mg.GradcheckError):  # undecided is not a pass
         mg.gradcheck(case.fn, *case.inputs())
+    page = report.to_html()
+    assert page.count("background:#e4dcf4") == 3 and "cannot be checked at this eps" in page
 
 
 def central_difference(case: Case, inputs: tuple, position: int, element: tuple) -> float:

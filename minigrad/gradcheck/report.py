@@ -601,9 +601,10 @@ class GradcheckReport:
         return self.to_html(max_rows)
 
     def to_html(self, max_rows: int = 20) -> str:
-        """The table as an HTML fragment: failures red, non-differentiable rows yellow."""
+        """The table as an HTML fragment: failures red, rows that cannot be checked at this
+        eps lilac, non-differentiable rows yellow."""
         esc = html.escape
-        colour = {"fail": "#f8d0d0", "kink": "#fff3c4", "ok": "transparent"}
+        colour = {"fail": "#f8d0d0", "undecided": "#e4dcf4", "kink": "#fff3c4", "ok": "transparent"}
         jacobian = self.mode == "jacobian"
         head = ["input", "element"] + (["output"] if jacobian else [])
         head += ["analytic", "numeric", "abs err", "rel err", "status"]

@@ -174,17 +174,18 @@ class EpsSweep:
 
         rows = "".join(
             f"<tr style='background:{'transparent' if ok else '#f8d0d0'}'><td>{e:.0e}</td>"
-            f"<td>{ab:.2e}</td><td>{rel:.2e}</td><td>{int(n)}</td><td>{html.escape(c)}</td></tr>"
-            for e, ab, rel, n, ok, c in zip(
+            f"<td>{ab:.2e}</td><td>{rel:.2e}</td><td>{int(n)}</td><td>{self._excused(k)}</td>"
+            f"<td>{html.escape(c)}</td></tr>"
+            for k, (e, ab, rel, n, ok, c) in enumerate(zip(
                 self.eps, self.max_abs_err, self.max_rel_err, self.n_failed, self.passed,
                 self.causes,
-            )
+            ))
         )  # fmt: skip
         return (
             f"<p><b>eps sweep: {html.escape(self.verdict)}</b><br>"
             f"{html.escape(self.explanation)}</p><table><thead><tr><th>eps</th>"
-            "<th>max abs err</th><th>max rel err</th><th>failed</th><th>cause</th></tr>"
-            f"</thead><tbody>{rows}</tbody></table>"
+            "<th>max abs err</th><th>max rel err</th><th>failed</th><th>excused</th>"
+            f"<th>cause</th></tr></thead><tbody>{rows}</tbody></table>"
         )
 
 
