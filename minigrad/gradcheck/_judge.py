@@ -102,7 +102,7 @@ class Judgement:
     note: str = ""
 
 
-def roundoff_floor(problem: Problem, values: list, eps: float) -> np.ndarray:
+def roundoff_floor(values: list, eps: float) -> np.ndarray:
     """4 u max|f| / eps: the float64 round-off of a difference quotient of these values."""
     biggest = np.max([np.abs(np.asarray(v, dtype=np.float64)) for v in values], axis=0)
     return 4 * U64 * biggest / eps
@@ -135,7 +135,7 @@ def measure(problem: Problem, i: int, where: Any, eps: float, method: str, numer
             d_big = np.asarray(problem.derivative(i, where, big, method))
         other = d_big if small == eps else d_small
         trunc = 2 * np.abs(numeric - other)
-        floor = roundoff_floor(problem, [f0, *values.values()], eps)
+        floor = roundoff_floor([f0, *values.values()], eps)
         noise = floor
         if method == "central":
             fourth = values[-2] - 4 * values[-1] + 6 * f0 - 4 * values[1] + values[2]
