@@ -594,6 +594,8 @@ def run_gradcheck(args: argparse.Namespace) -> int:
     from minigrad.gradcheck import gradcheck
     from minigrad.gradcheck.sweep import DEFAULT_EPS_VALUES
 
+    if args.grad:
+        return _check_hand_written(args)
     out, inputs, expression = _evaluate_expression(args.expression, args.values)
     names = list(inputs)
     leaves = [inputs[name] for name in names]
@@ -639,6 +641,63 @@ def _seconds_per_evaluation(function: Callable[..., Any], leaves: list[Any]) -> 
 
 def _duration(seconds: float) -> str:
     return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} minutes"
+
+
+def _check_hand_written(args: argparse.Namespace) -> int:
+    """``--grad NAME=EXPR``: hand-written gradient expressions against finite differences
+    of EXPR.  The names with a --grad are checked; the other names are constants (data)."""
+    import inspect
+
+    from minigrad.autograd import no_grad
+    from minigrad.expr import ExprError, parse
+    from minigrad.gradcheck import gradcheck
+    from minigrad.value import Value
+
+    expression, values = _expression_and_values(args.expression, args.values)
+    derivatives: dict[str, Any] = {}
+    for item in args.grad:
+        name, sep, text = (part.strip() for part in item.partition("="))
+        if not sep or not text:
+            raise ExprError(f"--grad '{item}' is not NAME=EXPRESSION, e.g. --grad a=\"2*a\"")
+        if name not in values:
+            raise ExprError(f"--grad {name}=...: the expression has no name '{name}'")
+        if name in derivatives:
+            raise ExprError(f"--grad {name}=... is given twice")
+        derivatives[name] = parse(text)
+        unknown = [n for n in derivatives[name].names if n not in values]
+        if unknown:
+            raise ExprError(f"--grad {name}=...: unknown name '{unknown[0]}'")
+    checked = [name for name in expression.names if name in derivatives]
+    constants = {name: v for name, v in values.items() if name not in derivatives}
+
+    def compute(formula: Any, arrays: tuple) -> Any:
+        given = {**constants, **dict(zip(checked, arrays))}
+        with no_grad():
+            leaves = {n: Value(v, name=n, requires_grad=False) for n, v in given.items()}
+            return formula.evaluate(leaves).data
+
+    def expr(*arrays: Any) -> Any:  # summed, as everywhere, when not a single number
+        return np.sum(compute(expression, arrays))
+
+    def grad(*arrays: Any) -> tuple:
+        return tuple(compute(derivatives[name], arrays) for name in checked)
+
+    expr.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [inspect.Parameter(n, inspect.Parameter.POSITIONAL_OR_KEYWORD) for n in checked]
+    )
+    options: dict[str, Any] = {"method": args.method}
+    if args.eps is not None:
+        options["eps"] = args.eps
+    points = [values[name] for name in checked]
+    report = gradcheck(expr, *points, grad=grad, raise_exception=False, **options)
+    print(f"out = {expression.text.strip()}; checking the hand-written gradients:")
+    for name in checked:
+        print(f"  d out / d {name} = {derivatives[name].text.strip()}")
+    print(report.table())
+    if args.sweep:
+        print()
+        print(report.sweep())
+    return OK if report.passed else FAILED
 
 
 # ============================================================================ lr sweep
@@ -864,6 +923,13 @@ examples:
   minigrad gradcheck "tanh(x1*w1 + x2*w2 + b)" x1=2 x2=0 w1=-3 w2=1 b=6.88
   minigrad gradcheck "sum(sigmoid(W @ x))" "W=[[1,2],[3,4]]" "x=[0.5,-1]" --method forward
   minigrad gradcheck "log(x) * x" x=2 --sweep
+
+--grad NAME=EXPR checks a derivative you worked out by hand instead of
+backward's: EXPR's finite differences by NAME against the formula.  The names
+with a --grad are checked, the others are data:
+  minigrad gradcheck "sum((y - (a*x + b))**2)" "x=[1,2,3]" "y=[2,4,7]" a=1.5 b=0.2 \\
+      --grad a="-2*sum(x*(y-(a*x+b)))" --grad b="-2*sum(y-(a*x+b))"
+(the NAME=VALUE values come before the options)
 """
 
 LR_SWEEP_HELP = """\
@@ -976,6 +1042,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=MAX_EVALUATIONS,
         metavar="N",
         help=f"refuse checks that need more evaluations of the expression ({MAX_EVALUATIONS})",
+    )
+    check.add_argument(
+        "--grad",
+        action="append",
+        default=[],
+        metavar="NAME=EXPR",
+        help="a hand-written derivative of EXPR by NAME to check instead (repeatable)",
     )
 
     sweep = command("lr-sweep", "compare learning rates", LR_SWEEP_HELP, run_lr_sweep)

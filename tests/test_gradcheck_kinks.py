@@ -72,23 +72,31 @@ def test_where_on_the_data_and_python_branches():
     assert "the graph itself changes" in report.kinks[0].note
 
 
+class MyRelu(Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.maximum(x, 0.0)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return grad * (x > 0)
+
+
 def test_custom_function_kink_found_by_one_sided_differences():
-    class MyAbs(Function):
-        @staticmethod
-        def forward(ctx, x):
-            ctx.save_for_backward(x)
-            return np.abs(x)
-
-        @staticmethod
-        def backward(ctx, grad):
-            (x,) = ctx.saved_tensors
-            return grad * np.sign(x)
-
-    x = Value(np.array([3e-7, 2.0]), name="x")
-    report = mg.gradcheck(lambda x: MyAbs.apply(x).sum(), x)
+    x = Value(np.array([0.0, 2.0]), name="x")
+    # at 0 exactly: the one-sided slopes are 0 and 1.5 at every eps; the rule's 0 is one
+    report = mg.gradcheck(lambda x: MyRelu.apply(x * 1.5).sum(), x)
     assert statuses(report) == {(0,): "kink", (1,): "ok"}
-    assert "one-sided differences disagree" in report.kinks[0].note
-    assert "MyAbs" in report.kinks[0].note
+    assert "keep disagreeing when eps shrinks" in report.kinks[0].note
+    assert "kink of the custom operation MyRelu" in report.kinks[0].note
+    # 3e-7 from the kink: the slope jump vanishes at eps/100, so it is no kink; the element
+    # is checked at a step that does not reach the kink, and agrees there
+    near = Value(np.array([3e-7, 2.0]), name="x")
+    report = mg.gradcheck(lambda x: MyRelu.apply(x).sum(), near)
+    assert statuses(report) == {(0,): "ok", (1,): "ok"}
+    assert "checked at eps=1e-07" in report["x"].notes[0]
 
 
 def test_a_wrong_derivative_next_to_a_kink_still_fails():
@@ -106,8 +114,12 @@ def test_a_wrong_derivative_next_to_a_kink_still_fails():
 
 def test_truncation_error_is_not_called_a_kink():
     x = Value(np.array([0.5, 1.0]), name="x")
-    report = mg.gradcheck(lambda x: (x * 3.0).exp().sum(), x, eps=0.1, raise_exception=False)
+    fn = lambda x: (x * 3.0).exp().sum()  # noqa: E731
+    report = mg.gradcheck(fn, x, eps=0.1, atol=1e-5, rtol=1e-3, raise_exception=False)
     assert not report.passed and not report.kinks
+    # with the measured rule the element cannot be checked at 0.1, and is at 0.001
+    report = mg.gradcheck(fn, x, eps=0.1)
+    assert not report.kinks and "checked at eps=1e-03" in report["x"].notes[0]
 
 
 def test_fast_mode_redraws_directions_that_cross_a_kink():

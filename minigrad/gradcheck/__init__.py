@@ -9,7 +9,10 @@
   complex-step), in float64.
 * ``gradcheck``: analytic against numeric, element by element (or ``fast=True``: one
   random projection per input); a ``GradcheckReport`` that prints as a table, or a
-  ``GradcheckError`` whose message is that table.
+  ``GradcheckError`` whose message is that table.  By default the finite difference's
+  own error is measured at each element, so small bugs fail and elements the numbers
+  cannot decide are reported as such, never as passes.  ``gradcheck(f, *arrays,
+  grad=df)`` checks a gradient written by hand for a plain numpy function.
 * ``gradgradcheck``: second derivatives, through ``create_graph=True``.
 * ``gradcheck_module``: every parameter of a model, by dotted name, dropout off.
 * ``eps_sweep`` / ``report.sweep()``: a bug, round-off or truncation error?

@@ -13,6 +13,7 @@ The engine never imports this package; it only reads the graph the engine builds
 
 from __future__ import annotations
 
+import contextlib
 import math
 import numbers
 import os
@@ -51,8 +52,9 @@ METHOD_TEXT = {
     "complex-step": "complex step Im f(x + i eps) / eps",
 }
 
-# Status codes of one checked element.
-OK, FAIL, KINK = 0, 1, 2
+# Status codes of one checked element.  UNDECIDED: the finite difference at this eps is
+# not accurate enough to tell right from wrong (it is not a pass).
+OK, FAIL, KINK, UNDECIDED = 0, 1, 2, 3
 
 #: Built-in operations that complex-step cannot see through, and why.
 COMPLEX_UNSAFE = {
@@ -63,6 +65,8 @@ COMPLEX_UNSAFE = {
 }
 
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+#: Frames of these files are plumbing between the user's line and the warning.
+_PLUMBING = (os.path.abspath(contextlib.__file__),)
 _PRIMITIVES = frozenset(F.PRIMITIVES) | {F._NotDifferentiable}
 
 
@@ -75,17 +79,24 @@ class ComplexStepError(ValueError):
     """``method='complex-step'`` met an operation that does not support complex numbers."""
 
 
+class DomainError(ValueError):
+    """A finite-difference stencil left the region where ``fn`` is finite."""
+
+
 # ============================================================================ validation
 
 
 def warn(message: str) -> None:
     """Warn with the user's line (the first frame outside the minigrad package) as origin."""
     frame, level = sys._getframe(0), 1
-    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(
-        _PACKAGE_DIR + os.sep
-    ):
+    while frame is not None and _is_plumbing(os.path.abspath(frame.f_code.co_filename)):
         frame, level = frame.f_back, level + 1
     warnings.warn(message, GradcheckWarning, stacklevel=level)
+
+
+def _is_plumbing(path: str) -> bool:
+    """minigrad's own files and contextlib (``with workspace(...)`` runs through it)."""
+    return path.startswith(_PACKAGE_DIR + os.sep) or path in _PLUMBING
 
 
 def check_callable(fn: Any, caller: str, what: str = "fn") -> None:
@@ -153,9 +164,13 @@ def check_eps(eps: Any, caller: str) -> float:
     return eps
 
 
-def check_tolerances(atol: Any, rtol: Any, caller: str) -> tuple[float, float]:
-    out = []
+def check_tolerances(atol: Any, rtol: Any, caller: str) -> tuple[float | None, float | None]:
+    """atol and rtol validated; None (the default: measure the error) stays None."""
+    out: list[float | None] = []
     for label, tol in (("atol", atol), ("rtol", rtol)):
+        if tol is None:
+            out.append(None)
+            continue
         if isinstance(tol, bool) or not isinstance(tol, numbers.Real):
             raise TypeError(f"{caller}: {label} must be a real number >= 0, got {_short(tol)}")
         if not math.isfinite(float(tol)) or tol < 0:
@@ -423,7 +438,7 @@ class Problem:
     def _measure(self, record: bool, i: int, where: Any, step: Any) -> tuple[Any, Any]:
         out = self.call(record)
         if not _finite(out.data):
-            raise ValueError(
+            raise DomainError(
                 f"{self.caller}: {self.spec.fn_label} is not finite "
                 f"({_describe_nonfinite(out.data)}) when {self._where(i, where)} is moved by "
                 f"{step:+.3g}: the finite-difference stencil leaves the region where the "
@@ -500,8 +515,12 @@ class Problem:
         and (f(x) - f(x-eps)) / eps, as any one-sided derivative or subgradient does.
         Evidence for (1) comes from the graph: the branch every relu, abs, max and where
         takes (and the sequence of operations) is compared between x - eps, x and x + eps.
-        When the graph contains custom Functions, whose kinks the graph cannot show,
-        one-sided differences that disagree with each other are accepted as evidence too.
+
+        Custom Functions may hide kinks from the graph.  Then the one-sided differences
+        must disagree, *and keep disagreeing by about as much* at eps/10 and eps/100: at a kink the
+        slopes on either side differ by a fixed jump, while on a smooth curve their
+        difference (about f''(x) eps) shrinks with eps, and rounding noise grows as eps
+        shrinks.  Neither is a kink.
         """
         plus, plus_signature = self.move(i, where, eps, record=True)
         minus, minus_signature = self.move(i, where, -eps, record=True)
@@ -510,22 +529,71 @@ class Problem:
         )
         right = (np.asarray(plus) - self.base) / eps
         left = (self.base - np.asarray(minus)) / eps
-        tol = atol + rtol * np.maximum(np.abs(right), np.abs(left))
-        within = (np.minimum(right, left) - tol <= analytic) & (
-            analytic <= np.maximum(right, left) + tol
-        )
+        within = _between(analytic, left, right, atol, rtol)
         if note is not None:
-            evidence = np.ones_like(within, dtype=bool)
-        elif self.custom_ops:
-            evidence = np.abs(right - left) > tol
-            names = ", ".join(sorted(op.__name__ for op in self.custom_ops))
-            note = (
-                "the one-sided differences disagree: a kink of a custom operation "
-                f"({names}) lies within eps"
-            )
-        else:
-            evidence = np.zeros_like(within, dtype=bool)
-        return np.asarray(evidence & within), note or ""
+            return np.asarray(within), note
+        if not self.custom_ops:
+            return np.zeros_like(within, dtype=bool), ""
+        tol = atol + rtol * np.maximum(np.abs(right), np.abs(left))
+        jump = np.abs(right - left)
+        disagree = jump > tol
+        if not disagree.any():
+            return np.zeros_like(within, dtype=bool), ""
+        persists = disagree & within
+        narrow = {}
+        for small in (eps / 10, eps / 100):
+            try:
+                plus_s, plus_s_signature = self.move(i, where, small, record=True)
+                minus_s, minus_s_signature = self.move(i, where, -small, record=True)
+            except DomainError:
+                return np.zeros_like(within, dtype=bool), ""
+            right_s = (np.asarray(plus_s) - self.base) / small
+            left_s = (self.base - np.asarray(minus_s)) / small
+            # A kink's jump stays (it may halve when x is not exactly on the kink);
+            # curvature makes it 10 and 100 times smaller, rounding noise larger.
+            ratio = np.abs(right_s - left_s) / np.where(jump > 0, jump, 1.0)
+            persists &= (ratio >= 0.3) & (ratio <= 3.0)
+            persists &= _between(analytic, left_s, right_s, atol, rtol)
+            narrow = (minus_s_signature, plus_s_signature)
+        kinked = persists
+        if not kinked.any():
+            return np.zeros_like(within, dtype=bool), ""
+        culprit = self._custom_kink_node((minus_signature, plus_signature), narrow, eps)
+        note = (
+            "the one-sided differences disagree and keep disagreeing when eps shrinks 100-fold: "
+            f"a kink of the custom operation {culprit} lies within eps"
+        )
+        return np.asarray(kinked), note
+
+    def _custom_kink_node(self, wide: tuple, narrow: tuple, eps: float) -> str:
+        """Name the first custom node (from the inputs) whose own output bends like a kink.
+
+        Its second difference out(x+h) - 2 out(x) + out(x-h) is about (slope jump) * h at a
+        kink, and about f'' h^2 on a smooth piece: from h = eps to eps/100 a kink's shrinks
+        100-fold, a smooth node's 10,000-fold.
+        """
+        custom = [
+            k for k, entry in enumerate(self.signature) if entry[2].grad_fn in self.custom_ops
+        ]
+        for k in reversed(custom):  # the signature lists consumers first; start at the inputs
+            node = self.signature[k][2]
+            try:
+                bend_wide = np.abs(wide[1][k][2].data - 2 * node.data + wide[0][k][2].data).max()
+                bend_narrow = np.abs(
+                    narrow[1][k][2].data - 2 * node.data + narrow[0][k][2].data
+                ).max()
+            except (IndexError, ValueError, TypeError):
+                continue
+            if bend_wide > 0 and bend_narrow >= 0.003 * bend_wide:
+                return f"{node.op} ({_node_label(node)})"
+        names = sorted(op.__name__ for op in self.custom_ops)
+        return names[0] if len(names) == 1 else "(one of " + ", ".join(names) + ")"
+
+
+def _between(analytic: Any, left: Any, right: Any, atol: float, rtol: float) -> np.ndarray:
+    """analytic lies between the two one-sided differences, within the tolerance."""
+    tol = atol + rtol * np.maximum(np.abs(right), np.abs(left))
+    return (np.minimum(right, left) - tol <= analytic) & (analytic <= np.maximum(right, left) + tol)
 
 
 # ============================================================================ graph reading
@@ -599,11 +667,25 @@ def passes(analytic: Any, numeric: Any, atol: float, rtol: float) -> np.ndarray:
 
 
 def relative_error(analytic: Any, numeric: Any) -> np.ndarray:
-    """|a - n| / max(|a|, |n|), and 0 where both are 0."""
+    """|a - n| / max(|a|, |n|), and 0 where both are 0.
+
+    NaN where either side is NaN, inf where one side is infinite and the other is not (or
+    they are infinities of opposite sign): a non-finite gradient is never a small error.
+    """
     analytic, numeric = np.asarray(analytic, float), np.asarray(numeric, float)
-    scale = np.maximum(np.abs(analytic), np.abs(numeric))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(scale > 0, np.abs(analytic - numeric) / np.where(scale > 0, scale, 1), 0.0)
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        scale = np.maximum(np.abs(analytic), np.abs(numeric))
+        finite = np.isfinite(analytic) & np.isfinite(numeric)
+        ratio = np.abs(analytic - numeric) / np.where(scale > 0, scale, 1)
+        out = np.where(finite, np.where(scale > 0, ratio, 0.0), np.inf)
+        out = np.where(analytic == numeric, 0.0, out)  # equal infinities
+        return np.where(np.isnan(analytic) | np.isnan(numeric), np.nan, out)
+
+
+def nan_max(values: Any) -> float:
+    """The largest value, NaN if any value is NaN (numpy's max, but 0.0 for no values)."""
+    values = np.asarray(values, dtype=np.float64)
+    return float(values.max()) if values.size else 0.0
 
 
 def _finite(data: Any) -> bool:

@@ -12,7 +12,6 @@ from minigrad.autograd import enable_grad
 from minigrad.autograd import grad as autograd_grad
 from minigrad.gradcheck._core import (
     DEFAULT_EPS,
-    FAIL,
     KINK,
     OK,
     Problem,
@@ -24,9 +23,10 @@ from minigrad.gradcheck._core import (
     check_tolerances,
     default_names,
     make_seed,
-    passes,
     workspace,
 )
+from minigrad.gradcheck._judge import Tolerance, judge
+from minigrad.gradcheck.handwritten import hand_written
 from minigrad.gradcheck.report import GradcheckError, GradcheckReport, InputResult
 from minigrad.value import Value
 
@@ -38,7 +38,7 @@ FAST_ATTEMPTS = 3
 
 
 def check_elements(
-    problem: Problem, analytic: list, eps: float, method: str, atol: float, rtol: float
+    problem: Problem, analytic: list, eps: float, method: str, tol: Tolerance, refine: bool = True
 ) -> list[InputResult]:
     """Full mode: every element of every input, against the analytic gradient."""
     results = []
@@ -46,16 +46,21 @@ def check_elements(
     for i, v in enumerate(problem.inputs):
         a = analytic[i]
         numeric = np.zeros_like(a)
-        status = np.full(a.shape, OK, dtype=np.int8)
-        notes: dict[int, str] = {}
         for j in range(a.shape[1]):
             numeric[:, j] = problem.derivative(i, j, eps, method)
-            bad = ~passes(a[:, j], numeric[:, j], atol, rtol)
-            if bad.any():
-                kink, note = problem.kink(i, j, eps, a[:, j], atol, rtol)
-                status[:, j] = np.where(bad, np.where(kink, KINK, FAIL), OK)
-                if (kink & bad).any():
-                    notes[j] = note
+        own = tol.scaled(numeric)
+        status = np.full(a.shape, OK, dtype=np.int8)
+        error = np.full(a.shape, np.nan)
+        notes: dict[int, str] = {}
+        for j in range(a.shape[1]):
+            verdict = judge(problem, i, j, a[:, j], numeric[:, j], eps, method, own, refine)
+            status[:, j], numeric[:, j], error[:, j] = (
+                verdict.status,
+                verdict.numeric,
+                verdict.error,
+            )
+            if verdict.note:
+                notes[j] = verdict.note
         results.append(
             InputResult(
                 name=problem.spec.names[i],
@@ -65,17 +70,19 @@ def check_elements(
                 analytic=a,
                 numeric=numeric,
                 status=status,
-                atol=atol,
-                rtol=rtol,
+                atol=own.atol,
+                rtol=own.rtol,
                 out_shape=problem.out_shape,
                 notes=notes,
+                error=error,
+                data=np.array(v.data, dtype=np.float64),
             )
         )
     return results
 
 
 def check_directions(
-    problem: Problem, analytic: list, eps: float, method: str, atol: float, rtol: float
+    problem: Problem, analytic: list, eps: float, method: str, tol: Tolerance, refine: bool = True
 ) -> list[InputResult]:
     """Fast mode: each input along one random direction u (standard normal entries): v^T J u against
     (f(x + eps u) - f(x - eps u)) / (2 eps).  Two forward passes per input (central),
@@ -92,15 +99,14 @@ def check_directions(
                 u = rng.standard_normal(v.shape)
             a = np.atleast_1d(analytic[i] @ np.reshape(u, -1)).reshape(1, 1)
             n = np.asarray(problem.derivative(i, u, eps, method), dtype=np.float64).reshape(1, 1)
-            status = np.full((1, 1), OK, dtype=np.int8)
-            notes: dict[int, str] = {}
-            if not passes(a, n, atol, rtol).all():
-                kink, note = problem.kink(i, u, eps, a[:, 0], atol, rtol)
-                if kink.any():
-                    status[:] = KINK
-                    notes[0] = note
-                    continue  # this direction crosses a kink: draw another
-                status[:] = FAIL
+            own = tol.scaled(n)
+            verdict = judge(problem, i, u, a[:, 0], n[:, 0], eps, method, own, refine)
+            status = verdict.status.reshape(1, 1)
+            n = verdict.numeric.reshape(1, 1)
+            error = verdict.error.reshape(1, 1)
+            notes: dict[int, str] = {0: verdict.note} if verdict.note else {}
+            if (status == KINK).any():
+                continue  # this direction crosses a kink: draw another
             break
         results.append(
             InputResult(
@@ -111,10 +117,11 @@ def check_directions(
                 analytic=a,
                 numeric=n,
                 status=status,
-                atol=atol,
-                rtol=rtol,
+                atol=own.atol,
+                rtol=own.rtol,
                 notes=notes,
                 direction=u,
+                error=error,
             )
         )
     return results
@@ -125,13 +132,13 @@ def run_checks(
     analytic: list,
     eps: float,
     method: str,
-    atol: float,
-    rtol: float,
+    tol: Tolerance,
     fast: bool,
+    refine: bool = True,
 ) -> list[InputResult]:
     if fast:
-        return check_directions(problem, analytic, eps, method, atol, rtol)
-    return check_elements(problem, analytic, eps, method, atol, rtol)
+        return check_directions(problem, analytic, eps, method, tol, refine)
+    return check_elements(problem, analytic, eps, method, tol, refine)
 
 
 def run(
@@ -139,8 +146,7 @@ def run(
     *,
     title: str,
     eps: float,
-    atol: float,
-    rtol: float,
+    tol: Tolerance,
     method: str,
     fast: bool,
     raise_exception: bool,
@@ -155,14 +161,13 @@ def run(
         analytic = problem.analytic()
         if method == "complex-step":
             problem.require_complex_support()
-        results = run_checks(problem, analytic, eps, method, atol, rtol, fast)
+        results = run_checks(problem, analytic, eps, method, tol, fast)
     report = GradcheckReport(
         title=title,
         inputs=results,
         method=method,
         eps=eps,
-        atol=atol,
-        rtol=rtol,
+        tolerance=tol,
         mode="fast" if fast else ("jacobian" if spec.jacobian else "full"),
         spec=spec,
         warnings=issued,
@@ -180,13 +185,13 @@ def run(
 
 def _check_options(
     caller: str, eps: Any, atol: Any, rtol: Any, method: Any, fast: Any, seed: Any
-) -> tuple[float, float, float, str, bool, int]:
+) -> tuple[float, Tolerance, str, bool, int]:
     method = check_method(method, caller)
     eps = check_eps(eps, caller)
-    atol, rtol = check_tolerances(atol, rtol, caller)
+    tol = Tolerance.from_arguments(*check_tolerances(atol, rtol, caller))
     if not isinstance(fast, (bool, np.bool_)):
         raise TypeError(f"{caller}: fast must be True or False, got {fast!r}")
-    return eps, atol, rtol, method, bool(fast), make_seed(seed, caller)
+    return eps, tol, method, bool(fast), make_seed(seed, caller)
 
 
 # ============================================================================ public API
@@ -245,8 +250,8 @@ def gradcheck(
     fn: Callable[..., Value],
     *inputs: Value,
     eps: float = 1e-6,
-    atol: float = 1e-5,
-    rtol: float = 1e-3,
+    atol: float | None = None,
+    rtol: float | None = None,
     method: str = "central",
     fast: bool = False,
     raise_exception: bool = True,
@@ -254,6 +259,7 @@ def gradcheck(
     localize: bool = False,
     output_weights: Any = None,
     seed: int | np.random.Generator = 0,
+    grad: Callable[..., Any] | None = None,
 ) -> GradcheckReport:
     """Check the gradient minigrad computes for ``fn`` against finite differences.
 
@@ -265,24 +271,44 @@ def gradcheck(
     number is computed in float64 on copies of the inputs' data; the inputs (data and
     ``.grad``) are restored afterwards, even when ``fn`` raises.
 
-    Each element passes when ``|analytic - numeric| <= atol + rtol * |numeric|``.  An
-    element whose stencil crosses a point where the function has no derivative (relu or
-    abs at 0, tied maxima) is reported as "non-differentiable here" and is not a failure.
+    With the default ``atol=None, rtol=None`` each element passes when
+    ``|analytic - numeric| <= atol + rtol * |numeric|`` with rtol = 1e-6 (atol = 1e-9
+    times the input's largest numeric derivative), widened by the finite difference's own
+    error as measured at that element (eps against 2 eps, and the noise in f's values)
+    when that error is below 1e-4 relative; when it is larger, the element "cannot be
+    checked at this eps" and is re-checked at steps up to 1000 times smaller and larger;
+    if none can decide, it stays undecided (not a pass).  Explicit ``atol``/``rtol``
+    apply the classic rule as given (the other defaults to 1e-5 / 1e-3).  An element
+    whose stencil crosses a point where the function has no derivative (relu or abs at
+    0, tied maxima, or a custom Function whose one-sided slopes differ by the same jump
+    at eps, eps/10 and eps/100) is reported as "non-differentiable here", not a failure.
 
     ``fast=True`` checks each input along one random direction u (v^T J u against a
     directional finite difference): two forward passes per input and one backward pass,
     whatever the number of elements.  ``localize=True`` runs ``report.localize()`` when
     the check fails, so the error names the operation whose backward is wrong.
 
-    Returns a ``GradcheckReport``.  When a row fails and ``raise_exception`` is True,
-    raises ``GradcheckError``, whose message is the report's table (worst rows first, with
-    the pass rule) and whose ``.report`` is the report.
+    ``grad=df`` checks a hand-written gradient instead: ``fn(*arrays)`` is a plain numpy
+    function that returns a number, the inputs are numbers or numpy arrays, and
+    ``df(*arrays)`` returns one gradient per input (each of its input's shape).  The report
+    is the same; inputs are named after ``fn``'s parameters, and ``localize()`` names
+    ``df``.  A gradient of the wrong shape raises ValueError (a missing reduction?).
+
+    Returns a ``GradcheckReport``.  When a row fails, or cannot be checked at this eps
+    (``report.undecidable``), and ``raise_exception`` is True, raises ``GradcheckError``,
+    whose message is the report's table (worst rows first, with the pass rule) and whose
+    ``.report`` is the report.
     """
     caller = "gradcheck"
     check_callable(fn, caller)
-    eps, atol, rtol, method, fast, seed = _check_options(
-        caller, eps, atol, rtol, method, fast, seed
-    )
+    eps, tol, method, fast, seed = _check_options(caller, eps, atol, rtol, method, fast, seed)
+    notes = None
+    if grad is not None:
+        fn, inputs = hand_written(fn, grad, inputs, caller)
+        notes = [
+            f"checked: the hand-written gradient grad={getattr(grad, '__name__', 'df')} "
+            "against finite differences of fn"
+        ]
     inputs = check_inputs(inputs, caller)
     if fast and jacobian:
         raise ValueError(
@@ -302,12 +328,12 @@ def gradcheck(
         spec,
         title="gradcheck",
         eps=eps,
-        atol=atol,
-        rtol=rtol,
+        tol=tol,
         method=method,
         fast=fast,
         raise_exception=raise_exception,
         localize=localize,
+        notes=notes,
     )
 
 
@@ -315,8 +341,8 @@ def gradgradcheck(
     fn: Callable[..., Value],
     *inputs: Value,
     eps: float = 1e-6,
-    atol: float = 1e-5,
-    rtol: float = 1e-3,
+    atol: float | None = None,
+    rtol: float | None = None,
     method: str = "central",
     fast: bool = False,
     raise_exception: bool = True,
@@ -341,9 +367,7 @@ def gradgradcheck(
     """
     caller = "gradgradcheck"
     check_callable(fn, caller)
-    eps, atol, rtol, method, fast, seed = _check_options(
-        caller, eps, atol, rtol, method, fast, seed
-    )
+    eps, tol, method, fast, seed = _check_options(caller, eps, atol, rtol, method, fast, seed)
     if method == "complex-step":
         raise ValueError(
             "gradgradcheck: method='complex-step' would have to carry complex numbers through "
@@ -387,8 +411,7 @@ def gradgradcheck(
         spec,
         title="gradgradcheck",
         eps=eps,
-        atol=atol,
-        rtol=rtol,
+        tol=tol,
         method=method,
         fast=fast,
         raise_exception=raise_exception,
@@ -448,8 +471,8 @@ def gradcheck_module(
     loss_fn: Callable[..., Value],
     *batch: Any,
     eps: float = 1e-6,
-    atol: float = 1e-5,
-    rtol: float = 1e-3,
+    atol: float | None = None,
+    rtol: float | None = None,
     method: str = "central",
     fast: bool = False,
     raise_exception: bool = True,
@@ -480,9 +503,7 @@ def gradcheck_module(
                 f"{type(model).__name__} has no {method_name}()"
             )
     check_callable(loss_fn, caller, what="loss_fn")
-    eps, atol, rtol, method, fast, seed = _check_options(
-        caller, eps, atol, rtol, method, fast, seed
-    )
+    eps, tol, method, fast, seed = _check_options(caller, eps, atol, rtol, method, fast, seed)
     names, params, notes = _model_parameters(model)
     modules = list(model.named_modules())
     training = [(name, m) for name, m in modules if bool(getattr(m, "training", False))]
@@ -519,8 +540,7 @@ def gradcheck_module(
         spec,
         title="gradcheck_module",
         eps=eps,
-        atol=atol,
-        rtol=rtol,
+        tol=tol,
         method=method,
         fast=fast,
         raise_exception=raise_exception,

@@ -19,7 +19,16 @@ import numpy as np
 from minigrad import functions as F
 from minigrad.anomaly import AnomalyError, detect_anomaly
 from minigrad.autograd import fit_gradient, topological_order
-from minigrad.gradcheck._core import Problem, Spec, passes, relative_error, workspace
+from minigrad.gradcheck._core import (
+    _PRIMITIVES,
+    Problem,
+    Spec,
+    nan_max,
+    passes,
+    relative_error,
+    workspace,
+)
+from minigrad.gradcheck._judge import U64
 from minigrad.gradcheck.report import diagnose
 from minigrad.value import Value
 
@@ -84,7 +93,15 @@ class Localization:
             "each backward against finite differences of its own forward"
         ]
         lines += [f"  note: {n}" for n in self.notes]
-        if self.culprit is None:
+        unreproduced = [c for c in self.checks if "does not reproduce" in c.detail]
+        if self.culprit is None and unreproduced:
+            lines.append(
+                f"no operation that could be checked disagrees, but {unreproduced[0].describe()} "
+                "could not be re-run to its own value: its output was changed in place after "
+                "it was computed, or forward keeps a parameter off ctx. An output changed in "
+                "place corrupts what backward saved; check that operation and the ones after it"
+            )
+        elif self.culprit is None:
             lines.append(
                 "every operation's backward agrees with its own forward. If the gradient is "
                 "still wrong, the error is outside the graph: a value that depends on the "
@@ -112,10 +129,22 @@ class Localization:
 
 
 def localize_spec(
-    spec: Spec, *, eps: float, atol: float, rtol: float, max_elements: int = 64
+    spec: Spec,
+    *,
+    eps: float,
+    atol: float,
+    rtol: float,
+    measured: bool = False,
+    max_elements: int = 64,
 ) -> Localization:
     """Rebuild fn's graph (under detect_anomaly, to record where each node was created)
-    and check every operation node's backward, from the inputs to the output."""
+    and check every operation node's backward, from the inputs to the output.
+
+    Every backward runs first, right after the forward pass and from the output back, as
+    in a real backward pass: no forward is re-run before it, so a backward that reads
+    state a later forward overwrote (a cache on the class, a global) is caught.
+    ``measured``: the gradcheck's measured rule (atol scales with the node's gradient,
+    and the finite difference's error, from eps against 2 eps, is allowed for)."""
     notes: list[str] = []
     with workspace(spec):
         problem = Problem(spec)
@@ -130,10 +159,12 @@ def localize_spec(
             out = problem.call(record=True)
         rng = np.random.default_rng([spec.seed, 5])
         order = topological_order(out)[::-1] if out.requires_grad else []
+        nodes = [node for node in order if node.grad_fn is not None]
+        # every backward before any forward is re-run (from the output back, as the engine)
+        backwards = {id(node): run_backward(node, rng) for node in reversed(nodes)}
         checks = [
-            check_node(node, eps, atol, rtol, rng, max_elements)
-            for node in order
-            if node.grad_fn is not None
+            check_node(node, eps, atol, rtol, rng, max_elements, backwards[id(node)], measured)
+            for node in nodes
         ]
     return Localization(checks, out, notes)
 
@@ -141,10 +172,62 @@ def localize_spec(
 # ============================================================================ one node
 
 
+@dataclass
+class BackwardRun:
+    """One node's backward, run on a random output gradient ``g``: the gradients it
+    returned (``grads``), or the exception it raised, and whether it wrote into ``g``."""
+
+    g: np.ndarray
+    grads: tuple | None
+    error: Exception | None
+    edited_grad: bool
+
+
+def run_backward(node: Value, rng: np.random.Generator) -> BackwardRun:
+    """Call the node's backward on a random output gradient; never raises.
+
+    The rule gets a copy of ``g``; if the copy comes back changed, the rule edited its
+    incoming gradient in place (``grad *= ...``), which corrupts every other rule that is
+    handed the same array.  ``g`` itself stays untouched, for the finite differences.
+    """
+    g = rng.standard_normal(node.shape)
+    given = g.copy()
+    g_arg: Any = float(g) if type(node.data) is float else given
+    try:
+        grads = node.grad_fn.backward(node, g_arg)
+    except Exception as error:  # noqa: BLE001 - a broken backward is the finding
+        return BackwardRun(g, None, error, False)
+    edited = isinstance(g_arg, np.ndarray) and not np.array_equal(given, g)
+    return BackwardRun(g, grads if type(grads) is tuple else (grads,), None, edited)
+
+
+EDITED_GRAD = (
+    "its backward edits its incoming gradient in place (grad *= ..., grad[...] = ... or an "
+    "out= argument): that array may be shared with other operations, whose gradients it "
+    "corrupts. Compute a new array instead (grad * s)"
+)
+READ_ONLY_GRAD = (
+    "its backward tries to write into its incoming gradient, which is read-only ({error}): "
+    "compute a new array (grad * s) instead of editing grad in place (grad *= s, "
+    "grad[...] = ...)"
+)
+
+
 def check_node(
-    node: Value, eps: float, atol: float, rtol: float, rng: np.random.Generator, max_elements: int
+    node: Value,
+    eps: float,
+    atol: float,
+    rtol: float,
+    rng: np.random.Generator,
+    max_elements: int,
+    backward: BackwardRun | None = None,
+    measured: bool = False,
 ) -> NodeCheck:
-    """Check ``node.grad_fn.backward`` at this node against its own forward."""
+    """Check ``node.grad_fn.backward`` at this node against its own forward.
+
+    ``backward``: the rule's output, run before any forward was re-run (see
+    ``localize_spec``); run here when not given.  ``measured``: allow for the finite
+    difference's own error (from eps against 2 eps), as gradcheck's default rule does."""
     cls = node.grad_fn
     parents = node._parents
 
@@ -164,6 +247,14 @@ def check_node(
 
     if issubclass(cls, F._NotDifferentiable):
         return result("skipped", np.nan, np.nan, [], "holds a gradient from a custom backward")
+    if backward is None:
+        backward = run_backward(node, rng)
+    if backward.error is not None:
+        error = backward.error
+        text = f"{type(error).__name__}: {error}"
+        if isinstance(error, ValueError) and "read-only" in str(error):
+            return result("fail", np.inf, np.inf, [], READ_ONLY_GRAD.format(error=text))
+        return result("fail", np.inf, np.inf, [], f"its backward raised {text}")
     try:
         params = forward_params(cls, node, len(parents))
         forward = _forward(cls, node, params)
@@ -173,8 +264,10 @@ def check_node(
         ):
             raise _CannotRerun(
                 f"re-running {cls.__name__}.forward with the parameters found on ctx does not "
-                "reproduce this node's value; store every parameter of forward on ctx under "
-                "its own name (ctx.k = k) so that it can be re-run"
+                "reproduce this node's value: either forward has a parameter it did not store "
+                "on ctx under its own name (ctx.k = k), or this node's output was changed in "
+                "place after it was computed (a later operation editing its input, which "
+                "may be an array saved for backward)"
             )
     except _CannotRerun as reason:
         return result("skipped", np.nan, np.nan, [], str(reason))
@@ -184,21 +277,9 @@ def check_node(
             f"{error}"
         )  # fmt: skip
 
-    g = rng.standard_normal(node.shape)
-    g_arg: Any = float(g) if type(node.data) is float else g
+    g = backward.g
     try:
-        grads = cls.backward(node, g_arg)
-        if type(grads) is not tuple:
-            grads = (grads,)
-        if len(grads) != len(parents):
-            raise ValueError(f"backward returned {len(grads)} gradients for {len(parents)} inputs")
-        analytic = []
-        for index, (p, gi) in enumerate(zip(parents, grads)):
-            if gi is None or not p.requires_grad:
-                analytic.append(None)
-                continue
-            fitted = fit_gradient(_plain(gi), p.data, cls.__name__, index)
-            analytic.append(np.asarray(fitted, dtype=np.float64))
+        analytic = _fitted(cls, parents, backward.grads)
     except Exception as error:  # noqa: BLE001 - a broken backward is the finding
         return result(
             "fail", np.inf, np.inf, [], f"its backward raised {type(error).__name__}: {error}"
@@ -207,6 +288,7 @@ def check_node(
     def objective(datas: list) -> float:
         return float(np.sum(g * np.asarray(forward(datas), dtype=np.float64)))
 
+    custom = cls not in _PRIMITIVES
     errors: list = []
     worst_rel, worst_abs, failing, kinks, detail = 0.0, 0.0, [], 0, ""
     base = [p.data for p in parents]
@@ -218,12 +300,14 @@ def check_node(
         near = kink_mask(cls, node, index, eps)
         try:
             if np.size(p.data) <= max_elements:
-                outcome = _elementwise(objective, base, index, a, near, eps, atol, rtol)
+                outcome = _elementwise(
+                    objective, base, index, a, near, eps, atol, rtol, measured, custom
+                )
             else:
                 outcome = _directional(objective, base, index, a, near, eps, atol, rtol, rng)
         except FloatingPointError as error:
             return result("skipped", np.nan, np.nan, errors, str(error))
-        ok, rel, ab, n_kinks, numeric_shown, analytic_shown, mask = outcome
+        ok, rel, ab, n_kinks, numeric_shown, analytic_shown, mask = outcome[:7]
         kinks += n_kinks
         if not np.any(mask):  # every element of this input sits at a kink: nothing checked
             errors.append(None)
@@ -233,17 +317,68 @@ def check_node(
         if not ok:
             failing.append(index)
             if not detail:
-                diagnosis = diagnose(analytic_shown, numeric_shown, atol, rtol, mask=mask)
+                diagnosis = diagnose(
+                    analytic_shown, numeric_shown, atol, rtol, mask=mask, failing=~ok_mask(outcome)
+                )
                 detail = (
                     f"its gradient for input {index} ({_parent_label(p)}) is off: relative "
                     f"error {rel:.1e}" + (f"; {diagnosis}" if diagnosis else "")
                 )
     if failing:
+        if backward.edited_grad:
+            detail = f"{EDITED_GRAD}; {detail}"
+        stateful = _stateful(cls, node, forward, g, backward.grads)
+        if stateful:
+            detail = f"{stateful}; {detail}"
         return result("fail", worst_rel, worst_abs, errors, detail)
     checked = [e for e in errors if e is not None]
+    if backward.edited_grad:
+        return result("fail", worst_rel, worst_abs, errors, EDITED_GRAD)
     if kinks and not checked:
         return result("kink", np.nan, np.nan, errors, "every perturbation crosses a kink")
     return result("ok", worst_rel, worst_abs, errors, "")
+
+
+def ok_mask(outcome: tuple) -> np.ndarray:
+    """The elements that passed, from an _elementwise / _directional outcome."""
+    return outcome[7] if len(outcome) > 7 else np.ones(np.shape(outcome[4]), bool)
+
+
+def _fitted(cls: type, parents: tuple, grads: tuple) -> list:
+    if len(grads) != len(parents):
+        raise ValueError(f"backward returned {len(grads)} gradients for {len(parents)} inputs")
+    analytic = []
+    for index, (p, gi) in enumerate(zip(parents, grads)):
+        if gi is None or not p.requires_grad:
+            analytic.append(None)
+            continue
+        fitted = fit_gradient(_plain(gi), p.data, cls.__name__, index)
+        analytic.append(np.asarray(fitted, dtype=np.float64))
+    return analytic
+
+
+def _stateful(cls: type, node: Value, forward: Any, g: np.ndarray, first: tuple) -> str:
+    """Does the rule read state outside ctx?  Re-run this node's forward (which refreshes
+    any cache it writes), run backward again, and compare with what it returned during
+    the real backward pass."""
+    try:
+        forward([p.data for p in node._parents])
+        again = cls.backward(node, float(g) if type(node.data) is float else g.copy())
+        again = again if type(again) is tuple else (again,)
+        for before, after in zip(first, again):
+            if before is None or after is None:
+                continue
+            if not np.allclose(_plain(before), _plain(after), rtol=1e-12, atol=0, equal_nan=True):
+                return (
+                    "its backward depends on state outside ctx: right after re-running this "
+                    "node's forward it returns something else than it did in the backward "
+                    "pass, after the whole forward pass (a cache on the class or a global "
+                    "that a later call of forward overwrote?). Keep what backward needs with "
+                    "ctx.save_for_backward"
+                )
+    except Exception:  # noqa: BLE001 - only a hint; the failure itself is reported anyway
+        return ""
+    return ""
 
 
 def _elementwise(
@@ -255,38 +390,121 @@ def _elementwise(
     eps: float,
     atol: float,
     rtol: float,
+    measured: bool = False,
+    custom: bool = False,
 ) -> tuple:
+    """Element by element: (all ok, worst rel err, worst abs err, kinks left out, numeric,
+    analytic, checked mask, ok mask).
+
+    ``measured``: atol scales with the largest numeric derivative, and twice the finite
+    difference's measured error (|D(eps) - D(2 eps)| plus round-off) is allowed.
+    ``custom``: a user's Function, whose kinks no mask knows; a failing element whose
+    one-sided slopes differ, and still differ at eps/100, is left out as a kink.
+    """
     shape = np.shape(base[index])
     numeric = np.zeros(shape)
-    flat_numeric = numeric.reshape(-1)
+    error = np.zeros(shape)
+    flat_numeric, flat_error = numeric.reshape(-1), error.reshape(-1)
     checked = np.ones(shape, dtype=bool)
     flat_checked = checked.reshape(-1)
     near_flat = None if near is None else np.asarray(near).reshape(-1)
-    for j in range(max(int(np.prod(shape)), 1)):
+    center = objective(base)
+    size = max(int(np.prod(shape)), 1)
+    for j in range(size):
         if near_flat is not None and near_flat[j]:
             flat_checked[j] = False
             continue
-        plus = objective(_moved(base, index, j, eps))
-        minus = objective(_moved(base, index, j, -eps))
-        if not (np.isfinite(plus) and np.isfinite(minus)):
-            raise FloatingPointError(
-                "the finite-difference stencil leaves the operation's domain (log, pow or a "
-                "division near 0?)"
-            )
+        plus, minus = _pair(objective, base, index, j, eps)
         flat_numeric[j] = (plus - minus) / (2 * eps)
+        # measured: the error of the difference (eps against 2 eps, and round-off); when
+        # it is too coarse to judge, look again with steps 10 and 100 times smaller, then
+        # (round-off rather than truncation) 10 and 100 times larger
+        steps = iter((eps / 10, eps / 100, eps * 10, eps * 100))
+        step = eps
+        while measured and not plus == minus == center:  # a constant is exactly 0
+            plus2, minus2 = _pair(objective, base, index, j, 2 * step)
+            wide = (plus2 - minus2) / (4 * step)
+            biggest = max(abs(plus), abs(minus), abs(center))
+            flat_error[j] = 2 * abs(flat_numeric[j] - wide) + 4 * U64 * biggest / step
+            if flat_error[j] <= 1e-4 * abs(flat_numeric[j]):
+                break
+            step = next(steps, None)
+            if step is None:
+                break
+            try:
+                plus, minus = _pair(objective, base, index, j, step)
+            except FloatingPointError:  # this step leaves the domain: keep what we have
+                break
+            if plus == minus == center:
+                # the output does not move at all: computed with too few digits for this
+                # step (float32 inside?); the element cannot be judged, so it is left out
+                flat_checked[j] = False
+                break
+            flat_numeric[j] = (plus - minus) / (2 * step)
     a = np.reshape(analytic, shape)
-    good = passes(a, numeric, atol, rtol) | ~checked
+    if measured:
+        finite = np.abs(numeric[np.isfinite(numeric)])
+        atol = atol * (float(finite.max()) if finite.size else 0.0)
+    with np.errstate(invalid="ignore"):
+        good = (np.abs(a - numeric) <= atol + rtol * np.abs(numeric) + 2 * error) | ~checked
+    if custom and not good.all():
+        flat_good, flat_a = good.reshape(-1), a.reshape(-1)
+        for j in np.nonzero(~flat_good)[0]:
+            if _persistent_kink(objective, base, index, int(j), flat_a[j], center, eps, atol, rtol):
+                flat_checked[j] = False
+                flat_good[j] = True
     rel = relative_error(a, numeric)[checked]
     ab = np.abs(a - numeric)[checked]
     return (
         bool(good.all()),
-        float(rel.max()) if rel.size else 0.0,
-        float(ab.max()) if ab.size else 0.0,
+        nan_max(rel),
+        nan_max(ab),
         int((~checked).sum()),
         numeric,
         a,
         checked,
+        good,
     )
+
+
+def _pair(objective: Any, base: list, index: int, j: int, step: float) -> tuple[float, float]:
+    plus = objective(_moved(base, index, j, step))
+    minus = objective(_moved(base, index, j, -step))
+    if not (np.isfinite(plus) and np.isfinite(minus)):
+        raise FloatingPointError(
+            "the finite-difference stencil leaves the operation's domain (log, pow or a "
+            "division near 0?)"
+        )
+    return plus, minus
+
+
+def _persistent_kink(
+    objective: Any,
+    base: list,
+    index: int,
+    j: int,
+    analytic: float,
+    center: float,
+    eps: float,
+    atol: float,
+    rtol: float,
+) -> bool:
+    """A kink of a custom operation at element j: the one-sided slopes differ at eps and
+    still at eps/100 (curvature would shrink the gap 100-fold), and the analytic value
+    lies between them."""
+    gaps = []
+    for step in (eps, eps / 10, eps / 100):
+        try:
+            plus, minus = _pair(objective, base, index, j, step)
+        except FloatingPointError:
+            return False
+        right, left = (plus - center) / step, (center - minus) / step
+        tol = atol + rtol * max(abs(right), abs(left))
+        if not (min(right, left) - tol <= analytic <= max(right, left) + tol):
+            return False
+        gaps.append(abs(right - left))
+    # a kink's gap stays; curvature shrinks it 100-fold, rounding noise grows it
+    return gaps[0] > atol and all(0.3 * gaps[0] <= gap <= 3 * gaps[0] for gap in gaps[1:])
 
 
 def _directional(

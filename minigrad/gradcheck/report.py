@@ -3,7 +3,10 @@
 A *row* is one checked number: an element of an input (or, with ``jacobian=True``, one
 output element against one input element; in fast mode, one random direction per input),
 its analytic and numeric derivative, their absolute and relative error, and a status:
-``"ok"``, ``"fail"`` or ``"kink"`` (non-differentiable here, not counted as a failure).
+``"ok"``, ``"fail"``, ``"kink"`` (non-differentiable here, not counted as a failure) or
+``"undecided"`` (cannot be checked at this eps: the finite difference is not accurate
+enough to tell; not a pass either).  NaN and inf are reported as NaN and inf, never as
+small errors.
 """
 
 from __future__ import annotations
@@ -14,18 +17,37 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from minigrad.gradcheck._core import FAIL, KINK, METHOD_TEXT, OK, Spec, relative_error
+from minigrad.gradcheck._core import (
+    FAIL,
+    KINK,
+    METHOD_TEXT,
+    OK,
+    UNDECIDED,
+    Spec,
+    nan_max,
+    relative_error,
+)
+from minigrad.gradcheck._judge import RESOLUTION, Tolerance
 
 if TYPE_CHECKING:  # pragma: no cover
     from minigrad.gradcheck.localize import Localization
     from minigrad.gradcheck.sweep import EpsSweep
     from minigrad.value import Value
 
-STATUS_NAMES = {OK: "ok", FAIL: "fail", KINK: "kink"}
-STATUS_TEXT = {"ok": "ok", "fail": "FAIL", "kink": "non-differentiable here"}
-_RANK = {"fail": 0, "kink": 1, "ok": 2}
+STATUS_NAMES = {OK: "ok", FAIL: "fail", KINK: "kink", UNDECIDED: "undecided"}
+STATUS_TEXT = {
+    "ok": "ok",
+    "fail": "FAIL",
+    "kink": "non-differentiable here",
+    "undecided": "cannot be checked at this eps",
+}
+_RANK = {"fail": 0, "undecided": 1, "kink": 2, "ok": 3}
 
 RULE = "|analytic - numeric| <= atol + rtol * |numeric|"
+MEASURED_RULE = (
+    "|analytic - numeric| <= atol + rtol * |numeric| (+ the finite difference's measured "
+    "error, when it is below {resolution:g} relative)"
+)
 
 
 @dataclass(frozen=True)
@@ -34,8 +56,10 @@ class GradcheckRow:
 
     ``element`` is the index into the input (a tuple; ``()`` for a scalar) or the string
     ``"direction"`` in fast mode; ``output`` is the output index with ``jacobian=True``,
-    else None.  ``violation`` = abs_err / (atol + rtol |numeric|): the row fails when it
-    exceeds 1, and rows are ranked by it.
+    else None.  ``violation`` = abs_err / (atol + rtol |numeric| + 2 x the measured error
+    of numeric): above 1 the difference is more than the rule allows; rows are ranked by
+    it.  ``note`` says why a row is a kink, was checked at another eps, or cannot be
+    checked.
     """
 
     input: str
@@ -51,8 +75,9 @@ class GradcheckRow:
 
     @property
     def passed(self) -> bool:
-        """True unless the row is a failure (kinks pass: they cannot be checked)."""
-        return self.status != "fail"
+        """True for ok and kink rows (a kink cannot be checked, and is not a failure);
+        False for failures and for rows that cannot be checked at this eps."""
+        return self.status in ("ok", "kink")
 
 
 @dataclass
@@ -74,12 +99,17 @@ class InputResult:
     atol: float
     rtol: float
     out_shape: tuple = ()
-    notes: dict = field(default_factory=dict)  # column -> why it is a kink
+    notes: dict = field(default_factory=dict)  # column -> why it is a kink, or undecided
     direction: Any = None
+    #: the measured error of each numeric derivative (nan where it was not needed)
+    error: Any = None
+    #: the input's data (float64), for diagnoses such as "wrong only where x < 0"
+    data: Any = None
 
     @property
     def passed(self) -> bool:
-        return not bool((self.status == FAIL).any())
+        """No failure and no element that cannot be checked at this eps."""
+        return not bool(((self.status == FAIL) | (self.status == UNDECIDED)).any())
 
     @property
     def n_checked(self) -> int:
@@ -94,6 +124,10 @@ class InputResult:
         return int((self.status == KINK).sum())
 
     @property
+    def n_undecided(self) -> int:
+        return int((self.status == UNDECIDED).sum())
+
+    @property
     def abs_err(self) -> np.ndarray:
         return np.abs(self.analytic - self.numeric)
 
@@ -103,17 +137,20 @@ class InputResult:
 
     @property
     def violation(self) -> np.ndarray:
-        return self.abs_err / (self.atol + self.rtol * np.abs(self.numeric) + 1e-300)
+        """abs_err / allowed error; NaN where a number is NaN."""
+        with np.errstate(invalid="ignore", over="ignore"):
+            measured = 0.0 if self.error is None else 2 * np.nan_to_num(self.error, nan=0.0)
+            return self.abs_err / (self.atol + self.rtol * np.abs(self.numeric) + measured + 1e-300)
 
     @property
     def max_abs_err(self) -> float:
-        checked = self.status != KINK
-        return float(self.abs_err[checked].max()) if checked.any() else 0.0
+        """The worst abs_err over the checked (not non-differentiable) rows; NaN if any is."""
+        return nan_max(self.abs_err[self.status != KINK])
 
     @property
     def max_rel_err(self) -> float:
-        checked = self.status != KINK
-        return float(self.rel_err[checked].max()) if checked.any() else 0.0
+        """The worst rel_err over the checked (not non-differentiable) rows; NaN if any is."""
+        return nan_max(self.rel_err[self.status != KINK])
 
     @property
     def analytic_grad(self) -> np.ndarray:
@@ -138,12 +175,15 @@ class InputResult:
         if self.passed:
             return None
         checked = self.status != KINK
+        failing = self.status == FAIL
         return diagnose(
             self.analytic_grad if self.kind != "direction" else self.analytic,
             self.numeric_grad if self.kind != "direction" else self.numeric,
             self.atol,
             self.rtol,
             mask=self._shaped(checked) if self.kind != "direction" else checked,
+            data=self.data if self.kind == "element" else None,
+            failing=self._shaped(failing) if self.kind != "direction" else failing,
         )
 
     def rows(self) -> list[GradcheckRow]:
@@ -167,7 +207,7 @@ class InputResult:
                         status=status,
                         violation=float(violation[r, c]),
                         output=output,
-                        note=self.notes.get(c, "") if status == "kink" else "",
+                        note=self.notes.get(c, ""),
                     )
                 )
         return rows
@@ -177,14 +217,23 @@ class InputResult:
         if self.kind == "direction":
             what = "checked along a random direction"
         else:
-            what = f"{self.n_checked - self.n_failed - self.n_kinks} of {self.n_checked} agree"
+            agree = self.n_checked - self.n_failed - self.n_kinks - self.n_undecided
+            what = f"{agree} of {self.n_checked} agree"
         kinks = f", {self.n_kinks} non-differentiable here" if self.n_kinks else ""
+        if self.n_undecided:
+            kinks += f", {self.n_undecided} cannot be checked at this eps"
+        if self.n_kinks == self.n_checked:
+            worst = "nothing left to check"
+        elif self.n_kinks:
+            checked = self.n_checked - self.n_kinks
+            worst = f"max rel err {self.max_rel_err:.1e} over the {checked} checked"
+        else:
+            worst = f"max rel err {self.max_rel_err:.1e}"
         if self.passed:
-            return f"ok    {what}{kinks}, max rel err {self.max_rel_err:.1e}"
-        line = (
-            f"FAIL  {self.n_failed} of {self.n_checked} wrong{kinks}, "
-            f"max rel err {self.max_rel_err:.1e}"
-        )
+            return f"ok    {what}{kinks}, {worst}"
+        if not self.n_failed:
+            return f"???   {what}{kinks}, {worst}"
+        line = f"FAIL  {self.n_failed} of {self.n_checked} wrong{kinks}, {worst}"
         diagnosis = self.diagnosis
         return f"{line}: {diagnosis}" if diagnosis else line
 
@@ -199,21 +248,43 @@ def _unravel(k: int, shape: tuple) -> tuple:
 
 
 def diagnose(
-    analytic: np.ndarray, numeric: np.ndarray, atol: float, rtol: float, mask: Any = None
+    analytic: np.ndarray,
+    numeric: np.ndarray,
+    atol: float,
+    rtol: float,
+    mask: Any = None,
+    data: Any = None,
+    failing: Any = None,
 ) -> str | None:
     """Name the pattern of a wrong gradient, when it has a simple one.
 
-    Recognised: zero gradient (a cut path), a constant factor (-1: a flipped sign), a
-    transposition, the right numbers in the wrong places, errors confined to some rows or
-    columns of a matrix.  None when no simple pattern fits.
+    Recognised: NaN or inf, zero gradient (a cut path), a constant factor (-1: a flipped
+    sign), a transposition, the right numbers in the wrong places, errors only where the
+    input is negative (or positive), errors confined to some rows or columns of a matrix.
+    ``data``: the input's values, of the gradient's shape; ``failing``: which elements
+    failed (default: those outside atol + rtol |numeric|).  None when no simple pattern fits.
     """
     a = np.asarray(analytic, dtype=np.float64)
     n = np.asarray(numeric, dtype=np.float64)
     checked = np.ones(a.shape, bool) if mask is None else np.asarray(mask, bool)
-    ok = (np.abs(a - n) <= atol + rtol * np.abs(n)) | ~checked
+    with np.errstate(invalid="ignore"):
+        ok = (np.abs(a - n) <= atol + rtol * np.abs(n)) | ~checked
+    if failing is not None:
+        ok = ~np.asarray(failing, bool) | ~checked
     if ok.all():
         return None
     av, nv = a[checked], n[checked]
+    if not (np.isfinite(av).all() and np.isfinite(nv).all()):
+        side = "analytic" if not np.isfinite(av).all() else "numeric"
+        return (
+            f"the {side} gradient holds NaN or inf (a division by zero, log(0) or 0 * inf "
+            "in the backward?)"
+            if side == "analytic"
+            else "the numeric gradient holds NaN or inf: the function is not finite near x"
+        )
+    where = _sign_pattern(a, n, ok, checked, data)
+    if rtol < 1e-4:  # the measured rule: patterns are judged at the classic precision
+        atol, rtol = max(atol, 1e-12), 1e-4
     meaningful = np.abs(nv) > atol
     if np.all(np.abs(av) <= atol) and meaningful.any():
         return (
@@ -228,7 +299,7 @@ def diagnose(
         ):
             if abs(factor + 1) <= 10 * rtol:
                 return "sign flipped: analytic = -numeric"
-            return f"off by a constant factor: analytic = {factor:.4g} x numeric"
+            return f"off by a constant factor: analytic = {_factor_text(factor)} x numeric"
     if a.ndim == 2 and a.shape[0] == a.shape[1] and a.shape[0] > 1:
         if np.allclose(a, n.T, atol=atol, rtol=rtol):
             return "transposed: analytic = numeric.T"
@@ -237,6 +308,8 @@ def diagnose(
             "the right numbers in the wrong places (a permutation: a wrong reshape, "
             "transpose or index?)"
         )
+    if where:
+        return where
     wrong = ~ok
     if a.ndim == 2 and wrong.sum() < checked.sum():
         rows = sorted({int(r) for r in np.nonzero(wrong.any(axis=1))[0]})
@@ -245,6 +318,30 @@ def diagnose(
             return f"wrong only in row{'s' if len(rows) > 1 else ''} {_few(rows)}"
         if len(cols) < a.shape[1]:
             return f"wrong only in column{'s' if len(cols) > 1 else ''} {_few(cols)}"
+    return None
+
+
+def _factor_text(factor: float) -> str:
+    """Enough digits to tell the factor from the nearest integer when it truly differs
+    (1.000068 is not '1'), four when the difference is measurement noise."""
+    gap = abs(factor - round(factor))
+    digits = 4
+    if gap > 1e-7 * abs(factor):
+        digits = max(4, min(12, int(-np.floor(np.log10(gap))) + 2))
+    return f"{factor:.{digits}g}"
+
+
+def _sign_pattern(a: np.ndarray, n: np.ndarray, ok: np.ndarray, checked: np.ndarray, data: Any):
+    """'wrong only where x < 0' (or > 0) when the failures follow the input's sign."""
+    if data is None or np.shape(data) != a.shape or a.size < 2:
+        return None
+    x = np.asarray(data, dtype=np.float64)
+    wrong = ~ok & checked
+    for side, mask in (("< 0", x < 0), ("> 0", x > 0)):
+        # two or more elements on each side, so that one lucky agreement is no pattern
+        enough = (mask & checked).sum() >= 2 and (checked & ~mask).sum() >= 2
+        if enough and np.array_equal(wrong, mask & checked):
+            return f"wrong only where the input is {side} (the backward's branch for x {side}?)"
     return None
 
 
@@ -278,8 +375,7 @@ class GradcheckReport:
         inputs: list[InputResult],
         method: str,
         eps: float,
-        atol: float,
-        rtol: float,
+        tolerance: Tolerance,
         mode: str,
         spec: Spec | None = None,
         warnings: list[str] | None = None,
@@ -290,8 +386,10 @@ class GradcheckReport:
         self.inputs = inputs
         self.method = method
         self.eps = eps
-        self.atol = atol
-        self.rtol = rtol
+        self.tolerance = tolerance
+        #: the tolerances as given (the measured rule's atol is per input: atol * max|numeric|)
+        self.atol = tolerance.atol
+        self.rtol = tolerance.rtol
         self.mode = mode
         self.warnings = list(warnings or [])
         self.notes = list(notes or [])
@@ -314,6 +412,11 @@ class GradcheckReport:
     @property
     def rule(self) -> str:
         """The pass rule that was applied, with its numbers."""
+        if self.tolerance.measured:
+            return (
+                MEASURED_RULE.format(resolution=RESOLUTION)
+                + f"  (rtol={self.rtol:g}, atol={self.atol:g} x the input's largest |numeric|)"
+            )
         return f"{RULE}  (atol={self.atol:g}, rtol={self.rtol:g})"
 
     @property
@@ -325,6 +428,11 @@ class GradcheckReport:
     def failures(self) -> list[GradcheckRow]:
         """The failing rows, worst first."""
         return sorted((r for r in self.rows if r.status == "fail"), key=_worst_first)
+
+    @property
+    def undecided(self) -> list[GradcheckRow]:
+        """The rows that cannot be checked at this eps (not passes, not failures)."""
+        return [r for r in self.rows if r.status == "undecided"]
 
     @property
     def kinks(self) -> list[GradcheckRow]:
@@ -353,8 +461,7 @@ class GradcheckReport:
             self._spec,
             eps_values=eps_values,
             method=self.method,
-            atol=self.atol,
-            rtol=self.rtol,
+            tol=self.tolerance,
             fast=self.mode == "fast",
             at_eps=self.eps,
         )
@@ -368,7 +475,12 @@ class GradcheckReport:
 
         self._need_spec("localize")
         self.localization = localize_spec(
-            self._spec, eps=self.eps, atol=self.atol, rtol=self.rtol, max_elements=max_elements
+            self._spec,
+            eps=self.eps,
+            atol=self.atol,
+            rtol=self.rtol,
+            measured=self.tolerance.measured,
+            max_elements=max_elements,
         )
         self.node_errors = self.localization.node_errors
         return self.localization
@@ -383,12 +495,32 @@ class GradcheckReport:
         total = sum(r.n_checked for r in self.inputs)
         failed = sum(r.n_failed for r in self.inputs)
         kinks = sum(r.n_kinks for r in self.inputs)
+        undecided = sum(r.n_undecided for r in self.inputs)
         kink_text = f", {kinks} non-differentiable here (not failures)" if kinks else ""
+        if undecided:
+            kink_text += f", {undecided} cannot be checked at this eps (not passes)"
         if self.passed:
             agree = total - kinks
+            if agree == 0:
+                return (
+                    f"{self.title} passed, but checked nothing: all {total} checks are "
+                    "non-differentiable here"
+                )
             return f"{self.title} passed: {agree} of {total} checks agree{kink_text}"
+        if not failed:
+            kink_text = f", {kinks} non-differentiable here" if kinks else ""
+            return (
+                f"{self.title} UNDECIDED: {undecided} of {total} checks cannot be checked at "
+                f"eps={self.eps:g} (the finite difference is not accurate enough there), none "
+                f"disagrees{kink_text}"
+            )
         where = ", ".join(f"'{r.name}': {r.n_failed}" for r in self.inputs if r.n_failed)
         return f"{self.title} FAILED: {failed} of {total} checks disagree ({where}){kink_text}"
+
+    @property
+    def undecidable(self) -> bool:
+        """True when nothing fails but some rows cannot be checked at this eps."""
+        return not self.passed and not any(r.n_failed for r in self.inputs)
 
     def describe_method(self) -> str:
         what = {
@@ -434,6 +566,12 @@ class GradcheckReport:
             )
             for note in dict.fromkeys(r.note for r in kinks):
                 lines.append(f"  {note}")
+        others = [r for r in rows if r.status != "kink" and r.note]
+        if others:
+            lines.append("")
+            lines.append("notes on rows:")
+            for r in others:
+                lines.append(f"  {r.input} {_index_text(r.element)}: {r.note}")
         lines.append("")
         lines.append("per input:")
         width = max(len(r.name) for r in self.inputs)
@@ -463,9 +601,10 @@ class GradcheckReport:
         return self.to_html(max_rows)
 
     def to_html(self, max_rows: int = 20) -> str:
-        """The table as an HTML fragment: failures red, non-differentiable rows yellow."""
+        """The table as an HTML fragment: failures red, rows that cannot be checked at this
+        eps lilac, non-differentiable rows yellow."""
         esc = html.escape
-        colour = {"fail": "#f8d0d0", "kink": "#fff3c4", "ok": "transparent"}
+        colour = {"fail": "#f8d0d0", "undecided": "#e4dcf4", "kink": "#fff3c4", "ok": "transparent"}
         jacobian = self.mode == "jacobian"
         head = ["input", "element"] + (["output"] if jacobian else [])
         head += ["analytic", "numeric", "abs err", "rel err", "status"]

@@ -138,6 +138,20 @@ def _members(owner: Any) -> list[tuple[str, Any]]:
     return found
 
 
+def _check_not_replacing_a_parameter(module: Module, attribute: str, item: Value) -> None:
+    """``model.w = model.w - lr * model.w.grad`` would put a computed node where the
+    parameter was: it would leave parameters() and state_dict(), and the graph would grow
+    with every step.  Refuse it and say how to update a parameter instead."""
+    current = module.__dict__.get(attribute)
+    if isinstance(current, Value) and current._op is None and current.requires_grad:
+        raise TypeError(
+            f"{type(module).__name__}.{attribute} is a parameter; assigning a computed Value "
+            f"('{item.op}') over it would replace it with a node of a graph (it would leave "
+            "parameters() and state_dict()).  Update its data instead: "
+            f"self.{attribute}.data -= lr * self.{attribute}.grad, or use an optimizer"
+        )
+
+
 class Module:
     """Base class of every model: subclass it, assign parameters and sub-modules as
     attributes in ``__init__``, and define ``forward``.
@@ -166,21 +180,6 @@ class Module:
     def __init__(self) -> None:
         self.training = True
 
-    def __setattr__(self, name: str, value: Any) -> None:
-        # model.w = model.w - lr * model.w.grad would put a computed node where the
-        # parameter was: it would leave parameters() and state_dict(), and the graph would
-        # grow with every step.  Refuse it and say how to update a parameter instead.
-        if isinstance(value, Value) and value._op is not None:
-            current = self.__dict__.get(name)
-            if isinstance(current, Value) and current._op is None and current.requires_grad:
-                raise TypeError(
-                    f"{type(self).__name__}.{name} is a parameter; assigning the computed "
-                    f"{value._label()} over it would replace it with a node of a graph (it "
-                    "would leave parameters() and state_dict()).  Update its data instead: "
-                    f"self.{name}.data -= lr * self.{name}.grad, or use an optimizer"
-                )
-        object.__setattr__(self, name, value)
-
     # ----------------------------------------------------------------- forward
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
@@ -194,6 +193,8 @@ class Module:
         # same name is refused before it is stored (see _check_new_member).
         if isinstance(item, (Value, Module, list, tuple, dict)) and not attribute.startswith("_"):
             _check_new_member(self, attribute, item)
+            if isinstance(item, Value) and item._op is not None:
+                _check_not_replacing_a_parameter(self, attribute, item)
         object.__setattr__(self, attribute, item)
 
     # ----------------------------------------------------------------- discovery
