@@ -181,6 +181,112 @@ def _():
     return mg.grad(x * 2, [x, y])
 
 
+@row(
+    "engine",
+    "data changed between forward and backward",
+    "loss = (W * W).sum(); opt.step(); loss.backward()",
+    RuntimeError,
+    "was changed (by an optimizer step",
+)
+def _():
+    W = Value(np.array([1.0, 2.0]), name="W")
+    loss = (W * W).sum()
+    W.grad = np.ones(2)
+    mg.optim.SGD([W], lr=0.1).step()
+    loss.backward()
+
+
+@row(
+    "engine",
+    "in-place arithmetic on a parameter",
+    "for p in params: p -= lr * p.grad",
+    RuntimeError,
+    "a leaf that requires grad",
+)
+def _():
+    p = Value(np.ones(2))
+    p -= 0.1
+
+
+@row(
+    "engine",
+    "a custom backward that edits its gradient in place",
+    "def backward(ctx, grad): grad *= 2; return grad",
+    ValueError,
+    "read-only",
+)
+def _():
+    class Double(mg.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return 2 * x
+
+        @staticmethod
+        def backward(ctx, grad):
+            grad *= 2
+            return grad
+
+    (Double.apply(Value(np.ones(2))) + Value(np.ones(2))).sum().backward()
+
+
+@row("engine", "the truth of an array", "if Value(np.ones(3)): ...", ValueError, "ambiguous")
+def _():
+    return bool(Value(np.ones(3)))
+
+
+@row(
+    "engine",
+    "numpy.asarray of a Value that requires grad",
+    "np.asarray(Value(np.ones(3)))",
+    TypeError,
+    "would drop its graph",
+)
+def _():
+    return np.asarray(Value(np.ones(3)))
+
+
+@row("engine", "a float axis", "v.sum(axis=0.0)", TypeError, "axis must be an int")
+def _():
+    return Value(np.ones(3)).sum(axis=0.0)
+
+
+@row("engine", "a fractional size", "v.reshape(2.9, 2)", TypeError, "whole numbers, got 2.9")
+def _():
+    return Value(np.ones(6)).reshape(2.9, 2)
+
+
+@row("engine", "an integer beyond float64", "Value(2**1100)", ValueError, "range of float64")
+def _():
+    return Value(2**1100)
+
+
+@row(
+    "engine",
+    "requires_grad that is not True or False",
+    'Value(1.0, requires_grad="no")',
+    TypeError,
+    "requires_grad must be True or False",
+)
+def _():
+    return Value(1.0, requires_grad="no")
+
+
+@row(
+    "engine",
+    "None in a backward gradient",
+    "y.backward([1, None, 1])",
+    TypeError,
+    "must hold numbers",
+)
+def _():
+    (Value(np.ones(3)) * 2.0).backward([1, None, 1])
+
+
+@row("engine", "grad of a number", "mg.grad(y, 3.0)", TypeError, "must be a Value or a sequence")
+def _():
+    return mg.grad(Value(2.0) * 2.0, 3.0)
+
+
 # ------------------------------------------------------------------------------ gradcheck
 
 _x = Value(np.array([1.0, 2.0]), name="x")

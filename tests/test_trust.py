@@ -227,6 +227,23 @@ def test_grad_from_several_threads_on_graphs_sharing_a_parameter(tiny_switch_int
     assert not failures and not wrong
 
 
+def test_grad_from_several_threads_through_one_shared_graph(tiny_switch_interval):
+    W = Value(np.array([[1.0, 2.0], [3.0, 4.0]]))
+    x = Value(np.array([0.5, -1.0]), requires_grad=False)
+    y = ((W @ x).tanh() * (W @ x)).sum()
+    reference = mg.grad(y, W)
+    wrong = []
+
+    def work():
+        for _ in range(500):
+            g = mg.grad(y, W)
+            if not np.allclose(g, reference):
+                wrong.append(g)
+
+    failures = _in_threads(work)
+    assert not failures and not wrong
+
+
 def test_backward_from_several_threads_accumulates_the_sum(tiny_switch_interval):
     W = Value(np.array([1.0, -2.0, 0.5]))
     calls = 400
