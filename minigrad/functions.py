@@ -543,10 +543,12 @@ class Pow(Primitive):
         # d(a^b)/db = a^b log a.  At a == 0 that is 0 for b >= 0 (the limit of the product)
         # and -inf for b < 0 (inf * log 0), as in PyTorch.
         a_data = data_of(a)
-        if np.ndim(a_data) or np.ndim(b_data):
+        if not np.any(a_data == 0):  # the usual case: no zero base to take care of
+            safe_a = a
+        elif np.ndim(a_data) or np.ndim(b_data):
             safe_a = select((a_data == 0) & (b_data >= 0), 1.0, a)
         else:
-            safe_a = 1.0 if a_data == 0 and b_data >= 0 else a
+            safe_a = 1.0 if b_data >= 0 else a
         return grad_a, grad * out * log(safe_a)
 
 

@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+import minigrad as mg
 from minigrad import Value
 from minigrad import functions as F
 from tests.ops import CASES, Case
@@ -108,6 +109,25 @@ def test_float32_stays_float32(case: Case):
     out.sum().backward()
     for v in values:
         assert v.grad.dtype == np.float32
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
+def test_float32_stays_float32_under_create_graph(case: Case):
+    """First and second derivatives recorded with create_graph keep float32 (relu's mask
+    once made them float64)."""
+    rng = np.random.default_rng(1)
+    shapes = case.fixed if case.shapes == "fixed" else [(2, 3)] * case.arity
+    arrays = [rng.uniform(0.5, 1.5, size=s) for s in shapes]
+    if case.domain == "distinct":
+        arrays = [a + np.arange(a.size).reshape(a.shape) for a in arrays]
+    values = [Value(np.asarray(a, dtype=np.float32)) for a in arrays]
+    grads = mg.grad(case.fn(*values).sum(), values, create_graph=True, allow_unused=True)
+    for g in grads:
+        assert g is None or g.dtype == np.float32, f"{case.name}: first derivative {g.dtype}"
+        if g is not None and g.requires_grad:
+            second = mg.grad(g.sum(), values, allow_unused=True)
+            dtypes = {s.dtype for s in second if s is not None}
+            assert dtypes <= {np.dtype(np.float32)}, f"{case.name}: second derivative {dtypes}"
 
 
 def test_every_primitive_is_listed():
