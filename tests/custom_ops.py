@@ -43,3 +43,16 @@ class Softplus(Function):
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
         return grad / (1.0 + np.exp(-x))
+
+
+class DoubleEditingGrad(Function):
+    """2x, with a backward that edits its incoming gradient in place (the bug)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return 2 * x
+
+    @staticmethod
+    def backward(ctx, grad):
+        grad *= 2
+        return grad

@@ -15,6 +15,7 @@ import pytest
 
 import minigrad as mg
 from minigrad import Function, Value, nn
+from tests.custom_ops import DoubleEditingGrad
 
 # ------------------------------------------------------------ data changed after forward
 
@@ -143,22 +144,9 @@ def test_clipping_shared_gradients_scales_each_once():
 # ------------------------------------------------------------ a rule that edits its gradient
 
 
-class Double(Function):
-    """2x, with a backward that edits its incoming gradient in place (the bug)."""
-
-    @staticmethod
-    def forward(ctx, x):
-        return 2 * x
-
-    @staticmethod
-    def backward(ctx, grad):
-        grad *= 2
-        return grad
-
-
 def test_a_rule_that_edits_its_incoming_gradient_in_place_raises_at_that_line():
     a, b, c = Value(np.ones(2)), Value(np.ones(2)), Value(np.full(2, 3.0))
-    y = ((Double.apply(a) + b) * c).sum()
+    y = ((DoubleEditingGrad.apply(a) + b) * c).sum()
     with pytest.raises(ValueError, match="read-only"):
         y.backward()
     assert b.grad is None and c.grad is None
