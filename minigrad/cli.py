@@ -929,7 +929,6 @@ backward's: EXPR's finite differences by NAME against the formula.  The names
 with a --grad are checked, the others are data:
   minigrad gradcheck "sum((y - (a*x + b))**2)" "x=[1,2,3]" "y=[2,4,7]" a=1.5 b=0.2 \\
       --grad a="-2*sum(x*(y-(a*x+b)))" --grad b="-2*sum(y-(a*x+b))"
-(the NAME=VALUE values come before the options)
 """
 
 LR_SWEEP_HELP = """\
@@ -1075,7 +1074,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     debug = bool(os.environ.get("MINIGRAD_DEBUG"))
     prefix = "minigrad"
     try:
-        args = build_parser().parse_args(argv)
+        args = _parse(build_parser(), argv)
         prefix = f"minigrad {args.command}"
         with warnings.catch_warnings():
             # numpy's overflow warnings are multi-line noise here: every command reports
@@ -1103,6 +1102,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as error:  # noqa: BLE001  (the promise is: never a traceback)
         _fail(f"{prefix}: error: unexpected {type(error).__name__}: {_one_line(error)}", debug)
         return FAILED
+
+
+def _parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
+    """Parse the command line; NAME=VALUE values may also come after the options.
+
+    argparse gives a ``nargs="*"`` positional only the words before the first option, so
+    ``gradcheck EXPR --grad a=... x=1`` would leave ``x=1`` unrecognised; such words join
+    the values, in order.  Anything else left over is an error, as argparse would say.
+    """
+    args, extra = parser.parse_known_args(argv)
+    values = getattr(args, "values", None)
+    if values is not None:
+        late = [word for word in extra if "=" in word and not word.startswith("-")]
+        values.extend(late)
+        extra = [word for word in extra if word not in late]
+    if extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    return args
 
 
 def _one_line(error: BaseException) -> str:

@@ -492,3 +492,28 @@ def test_gradcheck_says_how_long_a_long_check_will_take(monkeypatch, capsys):
     monkeypatch.setattr(cli, "_seconds_per_evaluation", lambda function, leaves: 1e-3)
     assert cli.main(["gradcheck", "x*y", "x=1", "y=2"]) == 0
     assert capsys.readouterr().out.startswith("out = x*y = 2")  # a quick check says nothing
+
+
+def test_values_may_come_after_the_options(capsys):
+    """The issue's own example order: the --grad options first, the values after them."""
+    from minigrad import cli
+
+    status = cli.main(
+        [
+            "gradcheck",
+            "sum((y - (a*x + b))**2)",
+            "--grad",
+            "a=-2*sum(x*(y-(a*x+b)))",
+            "x=[1,2,3]",
+            "y=[2,4,7]",
+            "a=1.5",
+            "--grad",
+            "b=-2*sum(y-(a*x+b))",
+            "b=0.2",
+        ]
+    )
+    assert status == 0, capsys.readouterr()
+    assert cli.main(["graph", "x*w", "--format", "json", "x=1", "w=2"]) == 0
+    capsys.readouterr()
+    assert cli.main(["graph", "x*w", "--format", "json", "x=1", "w=2", "stray"]) == 2
+    assert "unrecognized arguments: stray" in capsys.readouterr().err
