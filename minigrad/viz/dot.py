@@ -1,10 +1,10 @@
-"""Pictures of the graph: DOT source written here, rendered by Graphviz's ``dot`` program.
+"""Pictures of the graph: DOT source written here, laid out and drawn by Graphviz.
 
-``to_dot`` needs neither the graphviz Python package nor the ``dot`` program: it returns
-DOT text.  ``draw`` wraps the same text in a ``graphviz.Digraph`` (shown inline by Jupyter,
-rendered to files with ``.render``), and ``render_graph`` writes an svg/png/pdf file in one
-call.  Without ``dot``, rendering raises ``GraphvizNotFoundError``, which says how to
-install it and where the DOT source is.
+``to_dot`` needs neither the graphviz Python package nor a renderer: it returns DOT text.
+``draw`` wraps the same text in a ``graphviz.Digraph`` (shown inline by Jupyter, rendered
+to files with ``.render``), and ``render_graph`` writes an svg/png/pdf file in one call.
+Images come from the system's ``dot`` program when it is on PATH and from Graphviz compiled
+to WebAssembly (a dependency of minigrad) otherwise; see ``_render``.
 
 Layout of a picture: each Value is a record ``{ label | shape dtype | data ... | grad ... }``;
 each operation is a small separate node (``*``, ``+``, ``tanh``, ``@``, a custom Function's
@@ -24,6 +24,7 @@ import numpy as np
 
 from minigrad.value import Value
 from minigrad.viz import _graph as G
+from minigrad.viz import _render
 from minigrad.viz import _rules as R
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -34,22 +35,8 @@ RANKDIRS = ("LR", "TB", "RL", "BT")
 #: Formats render_graph infers from a file name; draw accepts everything Graphviz knows.
 FILE_FORMATS = ("svg", "png", "pdf")
 
-INSTALL_HELP = (
-    "Rendering an image needs Graphviz's 'dot' program, and it was not found on PATH "
-    "(the graphviz Python package is only a wrapper around it).  Install it with "
-    "'sudo apt-get install graphviz' (Debian/Ubuntu), 'brew install graphviz' (macOS), "
-    "'conda install -c conda-forge graphviz', or from https://graphviz.org/download/ "
-    "(on Windows, add its bin folder to PATH).  Without it, the DOT source is still "
-    "available: minigrad.to_dot(root) or draw(root).source (paste it into any Graphviz "
-    "viewer), and so are the text views minigrad.trace(root) and minigrad.ascii_tree(root)."
-)
-
-
-class GraphvizNotFoundError(RuntimeError):
-    """Raised when a picture must be rendered and Graphviz's ``dot`` program is missing."""
-
-    def __init__(self, message: str = INSTALL_HELP):
-        super().__init__(message)
+# The error raised when no renderer can make an image lives with the renderers.
+GraphvizNotFoundError = _render.GraphvizNotFoundError
 
 
 # ----------------------------------------------------------------------------- styles
@@ -140,6 +127,9 @@ class Options:
     errors: dict[int, float] = field(default_factory=dict)
     error_levels: tuple[float, float] = (1e-6, 1e-3)
     title: str = ""
+    full_layout: bool = False
+    #: Edges ``(id(result), input index)`` drawn from a copy of their input (see ``plan_layout``).
+    copied: set[tuple[int, int]] = field(default_factory=set)
 
 
 @dataclass
@@ -168,6 +158,7 @@ def make_options(
     errors: Any,
     error_levels: Any,
     title: str = "",
+    full_layout: bool = False,
 ) -> Options:
     """Validated Options; TypeError or ValueError naming the bad argument."""
     if not isinstance(rankdir, str) or rankdir.upper() not in RANKDIRS:
@@ -184,6 +175,7 @@ def make_options(
             _default_levels(errors) if error_levels is None else error_levels
         ),
         title=str(title),
+        full_layout=bool(full_layout),
     )
 
 
@@ -205,6 +197,71 @@ def check_overlap(selection: G.Selection, options: Options) -> None:
             "rebuilt: draw report.localization.output",
             UserWarning,
             stacklevel=4,  # the caller of draw or to_dot (via _prepare)
+        )
+
+
+# ----------------------------------------------------------------------------- layout cost
+
+#: dot's layout time grows much faster than the number of nodes when edges are long: an
+#: edge spanning k ranks becomes k hidden nodes, all positioned together.  ``x*x*...*x``
+#: with 70 factors has about 4,700 of them and takes dot 25 s (100 factors: minutes).
+#: Above this many (about a second of layout), long edges are drawn from copies.
+LAYOUT_BUDGET = 2000
+
+#: In a simplified layout, an edge spanning more ranks than this starts from a copy.
+LONG_EDGE = 4
+
+
+def _ranks(selection: G.Selection) -> dict[int, int]:
+    """The rank dot would give each shown Value and operation, roughly: the longest path
+    from an input (Values by id, operations by -id)."""
+    rank: dict[int, int] = {}
+    shown = selection.shown
+    for node in selection.nodes:  # forward order: inputs first
+        if node._op is None:
+            rank[id(node)] = 0
+            continue
+        inputs = [rank[id(p)] for p in node._parents if shown(p) and id(p) in rank]
+        rank[-id(node)] = max(inputs, default=-1) + 1
+        rank[id(node)] = rank[-id(node)] + 1
+    return rank
+
+
+def plan_layout(
+    selection: G.Selection, options: Options, who: str, stacklevel: int = 4
+) -> None:
+    """Decide which edges to draw from copies so that dot finishes quickly.
+
+    The cost estimate is the number of hidden nodes dot adds for long edges (doubled when
+    every edge has a label).  Over LAYOUT_BUDGET, each edge spanning more than LONG_EDGE
+    ranks starts from a small copy of its input drawn next to the operation ("x (again)"),
+    and a UserWarning says so; ``full_layout=True`` keeps the full layout.
+    """
+    options.copied = set()
+    if options.full_layout:
+        return
+    rank = _ranks(selection)
+    shown = selection.shown
+    spans: list[tuple[int, tuple[int, int]]] = []
+    for node in selection.nodes:
+        if node._op is None:
+            continue
+        for index, parent in enumerate(node._parents):
+            if shown(parent):
+                spans.append((rank[-id(node)] - rank[id(parent)], (id(node), index)))
+    factor = 2 if options.chain_rule else 1
+    cost = factor * sum(span - 1 for span, _ in spans if span > 1)
+    if cost <= LAYOUT_BUDGET:
+        return
+    options.copied = {edge for span, edge in spans if span > LONG_EDGE}
+    if options.copied:
+        warnings.warn(
+            f"{who}: laying out this graph in full would take Graphviz a long time "
+            f"({len(options.copied)} long edges), so each of them starts from a copy of its "
+            "input drawn beside the operation, marked '(again)'; pass full_layout=True for "
+            "the full layout",
+            UserWarning,
+            stacklevel=stacklevel,
         )
 
 
@@ -450,10 +507,21 @@ class _Builder:
                 pk = key(parent)
                 if pk is None:
                     continue
+                if (id(node), index) in self.o.copied:
+                    pk = self._copy_of(parent, f"{pk}_again_{k}_{index}")
                 extra = self.edge_label(node, index)
                 suffix = f" [{attributes_raw(extra)}]" if extra else ""
                 self.lines.append(f"\t{pk} -> {k}_op{suffix}\n")
             self.lines.append(f"\t{k}_op -> {k}\n")
+
+    def _copy_of(self, node: Value, name: str) -> str:
+        """A small node standing for ``node`` beside a far-away use (simplified layout)."""
+        style = {"shape": "box", "style": "filled,dashed"}
+        style.update({k: v for k, v in _VALUE_STYLE[self.s.kind_of(node)].items()
+                      if k in ("fillcolor", "color", "fontcolor")})  # fmt: skip
+        text = label([f"{self.s.label(node)} (again)"])
+        self.lines.append(f"\t{name} [label={text} {attributes(style)}]\n")
+        return name
 
     def _hidden(self) -> None:
         s = self.s
@@ -514,6 +582,9 @@ class _Builder:
             notes.append(f"hidden: {s.hidden_constants:,} constants (shown inside their ops)")
         if s.hidden_off_path:
             notes.append(f"not drawn: {s.hidden_off_path:,} Values off the paths from the inputs")
+        if o.copied:
+            notes.append("(again): a Value drawn once more beside a far-away use,")
+            notes.append("so that the layout stays quick")
         if notes:
             style = {"shape": "plaintext", "fontsize": "9"}
             entries.append(f"legend_notes [label={label_left(notes)} {attributes(style)}]")
@@ -584,8 +655,9 @@ def to_dot(
     legend: bool = True,
     precision: int = 4,
     title: str = "",
+    full_layout: bool = False,
 ) -> str:
-    """The DOT source of the picture ``draw`` makes; needs neither graphviz nor ``dot``.
+    """The DOT source of the picture ``draw`` makes; needs neither graphviz nor a renderer.
 
     Same arguments as ``draw`` (without ``format``).  The text is deterministic: the same
     graph gives the same source, with Values numbered v1, v2, ... in forward order.
@@ -594,7 +666,7 @@ def to_dot(
         "to_dot", root, max_nodes, hide_constants, inputs, model,
         rankdir=rankdir, show_data=show_data, show_grad=show_grad, chain_rule=chain_rule,
         legend=legend, precision=precision, errors=errors, error_levels=error_levels,
-        title=title,
+        title=title, full_layout=full_layout,
     )  # fmt: skip
     return dot_source(selection, options)
 
@@ -620,6 +692,7 @@ def _prepare(
     )
     options = make_options(**style)
     check_overlap(selection, options)
+    plan_layout(selection, options, who)
     return selection, options
 
 
@@ -646,14 +719,25 @@ def check_format(format: Any) -> str:
     return format.lower()
 
 
-def picture(body: list[str], format: str = "svg") -> graphviz.Digraph:
-    """A graphviz.Digraph holding ``body``; rendering errors explain a missing ``dot``."""
+def picture(
+    body: list[str], format: str = "svg", roots: tuple[Value, ...] = ()
+) -> graphviz.Digraph:
+    """A graphviz.Digraph holding ``body``, rendered by whichever renderer is there; with
+    none, Jupyter shows the text tree of ``roots`` instead."""
     _graphviz()
     from minigrad.viz._picture import GraphPicture
 
     graph = GraphPicture(format=format)
     graph.body.extend(body)
+    if roots:
+        graph.text_fallback = lambda: _text_of(roots)
     return graph
+
+
+def _text_of(roots: tuple[Value, ...]) -> str:
+    from minigrad.viz.text import ascii_tree
+
+    return "\n\n".join(ascii_tree(root, max_lines=60) for root in roots)
 
 
 def draw(
@@ -673,13 +757,16 @@ def draw(
     legend: bool = True,
     precision: int = 4,
     title: str = "",
+    full_layout: bool = False,
 ) -> graphviz.Digraph:
     """A picture of the computation graph of ``root``, as a ``graphviz.Digraph``.
 
     In Jupyter the returned object displays itself; ``.render(filename)`` writes an image
     (``format``: 'svg', 'png', 'pdf'...), ``.pipe()`` returns its bytes and ``.source`` is
-    the DOT text (the same as ``to_dot``).  Rendering needs Graphviz's ``dot`` program;
-    without it ``GraphvizNotFoundError`` says how to install it.
+    the DOT text (the same as ``to_dot``).  Images come from Graphviz's ``dot`` program
+    when it is on PATH, otherwise from Graphviz in WebAssembly (svg; png and pdf through
+    cairosvg); ``.renderer`` says which made the last one.  With neither,
+    ``GraphvizNotFoundError`` says what to install, and Jupyter shows the text tree.
 
     Each Value is a record: its label (its ``name``, a model parameter's dotted name, or a
     short id ``v1, v2, ...`` numbered in forward order), shape and dtype for arrays, ``data``
@@ -705,6 +792,9 @@ def draw(
       ``error_levels`` defaults to (1e-6, the report's rtol, or 1e-3).  A report's
       ``node_errors`` belong to the graph ``localize()`` rebuilt: draw
       ``report.localization.output`` (a warning says so when nothing matches).
+    * A graph whose full layout would take Graphviz long (many long edges, as in
+      ``x*x*...*x``) is drawn with a copy of the input beside each far-away use, and a
+      UserWarning says so; ``full_layout=True`` keeps the full layout.
 
     Drawing never changes the graph, any ``.data`` or any ``.grad``.
 
@@ -716,9 +806,9 @@ def draw(
         "draw", root, max_nodes, hide_constants, inputs, model,
         rankdir=rankdir, show_data=show_data, show_grad=show_grad, chain_rule=chain_rule,
         legend=legend, precision=precision, errors=errors, error_levels=error_levels,
-        title=title,
+        title=title, full_layout=full_layout,
     )  # fmt: skip
-    return picture(body_lines(selection, options), format)
+    return picture(body_lines(selection, options), format, selection.roots)
 
 
 def writable_file(path: Any, who: str) -> Path:
@@ -754,7 +844,7 @@ def render_graph(
 
     Raises ValueError for an unknown format, FileNotFoundError / PermissionError /
     IsADirectoryError for a path that cannot be written, and GraphvizNotFoundError when
-    Graphviz's ``dot`` program is missing.
+    no renderer can make the format (its message says what to install).
     """
     if format is None:
         suffix = (

@@ -19,6 +19,7 @@ from typing import Any
 
 from minigrad.value import Value
 from minigrad.viz import _graph as G
+from minigrad.viz import _render
 from minigrad.viz import _rules as R
 from minigrad.viz import dot as D
 
@@ -234,6 +235,7 @@ def backward_steps(
     rankdir: str = "LR",
     precision: int = 4,
     title: str | None = None,
+    full_layout: bool = False,
 ) -> BackwardSteps:
     """Write the backward pass of ``root`` as one frame per step, plus ``index.html``.
 
@@ -283,7 +285,9 @@ def backward_steps(
         precision=digits,
         errors=None,
         error_levels=None,
+        full_layout=full_layout,
     )
+    D.plan_layout(selection, options, "backward_steps", stacklevel=3)
     folder = _output_dir(out_dir)
     labels = selection.label
 
@@ -337,10 +341,9 @@ def backward_steps(
             except (D.GraphvizNotFoundError, ImportError):
                 rendered = False
                 note = (
-                    "Graphviz's 'dot' program was not found, so the frames are DOT source "
-                    "(.dot files) and this page shows each step as text.  Install Graphviz "
-                    "(apt-get install graphviz, brew install graphviz or conda install "
-                    "graphviz) and run backward_steps again for pictures."
+                    "No renderer for pictures was found, so the frames are DOT source "
+                    "(.dot files) and this page shows each step as text.  For pictures: "
+                    f"{_render.INSTALL_HINT}; then run backward_steps again."
                 )
         if svg is not None:
             path = folder / f"frame_{k:0{width}d}.svg"
