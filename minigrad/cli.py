@@ -415,39 +415,11 @@ def plot_decision_boundary(
     path: str | os.PathLike,
     resolution: int = 200,
 ) -> Path:
-    """Save a picture of the classes ``model`` predicts over the plane, with the points.
+    """Save a picture of the classes ``model`` predicts over the plane, with the points
+    (``minigrad.plots.plot_decision_boundary``, rendered by Agg: no display needed)."""
+    from minigrad.plots import plot_decision_boundary as plot
 
-    The model's class for each point of a ``resolution`` x ``resolution`` grid covering
-    the data (argmax of its outputs) is drawn as coloured regions; training points are
-    circles, test points crosses.  Uses matplotlib's Agg backend (no display needed).
-    """
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    from minigrad.train import predict
-
-    X_all = np.vstack([X_train, X_test])
-    low, high = X_all.min(axis=0), X_all.max(axis=0)
-    pad = 0.1 * (high - low) + 1e-9
-    xs = np.linspace(low[0] - pad[0], high[0] + pad[0], resolution)
-    ys = np.linspace(low[1] - pad[1], high[1] + pad[1], resolution)
-    gx, gy = np.meshgrid(xs, ys)
-    grid = np.column_stack([gx.ravel(), gy.ravel()])
-    classes = np.argmax(predict(model, grid), axis=1).reshape(gx.shape)
-    n_classes = int(max(classes.max(), y_train.max(), y_test.max())) + 1
-    figure = Figure(figsize=(6, 5))
-    FigureCanvasAgg(figure)
-    ax = figure.subplots()
-    levels = np.arange(n_classes + 1) - 0.5
-    ax.contourf(gx, gy, classes, levels=levels, cmap="coolwarm", alpha=0.35)
-    ax.scatter(X_train[:, 0], X_train[:, 1], c=y_train, cmap="coolwarm", vmin=0,
-               vmax=n_classes - 1, edgecolors="k", linewidths=0.4, s=18, label="train")  # fmt: skip
-    ax.scatter(X_test[:, 0], X_test[:, 1], c=y_test, cmap="coolwarm", vmin=0,
-               vmax=n_classes - 1, marker="x", s=30, label="test")  # fmt: skip
-    ax.set_title("decision boundary (regions: predicted class)")
-    ax.legend(loc="best", fontsize="small")
-    figure.tight_layout()
-    figure.savefig(path)
+    plot(model, X_train, y_train, X_test, y_test, path=path, resolution=resolution)
     return Path(path)
 
 

@@ -1,7 +1,8 @@
 """The code examples of the guides run, and print what the text says they print.
 
-Blocks fenced as ```python are run in order, one namespace per page; blocks fenced as
-```py are excerpts (shown, not run).
+Blocks fenced as ```python (and ```python figure, whose output the site shows: see
+tools/docs_figures.py) are run in order, one namespace per page; blocks fenced as ```py
+are excerpts (shown, not run).
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ EXPECTED = {
 
 
 def _blocks(page: str) -> list[str]:
-    return re.findall(r"^```python\n(.*?)^```", (DOCS / page).read_text(), re.S | re.M)
+    text = (DOCS / page).read_text()
+    return re.findall(r"^```python(?: figure[^\n]*)?\n(.*?)^```", text, re.S | re.M)
 
 
 @pytest.mark.parametrize("page", sorted(EXPECTED))

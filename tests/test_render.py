@@ -118,7 +118,7 @@ def test_a_long_power_chain_is_drawn_with_copies_and_a_warning(renderer):
     source = picture.source
     copies = re.findall(r'(v1_again_\w+) \[label="x \(again\)"', source)
     assert len(copies) > 80  # every far-away use of x has its own copy
-    assert "(again): a Value drawn once more" in source
+    assert "(again): a Value drawn once" in source
     start = time.perf_counter()
     svg = picture.pipe(format="svg", encoding="utf-8")
     assert "x (again)" in svg
@@ -167,3 +167,32 @@ def test_the_stepper_uses_the_simplified_layout_too(renderer, tmp_path):
     with pytest.warns(UserWarning, match="full_layout=True"):
         result = mg.backward_steps(y, tmp_path / "steps", max_steps=None, render=False)
     assert "(again)" in result.frames[0].read_text()
+
+
+# ----------------------------------------------------------------------------- pictures that fit
+
+
+def _width_pt(svg: str) -> float:
+    return float(re.search(r'<svg[^>]* width="([\d.]+)pt"', svg).group(1))
+
+
+def test_the_legend_does_not_widen_a_small_graph(renderer):
+    a = Value(3.0, name="a")
+    y = a * a + a
+    y.backward()
+    with_legend = mg.draw(y, chain_rule=True).pipe(format="svg", encoding="utf-8")
+    without = mg.draw(y, chain_rule=True, legend=False).pipe(format="svg", encoding="utf-8")
+    assert "input (leaf)" in with_legend
+    # The legend is stacked in the inputs' column: the picture is barely wider for it.
+    assert _width_pt(with_legend) < 1.15 * _width_pt(without)
+
+
+def test_the_demo_neuron_fits_a_page(renderer):
+    from minigrad.cli import _classic_neuron
+
+    o = _classic_neuron()
+    plain = mg.draw(o).pipe(format="svg", encoding="utf-8")
+    chain = mg.draw(o, chain_rule=True, title="one neuron").pipe(format="svg", encoding="utf-8")
+    # At 96 dpi: about 1,000 and 1,500 pixels (a row per Value, and the legend in a row,
+    # made the second 2,100).
+    assert _width_pt(plain) < 800 and _width_pt(chain) < 1200

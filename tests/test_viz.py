@@ -191,7 +191,8 @@ def test_chain_rule_labels_against_finite_differences():
     g = neuron()
     source = mg.to_dot(g["o"], chain_rule=True, precision=6)
     labels = edge_labels(source)
-    ids = {m.group(2): m.group(1) for m in re.finditer(r'\t(v\d+) \[label="\{ ([^|]+?) \|', source)}
+    record = re.compile(r'\t(v\d+) \[label="(?:\{ )?([^|]+?) \|')
+    ids = {m.group(2): m.group(1) for m in record.finditer(source)}
     eps = 1e-6
 
     def f(x1, w1, x2, w2, b):
@@ -224,7 +225,7 @@ def test_reused_value_shows_accumulation():
     (pair,) = labels.values()
     assert len(pair) == 2 and all("+= 3.0 x 1.0 = 3.0" in text for text in pair)
     assert "grad 6.0 = 3.0 + 3.0" in source  # 2a = 6, the sum of the two edges
-    assert "+= marks a Value used several times" in source
+    assert "+= : a Value used several" in source
 
 
 def test_accumulation_not_claimed_when_grad_has_other_sources():
@@ -270,12 +271,12 @@ def test_value_kinds_are_styled_differently_and_explained_in_the_legend():
     source = mg.to_dot(y)
     rec_lines = {m.group(1): m.group(0) for m in re.finditer(r"^\t(v\d+) \[.*$", source, re.M)}
     styles = {label: line for label, line in rec_lines.items()}
-    x_line = next(line for line in styles.values() if "{ x |" in line)
-    k_line = next(line for line in styles.values() if "{ k |" in line)
+    x_line = next(line for line in styles.values() if '"x |' in line)
+    k_line = next(line for line in styles.values() if '"k |' in line)
     out_line = next(line for line in styles.values() if "penwidth=2.8" in line)
     assert "dashed" in k_line and "dashed" not in x_line
     assert x_line.split("fillcolor")[1] != out_line.split("fillcolor")[1]
-    for text in ("leaf (an input that requires grad)", "constant", "output", "operation"):
+    for text in ("input (leaf)", "constant", "output", "operation"):
         assert text in source.split("cluster_legend")[1]
     assert "cluster_legend" not in mg.to_dot(y, legend=False)
 
@@ -309,7 +310,7 @@ def test_only_the_paths_from_given_inputs():
     source = mg.to_dot(f, inputs=[x])
     labels = {text.split(" | ")[0].strip("{ ") for text in records(source).values()}
     assert labels == {"x", "v2", "f"}  # x, x*y and f: y, z, w and z*w are off the path
-    assert "not drawn: 4 Values off the paths from the inputs" in source
+    assert "not drawn: 4 Values\\loff the paths from the inputs" in source
     both = mg.to_dot(f, inputs=[x, w])
     assert len(records(both)) == 5
     with pytest.raises(ValueError, match=r"inputs\[0\].*not used to compute the output"):
@@ -343,7 +344,7 @@ def test_model_parameters_are_named_and_clustered_by_module():
     loss_key = f"v{len(records(source))}"
     everything_clustered = source[source.index("subgraph cluster_m") : source.index("\t}\n")]
     assert f"\t{loss_key} [" in source and f"\t{loss_key} [" not in everything_clustered
-    assert "parameter (of the model)" in source
+    assert "parameter" in source.split("cluster_legend")[1]
 
 
 def test_model_with_named_parameters_method():
@@ -371,7 +372,7 @@ def test_gradcheck_errors_overlay_colours_nodes():
     source = mg.to_dot(g["o"], errors=errors)
 
     def line_of(name):
-        return next(line for line in source.splitlines() if f"{{ {name} |" in line)
+        return next(line for line in source.splitlines() if f'"{name} |' in line)
 
     assert "#bfe8b8" in line_of("x1") and "rel. error 1e-10" in line_of("x1")
     assert "#ffdf80" in line_of("w1") and "rel. error 0.0001" in line_of("w1")
@@ -385,7 +386,7 @@ def test_gradcheck_errors_overlay_colours_nodes():
 
     assert mg.to_dot(g["o"], errors=Report()) == source
     custom = mg.to_dot(g["o"], errors=errors, error_levels=(1e-3, 1.0))
-    assert "#bfe8b8" in next(line for line in custom.splitlines() if "{ w1 |" in line)
+    assert "#bfe8b8" in next(line for line in custom.splitlines() if '\"w1 |' in line)
 
 
 def test_overlay_of_a_real_gradcheck_report():
@@ -462,9 +463,9 @@ def test_hundred_thousand_node_chain_gives_a_bounded_picture_quickly():
     picture = mg.draw(y, max_nodes=50)
     source = picture.source
     assert len(records(source)) == 50
-    assert "{ y |" in source and "{ x |" not in source  # nearest to the output first
+    assert '\"y |' in source and '"x |' not in source  # nearest to the output first
     assert "99,951 more Values not drawn" in source  # 100,001 Values in all
-    assert "not drawn: 99,951 of 100,001 Values (max_nodes=50)" in source
+    assert "not drawn: 99,951 of 100,001\\lValues (max_nodes=50)" in source
     assert source.count("hidden -> ") == 1
     if HAS_DOT:
         svg = picture.pipe(format="svg").decode()
@@ -908,7 +909,7 @@ def test_backward_steps_partial_gradients_of_a_reused_value(tmp_path):
     # After v's step, a has 2a = 6 of its final 2 + 2a = 8: shown "so far".
     after_v = result.frames[1].read_text()
     assert "grad so far 6.0" in after_v
-    assert "grad so far" not in result.frames[3].read_text().split("{ a |")[1].split("\n")[0]
+    assert "grad so far" not in result.frames[3].read_text().split('\"a |')[1].split("\n")[0]
     assert "grad 8.0" in result.frames[3].read_text()
     assert result.grads["a"] == 8.0  # d(2a + a^2)/da at 3, by hand
 

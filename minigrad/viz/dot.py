@@ -53,12 +53,13 @@ _VALUE_STYLE = {
     },
     "output": {"fillcolor": "#ffffff", "color": "#000000", "penwidth": "2.8"},
 }
+#: The legend's words: short, so that no legend entry is wider than a node of the graph.
 _KIND_TEXT = {
     "output": "output",
-    "leaf": "leaf (an input that requires grad)",
-    "parameter": "parameter (of the model)",
-    "constant": "constant (requires_grad=False)",
-    "intermediate": "computed Value",
+    "leaf": "input (leaf)",
+    "parameter": "parameter",
+    "constant": "constant",
+    "intermediate": "computed",
 }
 _ERROR_FILL = {"ok": "#bfe8b8", "warn": "#ffdf80", "bad": "#f4a09a"}
 _OP_STYLE = {"shape": "ellipse", "style": "filled", "fillcolor": "#f4f4f4", "color": "#777777"}
@@ -442,9 +443,11 @@ class _Builder:
     def _value_statements(self, node: Value) -> list[str]:
         k = self.s.key(node)
         style = attributes(self.value_style(node))
-        # Scalars read as one row, like micrograd's pictures; arrays, whose fields are long,
-        # stack their fields so that a picture running left to right stays narrow.
-        across = (node.size == 1 and node.ndim == 0) == (self.o.rankdir in ("LR", "RL"))
+        # Fields are stacked across the direction of the graph (label above data above grad
+        # in a picture running left to right), so that a picture stays narrow enough for a
+        # page or a notebook cell; a row per Value, as micrograd draws, would make the demo's
+        # neuron over 2,000 pixels wide.
+        across = self.o.rankdir not in ("LR", "RL")
         fields = record(self.value_fields(node), across)
         lines = [f"\t{k} [label={fields} {style}]\n"]
         if node._op is not None:
@@ -538,29 +541,30 @@ class _Builder:
                 self.lines.append(f'\thidden -> {s.key(node)}_op [style=dashed color="#999999"]\n')
 
     def _legend(self) -> None:
+        """The legend: one small node per kind present, stacked in the graph's first
+        column (the inputs'), with short words and notes wrapped to short lines, so that it
+        is about as wide as an input's record and widens the picture by little or nothing."""
         s, o = self.s, self.o
         entries: list[str] = []
         present = s.kinds()
         for kind in G.KINDS:
             if kind not in present:
                 continue
-            style = {"shape": "record", "style": "filled"}
+            style = {"shape": "box", "style": "filled"}
             style.update(_VALUE_STYLE[kind])
-            entries.append(
-                f"legend_{kind} [label={record([_KIND_TEXT[kind]])} {attributes(style)}]"
-            )
+            entries.append(f"legend_{kind} [label={label([_KIND_TEXT[kind]])} {attributes(style)}]")
         if any(n._op is not None for n in s.nodes):
             entries.append(f"legend_op [label={label(['operation'])} {attributes(_OP_STYLE)}]")
         if o.errors:
             low, high = o.error_levels
             texts = {
-                "ok": f"rel. error <= {G.number(low, 2)}",
-                "warn": f"rel. error <= {G.number(high, 2)}",
-                "bad": f"rel. error > {G.number(high, 2)} or nan",
+                "ok": [f"rel. error <= {G.number(low, 2)}"],
+                "warn": [f"rel. error <= {G.number(high, 2)}"],
+                "bad": [f"rel. error > {G.number(high, 2)}", "or nan"],
             }
-            for level, text in texts.items():
+            for level, lines in texts.items():
                 style = {"shape": "box", "style": "filled", "fillcolor": _ERROR_FILL[level]}
-                entries.append(f"legend_{level} [label={label([text])} {attributes(style)}]")
+                entries.append(f"legend_{level} [label={label(lines)} {attributes(style)}]")
         if self.frame is not None:
             style = {"shape": "box", "style": "filled", "fillcolor": _HIGHLIGHT_FILL}
             style.update(_HIGHLIGHT)
@@ -570,32 +574,37 @@ class _Builder:
         notes = []
         if o.chain_rule and self.frame is None:
             notes += [
-                "edge: local = d(result)/d(input),",
-                "local x grad of result = gradient sent to the input",
-                "+= marks a Value used several times: its gradient is the sum",
+                "edge: local = d(result)/d(input);",
+                "local x grad of result",
+                "= the gradient sent back;",
+                "+= : a Value used several",
+                "times gets the sum",
             ]
         if s.hidden_by_limit:
-            notes.append(
-                f"not drawn: {s.hidden_by_limit:,} of {s.total:,} Values (max_nodes={s.max_nodes})"
-            )
+            notes += [
+                f"not drawn: {s.hidden_by_limit:,} of {s.total:,}",
+                f"Values (max_nodes={s.max_nodes})",
+            ]
         if s.hidden_constants:
-            notes.append(f"hidden: {s.hidden_constants:,} constants (shown inside their ops)")
+            notes += [f"hidden: {s.hidden_constants:,} constants", "(shown inside their ops)"]
         if s.hidden_off_path:
-            notes.append(f"not drawn: {s.hidden_off_path:,} Values off the paths from the inputs")
+            notes += [f"not drawn: {s.hidden_off_path:,} Values", "off the paths from the inputs"]
         if o.copied:
-            notes.append("(again): a Value drawn once more beside a far-away use,")
-            notes.append("so that the layout stays quick")
+            notes += ["(again): a Value drawn once", "more beside a far-away use,",
+                      "to keep the layout quick"]  # fmt: skip
         if notes:
-            style = {"shape": "plaintext", "fontsize": "9"}
+            style = {"shape": "plaintext", "fontsize": "8"}
             entries.append(f"legend_notes [label={label_left(notes)} {attributes(style)}]")
         if not entries:
             return
         self.lines.append("\tsubgraph cluster_legend {\n")
-        self.lines.append('\t\tgraph [label=legend color="#bbbbbb" fontsize=9 style=dashed]\n')
+        self.lines.append('\t\tgraph [label=legend color="#bbbbbb" fontsize=8 style=dashed]\n')
+        self.lines.append('\t\tnode [fontsize=8 height=0.2 margin="0.05,0.02"]\n')
         for entry in entries:
             self.lines.append(f"\t\t{entry}\n")
-        if o.rankdir in ("LR", "RL") and len(entries) > 1:
-            # Invisible edges put the legend in one row, as in a top-to-bottom picture.
+        if len(entries) > 1 and o.rankdir in ("TB", "BT"):
+            # Left to right, entries without edges share the first column, one above the
+            # other; top to bottom, invisible edges stack them the same way.
             names = [entry.split(" ", 1)[0] for entry in entries]
             self.lines.append(f"\t\t{' -> '.join(names)} [style=invis]\n")
         self.lines.append("\t}\n")

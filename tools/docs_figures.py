@@ -1,0 +1,148 @@
+"""MkDocs hook: the figures of the documentation, made from the code on the page at build time.
+
+A code block fenced as ```` ```python figure ```` is shown as an ordinary Python block and
+also run when the site is built; what it shows follows it on the page:
+
+* the value of its last line, if that line is an expression: a graph picture
+  (``minigrad.draw``) becomes an SVG image, a matplotlib Figure a PNG image, an object
+  with ``_repr_html_`` (a gradient-check report) its HTML, a string a text block;
+* every pyplot figure the block left open, as a PNG image;
+* what it printed, as a text block.
+
+The figure blocks of a page run in order in one namespace, so a later block can use what
+an earlier one computed.  An exception stops the build with the page and block named,
+unless the fence says the block raises it (```` ```python figure raises="GradcheckError" ````):
+then the error's message is shown, and the build stops if the block does *not* raise it.
+Images are written into ``figures/`` in the built site.  The fence may also carry
+``alt="..."``, the images' alternative text.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import html
+import io
+import re
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")  # no display at build time
+
+_FENCE = re.compile(r"^```python figure(?P<info>[^\n]*)\n(?P<code>.*?)^```[ \t]*$", re.S | re.M)
+_ALT = re.compile(r'alt="([^"]*)"')
+_RAISES = re.compile(r'raises="([^"]*)"')
+
+#: Images made during this build: site-relative path -> bytes, written after the build.
+_images: dict[str, bytes] = {}
+
+
+def on_pre_build(config: Any) -> None:
+    _images.clear()
+
+
+def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
+    if "```python figure" not in markdown:
+        return markdown
+    stem = Path(page.file.src_uri).with_suffix("").as_posix().replace("/", "-")
+    namespace: dict[str, Any] = {"__name__": f"docs_{stem}"}
+    count = 0
+
+    def replace(match: re.Match) -> str:
+        nonlocal count
+        count += 1
+        code = match.group("code")
+        alt_match = _ALT.search(match.group("info"))
+        alt = alt_match.group(1) if alt_match else "the figure made by the code above"
+        raises_match = _RAISES.search(match.group("info"))
+        raises = raises_match.group(1) if raises_match else None
+        where = f"docs/{page.file.src_uri}, figure block {count}"
+        shown = _run(code, namespace, where, raises)
+        parts = [f"```python\n{code}```\n"]
+        for k, (kind, content) in enumerate(shown, 1):
+            if kind == "text":
+                parts.append(f"```text\n{content.rstrip()}\n```\n")
+            elif kind == "html":
+                body = re.sub(r"\n\s*\n", "\n", content.strip())  # a blank line would end it
+                parts.append(f'<div class="mg-output">\n{body}\n</div>\n')
+            else:  # an image: kind is the file suffix
+                name = f"figures/{stem}-{count}-{k}.{kind}"
+                _images[name] = content
+                parts.append(
+                    f'<figure class="mg-figure"><img src="{name}" alt="{html.escape(alt)}">'
+                    "</figure>\n"
+                )
+        return "\n".join(parts)
+
+    return _FENCE.sub(replace, markdown)
+
+
+def _run(
+    code: str, namespace: dict[str, Any], where: str, raises: str | None = None
+) -> list[tuple[str, Any]]:
+    """Run one block; return what it shows as (kind, content) pairs."""
+    import ast
+
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
+    tree = ast.parse(code, where)
+    last = None
+    if tree.body and isinstance(tree.body[-1], ast.Expr):
+        last = ast.Expression(tree.body.pop().value)
+    printed = io.StringIO()
+    failure = None
+    value = None
+    try:
+        with contextlib.redirect_stdout(printed):
+            exec(compile(tree, where, "exec"), namespace)  # noqa: S102
+            value = eval(compile(last, where, "eval"), namespace) if last else None  # noqa: S307
+    except Exception as error:
+        if type(error).__name__ != raises:
+            raise RuntimeError(f"{where} failed: {type(error).__name__}: {error}") from error
+        failure = f"{type(error).__name__}: {error}"
+    if raises is not None and failure is None:
+        raise RuntimeError(f"{where} was expected to raise {raises}, and did not")
+    shown: list[tuple[str, Any]] = []
+    if printed.getvalue().strip():
+        shown.append(("text", printed.getvalue()))
+    if failure is not None:
+        shown.append(("text", failure))
+    figures = [plt.figure(n) for n in plt.get_fignums()]
+    if value is not None:
+        shown += _show(value, figures)
+    for figure in figures:
+        shown.append(("png", _png(figure)))
+    plt.close("all")
+    return shown
+
+
+def _show(value: Any, figures: list[Any]) -> list[tuple[str, Any]]:
+    from matplotlib.figure import Figure
+
+    if hasattr(value, "pipe") and hasattr(value, "source"):  # a graph picture
+        return [("svg", value.pipe(format="svg"))]
+    if isinstance(value, Figure):
+        if value in figures:  # shown once, with the open pyplot figures
+            return []
+        return [("png", _png(value))]
+    if hasattr(value, "_repr_html_"):
+        return [("html", value._repr_html_())]
+    if isinstance(value, str):
+        return [("text", str(value))]
+    return [("text", repr(value))]
+
+
+def _png(figure: Any) -> bytes:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=96, bbox_inches="tight")
+    return buffer.getvalue()
+
+
+def on_post_build(config: Any) -> None:
+    site = Path(config["site_dir"])
+    for name, data in _images.items():
+        path = site / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
