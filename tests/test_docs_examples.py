@@ -53,3 +53,22 @@ def test_higher_order_examples_give_the_closed_forms():
         exec(compile(block, "docs/adding-an-operation.md", "exec"), namespace)  # noqa: S102
     assert namespace["d1"].item() == pytest.approx(0.5)  # sigmoid(0)
     assert namespace["d2"] == pytest.approx(0.25)  # sigmoid'(0)
+
+
+def test_the_api_reference_lists_properties_as_properties():
+    """mkdocstrings reads the source: Value's read-only attributes must be plain
+    ``@property`` there, or the reference lists them as methods (and ``v.shape()`` fails)."""
+    griffe = pytest.importorskip("griffe")
+    value = griffe.load("minigrad.value", search_paths=[str(DOCS.parent)])["Value"]
+    for name in ("shape", "ndim", "size", "dtype", "op", "grad_fn", "parents", "is_leaf", "T"):
+        member = value.members[name]
+        assert member.is_attribute and "property" in member.labels, name
+
+
+def test_read_only_properties_still_explain_themselves():
+    from minigrad import Value
+
+    v = Value([1.0, 2.0])
+    assert v.shape == (2,) and v.ndim == 1 and v.T.shape == (2,)
+    with pytest.raises(AttributeError, match="'shape' is a read-only attribute.*ctx.saved_shape"):
+        v.shape = (1, 2)
