@@ -196,3 +196,39 @@ def test_the_demo_neuron_fits_a_page(renderer):
     # At 96 dpi: about 1,000 and 1,500 pixels (a row per Value, and the legend in a row,
     # made the second 2,100).
     assert _width_pt(plain) < 800 and _width_pt(chain) < 1200
+
+
+# ----------------------------------------------------------------------------- the stepper
+
+
+def _node_places(svg: str) -> dict[str, str]:
+    """Each node's name and the coordinates of its shape, from an SVG frame."""
+    shapes = re.finditer(
+        r'<title>([^<]+)</title>\n<(?:polygon|ellipse)[^>]*?(points="[^"]+"|cx="[^"]+" cy="[^"]+")',
+        svg,
+    )
+    return {m.group(1): m.group(2) for m in shapes if "&#45;&gt;" not in m.group(1)}
+
+
+def test_every_node_keeps_its_place_in_every_frame(renderer, tmp_path):
+    from minigrad.cli import _classic_neuron
+
+    o = _classic_neuron()
+    result = mg.backward_steps(o, tmp_path / "steps")
+    places = [_node_places(frame.read_text()) for frame in result.frames]
+    assert len(places) == 10 and len(places[0]) >= 19  # 10 Values, 5 operations, legend
+    for k, frame in enumerate(places[1:], 2):
+        assert frame == places[0], f"frame {k} moved nodes"
+    # Step 1 sends along one edge: its label is red; the labels of the edges still to come
+    # keep their places in the layout but are not seen.
+    labels = re.findall(r"<text([^>]*)>\+= ", result.frames[0].read_text())
+    visible = [attrs for attrs in labels if 'fill="#ffffff"' not in attrs]  # white or clear
+    assert len(visible) == 1 and 'fill="#d62728"' in visible[0]
+
+
+def test_the_step_page_holds_pictures_captions_gradients_and_the_dot_source(renderer, tmp_path):
+    result = mg.backward_steps(neuron(), tmp_path / "steps")
+    page = result.html.read_text()
+    assert page.count("<svg") == len(result) == page.count("DOT source of this frame")
+    assert page.count("gradients so far") == len(result)
+    assert "digraph {" in page and "fixedsize=true" in page

@@ -140,12 +140,18 @@ class Frame:
     ``grads`` holds each Value's gradient so far (absent: nothing reached it yet);
     ``final`` the Values whose gradient is complete; ``current`` the Value being processed;
     ``sent`` what its rule sends each input: ``{(id(child), input index): contribution}``.
+    ``every_send`` is what each edge sends at its own step, over the whole pass, and
+    ``done`` the edges whose step is over: every frame labels every edge that ever sends
+    (in red at its step, grey after, invisible before), so that all frames have the same
+    labels, the same layout, and every node stays in its place.
     """
 
     grads: dict[int, Any]
     final: set[int]
     current: int | None = None
     sent: dict[tuple[int, int], Any] = field(default_factory=dict)
+    every_send: dict[tuple[int, int], Any] = field(default_factory=dict)
+    done: set[tuple[int, int]] = field(default_factory=set)
 
 
 def make_options(
@@ -393,11 +399,17 @@ class _Builder:
         parent = node._parents[index]
         reused = self.uses.get(id(parent), 0) > 1
         if self.frame is not None:
-            sent = self.frame.sent.get((id(node), index))
+            edge = (id(node), index)
+            sent = self.frame.every_send.get(edge, self.frame.sent.get(edge))
             if sent is None:
                 return {}
             attrs = {"label": label([f"+= {self.num(sent)}"])}
-            attrs.update(_SENT_EDGE)
+            if edge in self.frame.sent:
+                attrs.update(_SENT_EDGE)
+            elif edge in self.frame.done:
+                attrs["fontcolor"] = "#888888"
+            else:  # its step is still to come: the label keeps its place, unseen
+                attrs["fontcolor"] = "#ffffff00"
             return attrs
         if not self.o.chain_rule or not parent.requires_grad:
             return {}
