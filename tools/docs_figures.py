@@ -6,6 +6,8 @@ also run when the site is built; what it shows follows it on the page:
 * the value of its last line, if that line is an expression: a graph picture
   (``minigrad.draw``) becomes an SVG image, a matplotlib Figure a PNG image, an object
   with ``_repr_html_`` (a gradient-check report) its HTML, a string a text block;
+* a step-through page (``minigrad.backward_steps``), copied into the site and shown in a
+  frame, with a link to open it on its own;
 * every pyplot figure the block left open, as a PNG image;
 * what it printed, as a text block.
 
@@ -63,6 +65,13 @@ def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
         for k, (kind, content) in enumerate(shown, 1):
             if kind == "text":
                 parts.append(f"```text\n{content.rstrip()}\n```\n")
+            elif kind == "steps":
+                name = f"figures/{stem}-{count}-{k}-steps.html"
+                _images[name] = content
+                parts.append(
+                    f'<iframe class="mg-steps" src="{name}" title="{html.escape(alt)}"></iframe>\n'
+                    f'<p><a href="{name}">Open the step-through page on its own</a></p>\n'
+                )
             elif kind == "html":
                 body = re.sub(r"\n\s*\n", "\n", content.strip())  # a blank line would end it
                 parts.append(f'<div class="mg-output">\n{body}\n</div>\n')
@@ -123,6 +132,8 @@ def _show(value: Any, figures: list[Any]) -> list[tuple[str, Any]]:
 
     if hasattr(value, "pipe") and hasattr(value, "source"):  # a graph picture
         return [("svg", value.pipe(format="svg"))]
+    if hasattr(value, "html") and hasattr(value, "frames"):  # a step-through page
+        return [("steps", Path(value.html).read_bytes())]
     if isinstance(value, Figure):
         if value in figures:  # shown once, with the open pyplot figures
             return []
