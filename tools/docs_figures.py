@@ -17,6 +17,9 @@ unless the fence says the block raises it (```` ```python figure raises="Gradche
 then the error's message is shown, and the build stops if the block does *not* raise it.
 Images are written into ``figures/`` in the built site.  The fence may also carry
 ``alt="..."``, the images' alternative text.
+
+On the notebooks' pages, the TeX of markdown cells becomes MathML (``on_post_page``), so
+that formulas are drawn by the browser with nothing loaded from the network.
 """
 
 from __future__ import annotations
@@ -157,3 +160,40 @@ def on_post_build(config: Any) -> None:
         path = site / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
+
+
+# ----------------------------------------------------------------------------- notebook math
+
+_MARKDOWN_CELL = re.compile(
+    r'(<div class="jp-RenderedHTMLCommon jp-RenderedMarkdown[^>]*>)(.*?)(</div>)', re.S
+)
+_CODE = re.compile(r"(<code>.*?</code>|<pre>.*?</pre>)", re.S)
+_DISPLAY_MATH = re.compile(r"\$\$(.+?)\$\$", re.S)
+_INLINE_MATH = re.compile(r"(?<![\\$])\$([^$\n]+?)\$")
+#: What mkdocs-jupyter writes for MathJax when no MathJax address is configured.
+_EMPTY_SCRIPT = '<script src=""> </script>'
+
+
+def on_post_page(output: str, page: Any, config: Any) -> str:
+    """Notebook pages: TeX in markdown cells becomes MathML, which browsers draw without
+    any script (mkdocs-jupyter would load MathJax from the network)."""
+    if not page.file.src_uri.endswith(".ipynb"):
+        return output
+    output = output.replace(_EMPTY_SCRIPT, "")
+    return _MARKDOWN_CELL.sub(
+        lambda m: m.group(1) + _math_outside_code(m.group(2)) + m.group(3), output
+    )
+
+
+def _math_outside_code(text: str) -> str:
+    parts = _CODE.split(text)
+    for i in range(0, len(parts), 2):  # the even parts are outside <code> and <pre>
+        part = _DISPLAY_MATH.sub(lambda m: _mathml(m.group(1), "block"), parts[i])
+        parts[i] = _INLINE_MATH.sub(lambda m: _mathml(m.group(1), "inline"), part)
+    return "".join(parts)
+
+
+def _mathml(tex: str, display: str) -> str:
+    from latex2mathml.converter import convert
+
+    return convert(html.unescape(tex).strip(), display=display)
