@@ -74,7 +74,8 @@ def test_the_environment_variable_forces_a_renderer(monkeypatch, tmp_path):
 def test_png_and_pdf_without_dot_are_converted_from_svg(renderer, tmp_path):
     if renderer != "wasm":
         pytest.skip("the conversion is for machines without dot")
-    pytest.importorskip("cairosvg")
+    if not _render.can_convert_svg():
+        pytest.skip("cairosvg (or the cairo library) is not installed")
     png = mg.render_graph(neuron(), tmp_path / "n.png")
     pdf = mg.render_graph(neuron(), tmp_path / "n.pdf")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -232,3 +233,11 @@ def test_the_step_page_holds_pictures_captions_gradients_and_the_dot_source(rend
     assert page.count("<svg") == len(result) == page.count("DOT source of this frame")
     assert page.count("gradients so far") == len(result)
     assert "digraph {" in page and "fixedsize=true" in page
+
+
+def test_render_accepts_graphviz_quiet_options_and_refuses_engines(renderer, tmp_path):
+    picture = mg.draw(neuron())
+    out = picture.render(tmp_path / "q", format="svg", quiet=True, quiet_view=True)
+    assert (tmp_path / "q.svg").read_text().count("<svg") == 1 and out.endswith("q.svg")
+    with pytest.raises(TypeError, match="engine"):
+        picture.render(tmp_path / "e", format="svg", engine="neato")

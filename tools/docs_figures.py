@@ -13,8 +13,9 @@ also run when the site is built; what it shows follows it on the page:
 
 The figure blocks of a page run in order in one namespace, so a later block can use what
 an earlier one computed.  An exception stops the build with the page and block named,
-unless the fence says the block raises it (```` ```python figure raises="GradcheckError" ````):
-then the error's message is shown, and the build stops if the block does *not* raise it.
+unless the fence says the block raises it (```` ```python figure raises="GradcheckError" ````,
+for a page that then quotes the message itself): then the build stops if the block does
+*not* raise it.
 Images are written into ``figures/`` in the built site.  The fence may also carry
 ``alt="..."``, the images' alternative text.
 
@@ -104,7 +105,7 @@ def _run(
     if tree.body and isinstance(tree.body[-1], ast.Expr):
         last = ast.Expression(tree.body.pop().value)
     printed = io.StringIO()
-    failure = None
+    failure = False
     value = None
     try:
         with contextlib.redirect_stdout(printed):
@@ -113,14 +114,12 @@ def _run(
     except Exception as error:
         if type(error).__name__ != raises:
             raise RuntimeError(f"{where} failed: {type(error).__name__}: {error}") from error
-        failure = f"{type(error).__name__}: {error}"
-    if raises is not None and failure is None:
+        failure = True
+    if raises is not None and not failure:
         raise RuntimeError(f"{where} was expected to raise {raises}, and did not")
     shown: list[tuple[str, Any]] = []
     if printed.getvalue().strip():
         shown.append(("text", printed.getvalue()))
-    if failure is not None:
-        shown.append(("text", failure))
     figures = [plt.figure(n) for n in plt.get_fignums()]
     if value is not None:
         shown += _show(value, figures)

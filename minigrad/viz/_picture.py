@@ -80,7 +80,11 @@ class GraphPicture(graphviz.Digraph):
     ) -> str:
         """Save the DOT source and write the image beside it, as graphviz does
         (``render("g", format="png")`` writes ``g`` and ``g.png``); return the image path.
-        ``cleanup=True`` removes the source; ``view=True`` opens the image."""
+        ``cleanup=True`` removes the source; ``view=True`` opens the image.  graphviz's
+        ``quiet``, ``quiet_view`` and ``overwrite_source`` are accepted (and have nothing to
+        do here); ``engine``, ``renderer`` and ``formatter`` are refused."""
+        for harmless in ("quiet", "quiet_view", "overwrite_source"):
+            options.pop(harmless, None)
         if options:
             raise TypeError(
                 f"render(): {', '.join(sorted(options))} not supported here: use "
