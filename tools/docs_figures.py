@@ -82,9 +82,10 @@ def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
             else:  # an image: kind is the file suffix
                 name = f"figures/{stem}-{count}-{k}.{kind}"
                 _images[name] = content
+                # A wide graph is shrunk to the page's width; a click opens it full size.
                 parts.append(
-                    f'<figure class="mg-figure"><img src="{name}" alt="{html.escape(alt)}">'
-                    "</figure>\n"
+                    f'<figure class="mg-figure"><a href="{name}" title="open full size">'
+                    f'<img src="{name}" alt="{html.escape(alt)}"></a></figure>\n'
                 )
         return "\n".join(parts)
 
