@@ -18,6 +18,7 @@ this module, so trying another one means changing one file.
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import subprocess
@@ -78,7 +79,9 @@ def _dot_program() -> str | None:
     return shutil.which("dot")
 
 
+@functools.lru_cache(maxsize=8)
 def _dot_version(path: str) -> str:
+    """``dot -V``'s version (asked once per program path: pictures are drawn often)."""
     try:
         done = subprocess.run([path, "-V"], capture_output=True, text=True, timeout=10)
     except (OSError, subprocess.TimeoutExpired):
