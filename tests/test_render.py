@@ -241,3 +241,12 @@ def test_render_accepts_graphviz_quiet_options_and_refuses_engines(renderer, tmp
     assert (tmp_path / "q.svg").read_text().count("<svg") == 1 and out.endswith("q.svg")
     with pytest.raises(TypeError, match="engine"):
         picture.render(tmp_path / "e", format="svg", engine="neato")
+
+
+def test_graphviz_engines_go_through_the_dot_program(renderer):
+    picture = mg.draw(neuron())
+    if renderer == "dot":
+        assert "<svg" in picture.pipe(format="svg", engine="neato", encoding="utf-8")
+    else:
+        with pytest.raises(mg.GraphvizNotFoundError, match="engine="):
+            picture.pipe(format="svg", engine="neato")

@@ -55,8 +55,16 @@ class GraphPicture(graphviz.Digraph):
         self.renderer = used
         return data.decode(encoding) if encoding is not None else data
 
-    def _pipe_with_graphviz(self, format, renderer, formatter, neato_no_op, quiet, engine,
-                            encoding) -> Any:  # fmt: skip
+    def _pipe_with_graphviz(
+        self,
+        format: str | None,
+        renderer: str | None,
+        formatter: str | None,
+        neato_no_op: Any,
+        quiet: bool,
+        engine: str | None,
+        encoding: str | None,
+    ) -> Any:
         """Graphviz's own options (other engines, renderers) need the dot program."""
         try:
             return super().pipe(format, renderer, formatter, neato_no_op, quiet,
