@@ -21,19 +21,20 @@ $(VENV)/.dev: pyproject.toml | $(PY)
 demo: $(VENV)/.run
 	$(PY) -m minigrad demo
 
-# The tests, then the documentation site in strict mode (a warning fails) and every notebook
-# run from top to bottom.
+# The documentation site first, in strict mode (a warning fails; its figures and notebooks
+# are made by running the code), then the tests (the browser tests open that site), then
+# every notebook run from top to bottom once more, on its own.
 test: $(VENV)/.dev
-	$(PY) -m ruff check minigrad tests benchmarks
-	$(PY) -m pytest
+	$(PY) -m ruff check minigrad tests benchmarks tools
 	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict
+	$(PY) -m pytest
 	$(PY) -m pytest --nbmake notebooks
 
 docs: $(VENV)/.dev
 	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict
 
 lint: $(VENV)/.dev
-	$(PY) -m ruff check minigrad tests benchmarks
+	$(PY) -m ruff check minigrad tests benchmarks tools
 
 bench: $(VENV)/.dev
 	$(PY) -m pip install -q -e '.[bench]'

@@ -422,39 +422,11 @@ def plot_decision_boundary(
     path: str | os.PathLike,
     resolution: int = 200,
 ) -> Path:
-    """Save a picture of the classes ``model`` predicts over the plane, with the points.
+    """Save a picture of the classes ``model`` predicts over the plane, with the points
+    (``minigrad.plots.plot_decision_boundary``, rendered by Agg: no display needed)."""
+    from minigrad.plots import plot_decision_boundary as plot
 
-    The model's class for each point of a ``resolution`` x ``resolution`` grid covering
-    the data (argmax of its outputs) is drawn as coloured regions; training points are
-    circles, test points crosses.  Uses matplotlib's Agg backend (no display needed).
-    """
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    from minigrad.train import predict
-
-    X_all = np.vstack([X_train, X_test])
-    low, high = X_all.min(axis=0), X_all.max(axis=0)
-    pad = 0.1 * (high - low) + 1e-9
-    xs = np.linspace(low[0] - pad[0], high[0] + pad[0], resolution)
-    ys = np.linspace(low[1] - pad[1], high[1] + pad[1], resolution)
-    gx, gy = np.meshgrid(xs, ys)
-    grid = np.column_stack([gx.ravel(), gy.ravel()])
-    classes = np.argmax(predict(model, grid), axis=1).reshape(gx.shape)
-    n_classes = int(max(classes.max(), y_train.max(), y_test.max())) + 1
-    figure = Figure(figsize=(6, 5))
-    FigureCanvasAgg(figure)
-    ax = figure.subplots()
-    levels = np.arange(n_classes + 1) - 0.5
-    ax.contourf(gx, gy, classes, levels=levels, cmap="coolwarm", alpha=0.35)
-    ax.scatter(X_train[:, 0], X_train[:, 1], c=y_train, cmap="coolwarm", vmin=0,
-               vmax=n_classes - 1, edgecolors="k", linewidths=0.4, s=18, label="train")  # fmt: skip
-    ax.scatter(X_test[:, 0], X_test[:, 1], c=y_test, cmap="coolwarm", vmin=0,
-               vmax=n_classes - 1, marker="x", s=30, label="test")  # fmt: skip
-    ax.set_title("decision boundary (regions: predicted class)")
-    ax.legend(loc="best", fontsize="small")
-    figure.tight_layout()
-    figure.savefig(path)
+    plot(model, X_train, y_train, X_test, y_test, path=path, resolution=resolution)
     return Path(path)
 
 
@@ -542,16 +514,20 @@ def run_graph(args: argparse.Namespace) -> int:
     else:
         if args.output is None:
             raise UsageError(f"minigrad graph: error: --format {fmt} needs -o FILE")
-        if shutil.which("dot") is None:
-            raise UsageError(
-                f"minigrad graph: error: {fmt} pictures need Graphviz's dot program, which is "
-                "not installed (apt-get install graphviz / brew install graphviz); "
-                "--format dot, txt or html work without it"
-            )
-        viz.render_graph(out, args.output, format=fmt, chain_rule=True)
+        picture = viz.draw(out, format=fmt, chain_rule=True)
+        _write_bytes(Path(args.output), picture.pipe(format=fmt))
+        if args.verbose:
+            print(f"  rendered by {picture.renderer}")
     if args.output:
         print(f"wrote {args.output}")
     return OK
+
+
+def _write_bytes(path: Path, data: bytes) -> None:
+    try:
+        path.write_bytes(data)
+    except OSError as error:
+        raise type(error)(f"cannot write {str(path)!r}: {error.strerror or error}") from error
 
 
 def _write(path: str | None, text: str) -> None:
@@ -773,7 +749,7 @@ def run_demo(args: argparse.Namespace) -> int:
     neuron = _classic_neuron()
     for line in _neuron_lines(neuron):
         print(line)
-    wrote += _write_neuron_pictures(neuron, out)
+    wrote += _write_neuron_pictures(neuron, out, args.verbose)
 
     _heading(f"done in {time.perf_counter() - started:.1f} s; wrote into {out}/")
     for path in wrote:
@@ -833,21 +809,22 @@ def _neuron_lines(o: Any) -> list[str]:
     return lines
 
 
-def _write_neuron_pictures(o: Any, out: Path) -> list[Path]:
+def _write_neuron_pictures(o: Any, out: Path, verbose: bool = False) -> list[Path]:
     """The neuron's graph (SVG, or DOT without Graphviz), text tree and stepper page."""
     from minigrad import viz
 
     wrote = []
-    if shutil.which("dot") is not None:
-        path = viz.render_graph(o, out / "neuron.svg", chain_rule=True, title="one neuron")
-    else:
+    picture = viz.draw(o, chain_rule=True, title="one neuron")
+    try:
+        path = out / "neuron.svg"
+        path.write_bytes(picture.pipe(format="svg"))
+        if verbose:
+            print(f"neuron.svg rendered by {picture.renderer}")
+    except viz.GraphvizNotFoundError as error:
         path = out / "neuron.dot"
-        path.write_text(viz.to_dot(o, chain_rule=True, title="one neuron") + "\n")
-        print(
-            "Graphviz's dot program is not installed: wrote neuron.dot instead of neuron.svg "
-            f"(install graphviz, then: dot -Tsvg {path} -o {out / 'neuron.svg'})"
-        )
-    wrote.append(Path(path))
+        path.write_text(picture.source)
+        print(f"wrote neuron.dot instead of neuron.svg: {_one_line(error)}")
+    wrote.append(path)
     tree = out / "neuron.txt"
     tree.write_text(viz.ascii_tree(o) + "\n")
     wrote.append(tree)
@@ -861,6 +838,35 @@ def _html_page(title: str, body: str) -> str:
         f"<title>{title}</title></head>\n<body style='font-family: sans-serif'>\n"
         f"<h1>{title}</h1>\n{body}\n</body></html>\n"
     )
+
+
+# ============================================================================ doctor
+
+
+def run_doctor(args: argparse.Namespace) -> int:
+    """``minigrad doctor``: what this installation can show, and what makes the pictures."""
+    import platform
+
+    from minigrad import __version__
+    from minigrad.viz import _render
+
+    print(f"minigrad {__version__} on Python {platform.python_version()}")
+    for line in _render.report():
+        print(f"  {line}")
+    print(f"  plots: {_module_version('matplotlib')}")
+    widgets = _module_version("ipywidgets")
+    bars = "tqdm's notebook bar" if "not installed" not in widgets else "a plain text bar"
+    print(f"  progress bars in notebooks: {bars} (ipywidgets: {widgets})")
+    return OK
+
+
+def _module_version(name: str) -> str:
+    from importlib import metadata
+
+    try:
+        return f"{name} {metadata.version(name)}"
+    except metadata.PackageNotFoundError:
+        return f"{name} not installed"
 
 
 # ============================================================================ the parser
@@ -942,6 +948,18 @@ examples:
 """
 
 
+DOCTOR_HELP = """\
+Say what this installation can show: which renderer draws the graph pictures
+(Graphviz's dot program when it is on PATH, Graphviz in WebAssembly
+otherwise; MINIGRAD_RENDERER=dot or wasm forces one), whether PNG and PDF
+can be written, and which progress bar notebooks get.  It draws one small
+test picture.
+
+example:
+  minigrad doctor
+"""
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``minigrad`` command and its sub-commands."""
     from minigrad import __version__
@@ -975,6 +993,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="where to write (minigrad-demo/)",
     )
     demo.add_argument("--seed", type=non_negative_int, default=0, help="random seed (0)")
+    demo.add_argument(
+        "--verbose", action="store_true", help="also say which renderer drew the pictures"
+    )
 
     train = command("train", "train a model on a built-in data set", TRAIN_HELP, run_train)
     train.add_argument("--dataset", required=True, choices=DATASETS, help="the data set")
@@ -1026,6 +1047,9 @@ def build_parser() -> argparse.ArgumentParser:
         "-o", "--output", type=file_name, metavar="FILE", help="write here (default: print)"
     )
     graph.add_argument("--format", choices=GRAPH_FORMATS, help="output format (from -o)")
+    graph.add_argument(
+        "--verbose", action="store_true", help="also say which renderer drew the picture"
+    )
 
     check = command("gradcheck", "check an expression's gradients", GRADCHECK_HELP, run_gradcheck)
     check.add_argument("expression", metavar="EXPR", help="the expression, quoted")
@@ -1064,6 +1088,7 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument(
         "--plot", type=file_name, metavar="FILE", help="also plot the loss curves (PNG)"
     )
+    command("doctor", "say what makes the pictures here", DOCTOR_HELP, run_doctor)
     return parser
 
 

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -463,9 +464,10 @@ def fit(
     gradients are rescaled so their global norm is at most that value before each step;
     each ``callback(history, model)`` runs after the epoch is recorded.
 
-    Output: ``verbose=True`` shows a tqdm progress bar (epoch, loss, val_loss; in
-    notebooks too), ``verbose=False`` is quiet; ``print_every=k`` prints a table row every
-    k epochs (for logs).
+    Output: ``verbose=True`` shows a tqdm progress bar (epoch, loss, val_loss; in Jupyter
+    tqdm's notebook bar when ipywidgets is installed, the text bar otherwise, never an
+    "IProgress not found" warning), ``verbose=False`` is quiet; ``print_every=k`` prints a
+    table row every k epochs (for logs).
 
     Every argument is checked before the model is touched: a length mismatch, an empty
     data set, NaN/inf in X or y, a batch size or epoch count below 1, a validation split
@@ -757,6 +759,33 @@ def _decide_stop(run: _Run, epoch: int) -> None:
         )
 
 
+def _in_notebook() -> bool:
+    """True inside a Jupyter kernel (not in a terminal IPython or a script)."""
+    shell = sys.modules.get("IPython")
+    if shell is None or "ipykernel" not in sys.modules:
+        return False
+    ip = shell.get_ipython()
+    return ip is not None and "IPKernelApp" in getattr(ip, "config", {})
+
+
+def progress_bar_class() -> Any:
+    """tqdm's notebook bar in Jupyter when ipywidgets is installed; the plain text bar
+    everywhere else (a notebook without ipywidgets shows it as text, where tqdm.auto would
+    print an "IProgress not found" warning)."""
+    if _in_notebook():
+        try:
+            import ipywidgets  # noqa: F401
+        except ImportError:
+            pass
+        else:
+            from tqdm.notebook import tqdm as notebook_bar
+
+            return notebook_bar
+    from tqdm.std import tqdm as text_bar
+
+    return text_bar
+
+
 class _Display:
     """The progress bar (tqdm, imported only when shown) and the printed table."""
 
@@ -765,9 +794,7 @@ class _Display:
         self.active = bool(verbose) or print_every is not None
         self.bar = None
         if verbose:
-            from tqdm.auto import tqdm
-
-            self.bar = tqdm(total=epochs, unit="epoch", desc="fit", leave=True)
+            self.bar = progress_bar_class()(total=epochs, unit="epoch", desc="fit", leave=True)
 
     def say(self, text: str) -> None:
         """A log line on stdout, written above the bar when there is one."""

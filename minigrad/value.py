@@ -122,21 +122,25 @@ def _flag(value: Any, name: str) -> bool:
     raise TypeError(f"{name} must be True or False, got {type(value).__name__} {value!r}")
 
 
-def _derived(getter: Any) -> property:
-    """A read-only property whose setter explains why it is read-only.
+def _read_only(cls: type, *names: str) -> None:
+    """Give each named property of ``cls`` a setter that explains why it is read-only.
 
     Inside a custom Function, ``ctx`` is the output node, so ``ctx.shape = ...`` would
-    collide with the node's own ``shape``; the message says what to do instead.
+    collide with the node's own ``shape``; the message says what to do instead.  (The
+    properties are written with a plain ``@property``, so that documentation tools list
+    them as properties.)
     """
+    for name in names:
+        getter = getattr(cls, name).fget
 
-    def refuse(self: Value, value: Any) -> None:
-        raise AttributeError(
-            f"'{getter.__name__}' is a read-only attribute of Value (and of ctx, which is the "
-            f"output node); store your own data under another name, e.g. "
-            f"ctx.saved_{getter.__name__}"
-        )
+        def refuse(self: Value, value: Any, name: str = name) -> None:
+            raise AttributeError(
+                f"'{name}' is a read-only attribute of Value (and of ctx, which is the "
+                f"output node); store your own data under another name, e.g. "
+                f"ctx.saved_{name}"
+            )
 
-    return property(getter, refuse, doc=getter.__doc__)
+        setattr(cls, name, property(getter, refuse, doc=getter.__doc__))
 
 
 class Value:
@@ -206,38 +210,38 @@ class Value:
 
     # ----------------------------------------------------------------- description
 
-    @_derived
+    @property
     def shape(self) -> tuple:
         return () if type(self.data) is float else self.data.shape
 
-    @_derived
+    @property
     def ndim(self) -> int:
         return len(self.shape)
 
-    @_derived
+    @property
     def size(self) -> int:
         return 1 if type(self.data) is float else self.data.size
 
-    @_derived
+    @property
     def dtype(self) -> np.dtype:
         return np.dtype(np.float64) if type(self.data) is float else self.data.dtype
 
-    @_derived
+    @property
     def op(self) -> str:
         """The name of the operation that produced this Value; '' for a leaf."""
         return self._op.name if self._op is not None else ""
 
-    @_derived
+    @property
     def grad_fn(self) -> type | None:
         """The Function class that produced this Value, or None for a leaf."""
         return self._op
 
-    @_derived
+    @property
     def parents(self) -> tuple:
         """The Values this one was computed from, in argument order."""
         return self._parents
 
-    @_derived
+    @property
     def is_leaf(self) -> bool:
         """True for Values created by the user rather than by an operation."""
         return self._op is None
@@ -248,12 +252,12 @@ class Value:
         """Keep data for the backward rule (call it from ``forward``)."""
         self._saved = arrays
 
-    @_derived
+    @property
     def saved_tensors(self) -> tuple:
         """What ``forward`` saved with ``save_for_backward``."""
         return self._saved
 
-    @_derived
+    @property
     def needs_input_grad(self) -> tuple:
         """For each input of the operation, whether it requires a gradient."""
         return tuple(p.requires_grad for p in self._parents)
@@ -524,7 +528,7 @@ class Value:
                 raise ValueError(f"transpose: axes {given} are not a permutation of {ndim} axes")
         return _F.Transpose.apply(self, axes=axes)
 
-    @_derived
+    @property
     def T(self) -> Value:
         return _F.Transpose.apply(self, axes=None)
 
@@ -627,6 +631,11 @@ def _show(x: Any) -> str:
 
 
 _new = object.__new__
+_read_only(
+    Value, "shape", "ndim", "size", "dtype", "op", "grad_fn", "parents", "is_leaf",
+    "saved_tensors", "needs_input_grad", "T",
+)  # fmt: skip
+
 _MINUS_ONE = None  # set below, once functions is importable
 _HALF = None
 

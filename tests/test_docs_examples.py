@@ -1,7 +1,8 @@
 """The code examples of the guides run, and print what the text says they print.
 
-Blocks fenced as ```python are run in order, one namespace per page; blocks fenced as
-```py are excerpts (shown, not run).
+Blocks fenced as ```python (and ```python figure, whose output the site shows: see
+tools/docs_figures.py) are run in order, one namespace per page; blocks fenced as ```py
+are excerpts (shown, not run).
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ EXPECTED = {
 
 
 def _blocks(page: str) -> list[str]:
-    return re.findall(r"^```python\n(.*?)^```", (DOCS / page).read_text(), re.S | re.M)
+    text = (DOCS / page).read_text()
+    return re.findall(r"^```python(?: figure[^\n]*)?\n(.*?)^```", text, re.S | re.M)
 
 
 @pytest.mark.parametrize("page", sorted(EXPECTED))
@@ -51,3 +53,22 @@ def test_higher_order_examples_give_the_closed_forms():
         exec(compile(block, "docs/adding-an-operation.md", "exec"), namespace)  # noqa: S102
     assert namespace["d1"].item() == pytest.approx(0.5)  # sigmoid(0)
     assert namespace["d2"] == pytest.approx(0.25)  # sigmoid'(0)
+
+
+def test_the_api_reference_lists_properties_as_properties():
+    """mkdocstrings reads the source: Value's read-only attributes must be plain
+    ``@property`` there, or the reference lists them as methods (and ``v.shape()`` fails)."""
+    griffe = pytest.importorskip("griffe")
+    value = griffe.load("minigrad.value", search_paths=[str(DOCS.parent)])["Value"]
+    for name in ("shape", "ndim", "size", "dtype", "op", "grad_fn", "parents", "is_leaf", "T"):
+        member = value.members[name]
+        assert member.is_attribute and "property" in member.labels, name
+
+
+def test_read_only_properties_still_explain_themselves():
+    from minigrad import Value
+
+    v = Value([1.0, 2.0])
+    assert v.shape == (2,) and v.ndim == 1 and v.T.shape == (2,)
+    with pytest.raises(AttributeError, match="'shape' is a read-only attribute.*ctx.saved_shape"):
+        v.shape = (1, 2)

@@ -137,14 +137,13 @@ class EpsSweep:
     def plot(self, ax: Any = None, path: Any = None) -> Any:
         """The error curve on log-log axes (the V), failing eps in red; returns the Figure.
 
-        ``ax``: draw into an existing matplotlib Axes.  ``path``: also save the figure
-        there.  matplotlib is imported here, not when minigrad is imported; without ``ax``
-        a standalone ``Figure`` is made (no pyplot state, works on any backend).
+        ``ax``: draw into an existing matplotlib Axes.  ``path``: save the figure there
+        (a standalone Agg figure, no pyplot state).  Without either, the figure is made with
+        pyplot, so ``plt.show()`` and Jupyter display it.  matplotlib is imported here, not
+        when minigrad is imported.
         """
         if ax is None:
-            from matplotlib.figure import Figure
-
-            figure = Figure(figsize=(6.4, 4.2))
+            figure = _new_figure(path, figsize=(6.4, 4.2))
             ax = figure.add_subplot()
         else:
             figure = ax.figure
@@ -476,3 +475,17 @@ def _skipped_text(eps: np.ndarray, causes: list[str]) -> str:
         if hit:
             out += f". Not checked at eps={', '.join(hit)}: {what}"
     return out
+
+
+def _new_figure(path: Any, figsize: tuple[float, float]) -> Any:
+    """A pyplot figure to show, or (with ``path``) a bare Agg-backed Figure to save."""
+    if path is None:
+        import matplotlib.pyplot as plt
+
+        return plt.figure(figsize=figsize)
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=figsize)
+    FigureCanvasAgg(figure)
+    return figure

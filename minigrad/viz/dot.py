@@ -1,10 +1,10 @@
-"""Pictures of the graph: DOT source written here, rendered by Graphviz's ``dot`` program.
+"""Pictures of the graph: DOT source written here, laid out and drawn by Graphviz.
 
-``to_dot`` needs neither the graphviz Python package nor the ``dot`` program: it returns
-DOT text.  ``draw`` wraps the same text in a ``graphviz.Digraph`` (shown inline by Jupyter,
-rendered to files with ``.render``), and ``render_graph`` writes an svg/png/pdf file in one
-call.  Without ``dot``, rendering raises ``GraphvizNotFoundError``, which says how to
-install it and where the DOT source is.
+``to_dot`` needs neither the graphviz Python package nor a renderer: it returns DOT text.
+``draw`` wraps the same text in a ``graphviz.Digraph`` (shown inline by Jupyter, rendered
+to files with ``.render``), and ``render_graph`` writes an svg/png/pdf file in one call.
+Images come from the system's ``dot`` program when it is on PATH and from Graphviz compiled
+to WebAssembly (a dependency of minigrad) otherwise; see ``_render``.
 
 Layout of a picture: each Value is a record ``{ label | shape dtype | data ... | grad ... }``;
 each operation is a small separate node (``*``, ``+``, ``tanh``, ``@``, a custom Function's
@@ -24,6 +24,7 @@ import numpy as np
 
 from minigrad.value import Value
 from minigrad.viz import _graph as G
+from minigrad.viz import _render
 from minigrad.viz import _rules as R
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -34,22 +35,8 @@ RANKDIRS = ("LR", "TB", "RL", "BT")
 #: Formats render_graph infers from a file name; draw accepts everything Graphviz knows.
 FILE_FORMATS = ("svg", "png", "pdf")
 
-INSTALL_HELP = (
-    "Rendering an image needs Graphviz's 'dot' program, and it was not found on PATH "
-    "(the graphviz Python package is only a wrapper around it).  Install it with "
-    "'sudo apt-get install graphviz' (Debian/Ubuntu), 'brew install graphviz' (macOS), "
-    "'conda install -c conda-forge graphviz', or from https://graphviz.org/download/ "
-    "(on Windows, add its bin folder to PATH).  Without it, the DOT source is still "
-    "available: minigrad.to_dot(root) or draw(root).source (paste it into any Graphviz "
-    "viewer), and so are the text views minigrad.trace(root) and minigrad.ascii_tree(root)."
-)
-
-
-class GraphvizNotFoundError(RuntimeError):
-    """Raised when a picture must be rendered and Graphviz's ``dot`` program is missing."""
-
-    def __init__(self, message: str = INSTALL_HELP):
-        super().__init__(message)
+# The error raised when no renderer can make an image lives with the renderers.
+GraphvizNotFoundError = _render.GraphvizNotFoundError
 
 
 # ----------------------------------------------------------------------------- styles
@@ -66,12 +53,13 @@ _VALUE_STYLE = {
     },
     "output": {"fillcolor": "#ffffff", "color": "#000000", "penwidth": "2.8"},
 }
+#: The legend's words: short, so that no legend entry is wider than a node of the graph.
 _KIND_TEXT = {
     "output": "output",
-    "leaf": "leaf (an input that requires grad)",
-    "parameter": "parameter (of the model)",
-    "constant": "constant (requires_grad=False)",
-    "intermediate": "computed Value",
+    "leaf": "input (leaf)",
+    "parameter": "parameter",
+    "constant": "constant",
+    "intermediate": "computed",
 }
 _ERROR_FILL = {"ok": "#bfe8b8", "warn": "#ffdf80", "bad": "#f4a09a"}
 _OP_STYLE = {"shape": "ellipse", "style": "filled", "fillcolor": "#f4f4f4", "color": "#777777"}
@@ -140,6 +128,9 @@ class Options:
     errors: dict[int, float] = field(default_factory=dict)
     error_levels: tuple[float, float] = (1e-6, 1e-3)
     title: str = ""
+    full_layout: bool = False
+    #: Edges ``(id(result), input index)`` drawn from a copy of their input (see ``plan_layout``).
+    copied: set[tuple[int, int]] = field(default_factory=set)
 
 
 @dataclass
@@ -149,12 +140,18 @@ class Frame:
     ``grads`` holds each Value's gradient so far (absent: nothing reached it yet);
     ``final`` the Values whose gradient is complete; ``current`` the Value being processed;
     ``sent`` what its rule sends each input: ``{(id(child), input index): contribution}``.
+    ``every_send`` is what each edge sends at its own step, over the whole pass, and
+    ``done`` the edges whose step is over: every frame labels every edge that ever sends
+    (in red at its step, grey after, invisible before), so that all frames have the same
+    labels, the same layout, and every node stays in its place.
     """
 
     grads: dict[int, Any]
     final: set[int]
     current: int | None = None
     sent: dict[tuple[int, int], Any] = field(default_factory=dict)
+    every_send: dict[tuple[int, int], Any] = field(default_factory=dict)
+    done: set[tuple[int, int]] = field(default_factory=set)
 
 
 def make_options(
@@ -168,6 +165,7 @@ def make_options(
     errors: Any,
     error_levels: Any,
     title: str = "",
+    full_layout: bool = False,
 ) -> Options:
     """Validated Options; TypeError or ValueError naming the bad argument."""
     if not isinstance(rankdir, str) or rankdir.upper() not in RANKDIRS:
@@ -184,6 +182,7 @@ def make_options(
             _default_levels(errors) if error_levels is None else error_levels
         ),
         title=str(title),
+        full_layout=bool(full_layout),
     )
 
 
@@ -205,6 +204,71 @@ def check_overlap(selection: G.Selection, options: Options) -> None:
             "rebuilt: draw report.localization.output",
             UserWarning,
             stacklevel=4,  # the caller of draw or to_dot (via _prepare)
+        )
+
+
+# ----------------------------------------------------------------------------- layout cost
+
+#: dot's layout time grows much faster than the number of nodes when edges are long: an
+#: edge spanning k ranks becomes k hidden nodes, all positioned together.  ``x*x*...*x``
+#: with 70 factors has about 4,700 of them and takes dot 25 s (100 factors: minutes).
+#: Above this many (about a second of layout), long edges are drawn from copies.
+LAYOUT_BUDGET = 2000
+
+#: In a simplified layout, an edge spanning more ranks than this starts from a copy.
+LONG_EDGE = 4
+
+
+def _ranks(selection: G.Selection) -> dict[int, int]:
+    """The rank dot would give each shown Value and operation, roughly: the longest path
+    from an input (Values by id, operations by -id)."""
+    rank: dict[int, int] = {}
+    shown = selection.shown
+    for node in selection.nodes:  # forward order: inputs first
+        if node._op is None:
+            rank[id(node)] = 0
+            continue
+        inputs = [rank[id(p)] for p in node._parents if shown(p) and id(p) in rank]
+        rank[-id(node)] = max(inputs, default=-1) + 1
+        rank[id(node)] = rank[-id(node)] + 1
+    return rank
+
+
+def plan_layout(
+    selection: G.Selection, options: Options, who: str, stacklevel: int = 4
+) -> None:
+    """Decide which edges to draw from copies so that dot finishes quickly.
+
+    The cost estimate is the number of hidden nodes dot adds for long edges (doubled when
+    every edge has a label).  Over LAYOUT_BUDGET, each edge spanning more than LONG_EDGE
+    ranks starts from a small copy of its input drawn next to the operation ("x (again)"),
+    and a UserWarning says so; ``full_layout=True`` keeps the full layout.
+    """
+    options.copied = set()
+    if options.full_layout:
+        return
+    rank = _ranks(selection)
+    shown = selection.shown
+    spans: list[tuple[int, tuple[int, int]]] = []
+    for node in selection.nodes:
+        if node._op is None:
+            continue
+        for index, parent in enumerate(node._parents):
+            if shown(parent):
+                spans.append((rank[-id(node)] - rank[id(parent)], (id(node), index)))
+    factor = 2 if options.chain_rule else 1
+    cost = factor * sum(span - 1 for span, _ in spans if span > 1)
+    if cost <= LAYOUT_BUDGET:
+        return
+    options.copied = {edge for span, edge in spans if span > LONG_EDGE}
+    if options.copied:
+        warnings.warn(
+            f"{who}: laying out this graph in full would take Graphviz a long time "
+            f"({len(options.copied)} long edges), so each of them starts from a copy of its "
+            "input drawn beside the operation, marked '(again)'; pass full_layout=True for "
+            "the full layout",
+            UserWarning,
+            stacklevel=stacklevel,
         )
 
 
@@ -335,11 +399,17 @@ class _Builder:
         parent = node._parents[index]
         reused = self.uses.get(id(parent), 0) > 1
         if self.frame is not None:
-            sent = self.frame.sent.get((id(node), index))
+            edge = (id(node), index)
+            sent = self.frame.every_send.get(edge, self.frame.sent.get(edge))
             if sent is None:
                 return {}
             attrs = {"label": label([f"+= {self.num(sent)}"])}
-            attrs.update(_SENT_EDGE)
+            if edge in self.frame.sent:
+                attrs.update(_SENT_EDGE)
+            elif edge in self.frame.done:
+                attrs["fontcolor"] = "#888888"
+            else:  # its step is still to come: the label keeps its place, unseen
+                attrs["fontcolor"] = "#ffffff00"
             return attrs
         if not self.o.chain_rule or not parent.requires_grad:
             return {}
@@ -385,9 +455,11 @@ class _Builder:
     def _value_statements(self, node: Value) -> list[str]:
         k = self.s.key(node)
         style = attributes(self.value_style(node))
-        # Scalars read as one row, like micrograd's pictures; arrays, whose fields are long,
-        # stack their fields so that a picture running left to right stays narrow.
-        across = (node.size == 1 and node.ndim == 0) == (self.o.rankdir in ("LR", "RL"))
+        # Fields are stacked across the direction of the graph (label above data above grad
+        # in a picture running left to right), so that a picture stays narrow enough for a
+        # page or a notebook cell; a row per Value, as micrograd draws, would make the demo's
+        # neuron over 2,000 pixels wide.
+        across = self.o.rankdir not in ("LR", "RL")
         fields = record(self.value_fields(node), across)
         lines = [f"\t{k} [label={fields} {style}]\n"]
         if node._op is not None:
@@ -450,10 +522,21 @@ class _Builder:
                 pk = key(parent)
                 if pk is None:
                     continue
+                if (id(node), index) in self.o.copied:
+                    pk = self._copy_of(parent, f"{pk}_again_{k}_{index}")
                 extra = self.edge_label(node, index)
                 suffix = f" [{attributes_raw(extra)}]" if extra else ""
                 self.lines.append(f"\t{pk} -> {k}_op{suffix}\n")
             self.lines.append(f"\t{k}_op -> {k}\n")
+
+    def _copy_of(self, node: Value, name: str) -> str:
+        """A small node standing for ``node`` beside a far-away use (simplified layout)."""
+        style = {"shape": "box", "style": "filled,dashed"}
+        style.update({k: v for k, v in _VALUE_STYLE[self.s.kind_of(node)].items()
+                      if k in ("fillcolor", "color", "fontcolor")})  # fmt: skip
+        text = label([f"{self.s.label(node)} (again)"])
+        self.lines.append(f"\t{name} [label={text} {attributes(style)}]\n")
+        return name
 
     def _hidden(self) -> None:
         s = self.s
@@ -470,29 +553,30 @@ class _Builder:
                 self.lines.append(f'\thidden -> {s.key(node)}_op [style=dashed color="#999999"]\n')
 
     def _legend(self) -> None:
+        """The legend: one small node per kind present, stacked in the graph's first
+        column (the inputs'), with short words and notes wrapped to short lines, so that it
+        is about as wide as an input's record and widens the picture by little or nothing."""
         s, o = self.s, self.o
         entries: list[str] = []
         present = s.kinds()
         for kind in G.KINDS:
             if kind not in present:
                 continue
-            style = {"shape": "record", "style": "filled"}
+            style = {"shape": "box", "style": "filled"}
             style.update(_VALUE_STYLE[kind])
-            entries.append(
-                f"legend_{kind} [label={record([_KIND_TEXT[kind]])} {attributes(style)}]"
-            )
+            entries.append(f"legend_{kind} [label={label([_KIND_TEXT[kind]])} {attributes(style)}]")
         if any(n._op is not None for n in s.nodes):
             entries.append(f"legend_op [label={label(['operation'])} {attributes(_OP_STYLE)}]")
         if o.errors:
             low, high = o.error_levels
             texts = {
-                "ok": f"rel. error <= {G.number(low, 2)}",
-                "warn": f"rel. error <= {G.number(high, 2)}",
-                "bad": f"rel. error > {G.number(high, 2)} or nan",
+                "ok": [f"rel. error <= {G.number(low, 2)}"],
+                "warn": [f"rel. error <= {G.number(high, 2)}"],
+                "bad": [f"rel. error > {G.number(high, 2)}", "or nan"],
             }
-            for level, text in texts.items():
+            for level, lines in texts.items():
                 style = {"shape": "box", "style": "filled", "fillcolor": _ERROR_FILL[level]}
-                entries.append(f"legend_{level} [label={label([text])} {attributes(style)}]")
+                entries.append(f"legend_{level} [label={label(lines)} {attributes(style)}]")
         if self.frame is not None:
             style = {"shape": "box", "style": "filled", "fillcolor": _HIGHLIGHT_FILL}
             style.update(_HIGHLIGHT)
@@ -502,29 +586,37 @@ class _Builder:
         notes = []
         if o.chain_rule and self.frame is None:
             notes += [
-                "edge: local = d(result)/d(input),",
-                "local x grad of result = gradient sent to the input",
-                "+= marks a Value used several times: its gradient is the sum",
+                "edge: local = d(result)/d(input);",
+                "local x grad of result",
+                "= the gradient sent back;",
+                "+= : a Value used several",
+                "times gets the sum",
             ]
         if s.hidden_by_limit:
-            notes.append(
-                f"not drawn: {s.hidden_by_limit:,} of {s.total:,} Values (max_nodes={s.max_nodes})"
-            )
+            notes += [
+                f"not drawn: {s.hidden_by_limit:,} of {s.total:,}",
+                f"Values (max_nodes={s.max_nodes})",
+            ]
         if s.hidden_constants:
-            notes.append(f"hidden: {s.hidden_constants:,} constants (shown inside their ops)")
+            notes += [f"hidden: {s.hidden_constants:,} constants", "(shown inside their ops)"]
         if s.hidden_off_path:
-            notes.append(f"not drawn: {s.hidden_off_path:,} Values off the paths from the inputs")
+            notes += [f"not drawn: {s.hidden_off_path:,} Values", "off the paths from the inputs"]
+        if o.copied:
+            notes += ["(again): a Value drawn once", "more beside a far-away use,",
+                      "to keep the layout quick"]  # fmt: skip
         if notes:
-            style = {"shape": "plaintext", "fontsize": "9"}
+            style = {"shape": "plaintext", "fontsize": "8"}
             entries.append(f"legend_notes [label={label_left(notes)} {attributes(style)}]")
         if not entries:
             return
         self.lines.append("\tsubgraph cluster_legend {\n")
-        self.lines.append('\t\tgraph [label=legend color="#bbbbbb" fontsize=9 style=dashed]\n')
+        self.lines.append('\t\tgraph [label=legend color="#bbbbbb" fontsize=8 style=dashed]\n')
+        self.lines.append('\t\tnode [fontsize=8 height=0.2 margin="0.05,0.02"]\n')
         for entry in entries:
             self.lines.append(f"\t\t{entry}\n")
-        if o.rankdir in ("LR", "RL") and len(entries) > 1:
-            # Invisible edges put the legend in one row, as in a top-to-bottom picture.
+        if len(entries) > 1 and o.rankdir in ("TB", "BT"):
+            # Left to right, entries without edges share the first column, one above the
+            # other; top to bottom, invisible edges stack them the same way.
             names = [entry.split(" ", 1)[0] for entry in entries]
             self.lines.append(f"\t\t{' -> '.join(names)} [style=invis]\n")
         self.lines.append("\t}\n")
@@ -584,8 +676,9 @@ def to_dot(
     legend: bool = True,
     precision: int = 4,
     title: str = "",
+    full_layout: bool = False,
 ) -> str:
-    """The DOT source of the picture ``draw`` makes; needs neither graphviz nor ``dot``.
+    """The DOT source of the picture ``draw`` makes; needs neither graphviz nor a renderer.
 
     Same arguments as ``draw`` (without ``format``).  The text is deterministic: the same
     graph gives the same source, with Values numbered v1, v2, ... in forward order.
@@ -594,7 +687,7 @@ def to_dot(
         "to_dot", root, max_nodes, hide_constants, inputs, model,
         rankdir=rankdir, show_data=show_data, show_grad=show_grad, chain_rule=chain_rule,
         legend=legend, precision=precision, errors=errors, error_levels=error_levels,
-        title=title,
+        title=title, full_layout=full_layout,
     )  # fmt: skip
     return dot_source(selection, options)
 
@@ -620,6 +713,7 @@ def _prepare(
     )
     options = make_options(**style)
     check_overlap(selection, options)
+    plan_layout(selection, options, who)
     return selection, options
 
 
@@ -646,14 +740,25 @@ def check_format(format: Any) -> str:
     return format.lower()
 
 
-def picture(body: list[str], format: str = "svg") -> graphviz.Digraph:
-    """A graphviz.Digraph holding ``body``; rendering errors explain a missing ``dot``."""
+def picture(
+    body: list[str], format: str = "svg", roots: tuple[Value, ...] = ()
+) -> graphviz.Digraph:
+    """A graphviz.Digraph holding ``body``, rendered by whichever renderer is there; with
+    none, Jupyter shows the text tree of ``roots`` instead."""
     _graphviz()
     from minigrad.viz._picture import GraphPicture
 
     graph = GraphPicture(format=format)
     graph.body.extend(body)
+    if roots:
+        graph.text_fallback = lambda: _text_of(roots)
     return graph
+
+
+def _text_of(roots: tuple[Value, ...]) -> str:
+    from minigrad.viz.text import ascii_tree
+
+    return "\n\n".join(ascii_tree(root, max_lines=60) for root in roots)
 
 
 def draw(
@@ -673,13 +778,16 @@ def draw(
     legend: bool = True,
     precision: int = 4,
     title: str = "",
+    full_layout: bool = False,
 ) -> graphviz.Digraph:
     """A picture of the computation graph of ``root``, as a ``graphviz.Digraph``.
 
     In Jupyter the returned object displays itself; ``.render(filename)`` writes an image
     (``format``: 'svg', 'png', 'pdf'...), ``.pipe()`` returns its bytes and ``.source`` is
-    the DOT text (the same as ``to_dot``).  Rendering needs Graphviz's ``dot`` program;
-    without it ``GraphvizNotFoundError`` says how to install it.
+    the DOT text (the same as ``to_dot``).  Images come from Graphviz's ``dot`` program
+    when it is on PATH, otherwise from Graphviz in WebAssembly (svg; png and pdf through
+    cairosvg); ``.renderer`` says which made the last one.  With neither,
+    ``GraphvizNotFoundError`` says what to install, and Jupyter shows the text tree.
 
     Each Value is a record: its label (its ``name``, a model parameter's dotted name, or a
     short id ``v1, v2, ...`` numbered in forward order), shape and dtype for arrays, ``data``
@@ -705,6 +813,9 @@ def draw(
       ``error_levels`` defaults to (1e-6, the report's rtol, or 1e-3).  A report's
       ``node_errors`` belong to the graph ``localize()`` rebuilt: draw
       ``report.localization.output`` (a warning says so when nothing matches).
+    * A graph whose full layout would take Graphviz long (many long edges, as in
+      ``x*x*...*x``) is drawn with a copy of the input beside each far-away use, and a
+      UserWarning says so; ``full_layout=True`` keeps the full layout.
 
     Drawing never changes the graph, any ``.data`` or any ``.grad``.
 
@@ -716,9 +827,9 @@ def draw(
         "draw", root, max_nodes, hide_constants, inputs, model,
         rankdir=rankdir, show_data=show_data, show_grad=show_grad, chain_rule=chain_rule,
         legend=legend, precision=precision, errors=errors, error_levels=error_levels,
-        title=title,
+        title=title, full_layout=full_layout,
     )  # fmt: skip
-    return picture(body_lines(selection, options), format)
+    return picture(body_lines(selection, options), format, selection.roots)
 
 
 def writable_file(path: Any, who: str) -> Path:
@@ -754,7 +865,7 @@ def render_graph(
 
     Raises ValueError for an unknown format, FileNotFoundError / PermissionError /
     IsADirectoryError for a path that cannot be written, and GraphvizNotFoundError when
-    Graphviz's ``dot`` program is missing.
+    no renderer can make the format (its message says what to install).
     """
     if format is None:
         suffix = (

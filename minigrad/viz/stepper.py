@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +20,7 @@ from typing import Any
 
 from minigrad.value import Value
 from minigrad.viz import _graph as G
+from minigrad.viz import _render
 from minigrad.viz import _rules as R
 from minigrad.viz import dot as D
 
@@ -192,8 +194,8 @@ def _inline_svg(svg: str, prefix: str) -> str:
     return svg.replace(' id="', f' id="{prefix}')
 
 
-def _page(title: str, frames: list[tuple[str, str, str]], note: str) -> str:
-    """The self-contained HTML page: frames are (caption, picture html, state text)."""
+def _page(title: str, frames: list[tuple[str, str, str, str]], note: str) -> str:
+    """The self-contained HTML page: frames are (caption, picture html, state text, DOT)."""
     count = len(frames)
     parts = [
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n',
@@ -209,14 +211,16 @@ def _page(title: str, frames: list[tuple[str, str, str]], note: str) -> str:
     ]
     if note:
         parts.append(f'<p class="note">{html.escape(note)}</p>\n')
-    for i, (caption, picture, state) in enumerate(frames, 1):
+    for i, (caption, picture, state, source) in enumerate(frames, 1):
         hidden = "" if i == 1 else " hidden"
         parts.append(
             f'<div class="frame" id="step-{i}"{hidden}>\n'
             f'<p class="caption">{html.escape(caption)}</p>\n'
             f'<div class="picture">{picture}</div>\n'
-            f'<details><summary>gradients so far</summary><div class="state">'
-            f"{html.escape(state)}</div></details>\n</div>\n"
+            f'<details class="grads"{"" if picture else " open"}><summary>gradients so far'
+            f'</summary><div class="state">{html.escape(state)}</div></details>\n'
+            f'<details class="source"><summary>DOT source of this frame</summary>'
+            f'<pre class="state">{html.escape(source)}</pre></details>\n</div>\n'
         )
     parts.append(f"<script>{_SCRIPT}</script>\n</body>\n</html>\n")
     return "".join(parts)
@@ -234,6 +238,7 @@ def backward_steps(
     rankdir: str = "LR",
     precision: int = 4,
     title: str | None = None,
+    full_layout: bool = False,
 ) -> BackwardSteps:
     """Write the backward pass of ``root`` as one frame per step, plus ``index.html``.
 
@@ -283,7 +288,9 @@ def backward_steps(
         precision=digits,
         errors=None,
         error_levels=None,
+        full_layout=full_layout,
     )
+    D.plan_layout(selection, options, "backward_steps", stacklevel=3)
     folder = _output_dir(out_dir)
     labels = selection.label
 
@@ -319,6 +326,14 @@ def backward_steps(
         )
         frame = D.Frame(grads=dict(grads), final=set(final), current=id(node), sent=sent_edges)
         frames.append(frame)
+    # Every frame labels every edge that sends at some step (see D.Frame), so that all
+    # frames share one layout.
+    every_send: dict[tuple[int, int], Any] = {}
+    for frame in frames:
+        frame.done = set(every_send)
+        every_send.update(frame.sent)
+    for frame in frames:
+        frame.every_send = every_send
 
     name = labels(root)
     page_title = title if title is not None else f"Backward pass of {name}, step by step"
@@ -327,9 +342,13 @@ def backward_steps(
     note = ""
     written: list[Path] = []
     pictures: list[str] = []
-    for k, (step, frame) in enumerate(zip(steps, frames), 1):
-        options.title = f"step {k} of {len(order)}: {step.node}"
-        body = D.body_lines(selection, options, frame)
+    options.title = ""  # the page says which step; a per-step title would move the nodes
+    bodies = [D.body_lines(selection, options, frame) for frame in frames]
+    if rendered:
+        bodies = _same_sizes(bodies)
+    sources: list[str] = []
+    for k, body in enumerate(bodies, 1):
+        sources.append("digraph {\n" + "".join(body) + "}\n")
         svg = None
         if rendered:
             try:
@@ -337,10 +356,9 @@ def backward_steps(
             except (D.GraphvizNotFoundError, ImportError):
                 rendered = False
                 note = (
-                    "Graphviz's 'dot' program was not found, so the frames are DOT source "
-                    "(.dot files) and this page shows each step as text.  Install Graphviz "
-                    "(apt-get install graphviz, brew install graphviz or conda install "
-                    "graphviz) and run backward_steps again for pictures."
+                    "No renderer for pictures was found, so the frames are DOT source "
+                    "(.dot files) and this page shows each step as text.  For pictures: "
+                    f"{_render.INSTALL_HINT}; then run backward_steps again."
                 )
         if svg is not None:
             path = folder / f"frame_{k:0{width}d}.svg"
@@ -348,7 +366,7 @@ def backward_steps(
             pictures.append(_inline_svg(svg, f"s{k}-"))
         else:
             path = folder / f"frame_{k:0{width}d}.dot"
-            _write(path, "digraph {\n" + "".join(body) + "}\n")
+            _write(path, sources[-1])
             pictures.append("")
         written.append(path)
     if rendered:
@@ -359,7 +377,7 @@ def backward_steps(
     states = [_state_text(selection, frame, digits) for frame in frames]
     page = _page(
         page_title,
-        [(s.caption, p, t) for s, p, t in zip(steps, pictures, states)],
+        [(s.caption, p, t, d) for s, p, t, d in zip(steps, pictures, states, sources)],
         "" if rendered else note,
     )
     html_path = folder / "index.html"
@@ -368,6 +386,55 @@ def backward_steps(
     return BackwardSteps(
         steps=steps, frames=written, html=html_path, rendered=rendered, note=note, grads=final_grads
     )
+
+
+_NODE_LINE = re.compile(r"^(\t+)([A-Za-z_][A-Za-z0-9_]*) \[label=(\"(?:[^\"\\\\]|\\\\.)*\")(.*)\]$")
+
+
+def _same_sizes(bodies: list[list[str]]) -> list[list[str]]:
+    """The frames' DOT bodies with every node given one fixed size in all of them.
+
+    A node's text changes from frame to frame ("grad ...", "grad so far 0.5", "grad 0.5"),
+    and Graphviz sizes nodes by their text, so the layout, and every node's place, would
+    change too.  One layout of a frame whose nodes carry their longest text gives each
+    node its size; every frame then gets ``width``, ``height`` and ``fixedsize``.  Without
+    a renderer (or if the measuring layout fails) the bodies are returned as they are.
+    """
+    longest: dict[str, str] = {}
+    for body in bodies:
+        for line in body:
+            match = _NODE_LINE.match(line.rstrip("\n"))
+            if match:
+                name, text = match.group(2), match.group(3)
+                if len(text) > len(longest.get(name, "")):
+                    longest[name] = text
+    measure = []
+    for line in bodies[0]:
+        match = _NODE_LINE.match(line.rstrip("\n"))
+        if match and match.group(2) in longest:
+            indent, name, _, rest = match.groups()
+            line = f"{indent}{name} [label={longest[name]}{rest}]\n"
+        measure.append(line)
+    try:
+        plain, _ = _render.render("digraph {\n" + "".join(measure) + "}\n", "plain")
+    except RuntimeError:
+        return bodies
+    sizes = {}
+    for row in plain.decode("utf-8", "replace").splitlines():
+        fields = row.split()
+        if len(fields) >= 6 and fields[0] == "node":
+            sizes[fields[1]] = (float(fields[4]), float(fields[5]))
+    fixed = []
+    for body in bodies:
+        lines = []
+        for line in body:
+            match = _NODE_LINE.match(line.rstrip("\n"))
+            if match and match.group(2) in sizes:
+                w, h = sizes[match.group(2)]
+                line = line.rstrip("\n")[:-1] + f" width={w:.4f} height={h:.4f} fixedsize=true]\n"
+            lines.append(line)
+        fixed.append(lines)
+    return fixed
 
 
 def _state_text(selection: G.Selection, frame: D.Frame, digits: int) -> str:

@@ -16,6 +16,20 @@ import numpy as np
 from minigrad.value import Value
 from minigrad.viz import _graph as G
 
+
+class GraphText(str):
+    """The text of a trace or a tree: an ordinary ``str`` that Jupyter and IPython show as
+    the text itself (line breaks and all), not as a quoted string with ``\\n`` in it."""
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(str(self))
+
+    def _repr_html_(self) -> str:
+        import html
+
+        return f"<pre>{html.escape(str(self))}</pre>"
+
+
 _TAGS = {"leaf": "leaf", "parameter": "parameter", "constant": "constant", "output": "output"}
 _GRAD_COLUMN_LIMIT = 72
 
@@ -77,7 +91,7 @@ def trace(
     max_lines: int | None = None,
     hide_constants: bool = False,
     show_grad: bool = True,
-) -> str:
+) -> GraphText:
     """Every step of the computation of ``root``, one line per Value in forward order
     (inputs first, the output last), with its value and, after a backward pass, its
     gradient::
@@ -91,6 +105,8 @@ def trace(
     ``max_lines`` keeps the first and last steps of a long graph and says how many were
     left out.  Iterative: a chain of a million steps is fine (give ``max_lines`` to keep
     the text short).
+
+    The result is a ``str`` that Jupyter displays as the text itself.
 
     Raises TypeError if ``root`` is not a Value; ValueError if ``max_lines`` < 1.
     """
@@ -114,7 +130,7 @@ def trace(
     lines = [f"{left.ljust(width)}   {grad}" if grad else left for left, grad in rows]
     if omitted:
         lines.insert(head, f"... {omitted:,} more steps not shown (max_lines={max_lines}) ...")
-    return "\n".join(lines)
+    return GraphText("\n".join(lines))
 
 
 def ascii_tree(
@@ -125,7 +141,7 @@ def ascii_tree(
     max_lines: int | None = None,
     hide_constants: bool = False,
     unicode: bool = False,
-) -> str:
+) -> GraphText:
     """The graph as a tree printed from the output down to its inputs::
 
         o = tanh(n) = 0.707107  (output)  grad 1.0
@@ -137,7 +153,8 @@ def ascii_tree(
     (``x (see above)``), so the text grows with the graph, not with the number of paths.
     Deeper than ``max_depth`` levels the tree says what it left out; ``max_lines`` cuts
     the text.  ``unicode=True`` draws the branches with box-drawing characters.
-    Iterative (explicit stack).
+    Iterative (explicit stack).  The result is a ``str`` that Jupyter displays as the text
+    itself.
 
     Raises TypeError if ``root`` is not a Value; ValueError for limits < 1.
     """
@@ -191,7 +208,7 @@ def ascii_tree(
         push_inputs(node, prefix + (blank if is_last else pipe), depth)
     if truncated:
         lines.append(f"... cut at max_lines={max_lines}")
-    return "\n".join(lines)
+    return GraphText("\n".join(lines))
 
 
 # ----------------------------------------------------------------------------- JSON
