@@ -41,6 +41,7 @@ __all__ = [
     "AdamW",
     "clip_grad_norm",
     "clip_grad_value",
+    "clip_coefficient",
     "grad_norm",
     "LRScheduler",
     "StepLR",
@@ -60,9 +61,11 @@ def _number(value: Any, what: str) -> float:
 
 
 def _check_lr(lr: Any) -> float:
+    """A learning rate: a finite number >= 0.  Zero is allowed (a warmup starts there, a
+    frozen group stays there, as in PyTorch); a negative rate would climb the loss."""
     lr = _number(lr, "lr")
-    if not (lr > 0 and math.isfinite(lr)):
-        raise ValueError(f"lr (learning rate) must be a positive finite number, got {lr}")
+    if not (lr >= 0 and math.isfinite(lr)):
+        raise ValueError(f"lr (learning rate) must be a finite number >= 0, got {lr}")
     return lr
 
 
@@ -140,6 +143,57 @@ def _scale(p: Value, factor: float) -> None:
         p.data = data * factor
     else:
         p.data = p.dtype.type(data * factor)
+
+
+# ============================================================================ saved state
+
+
+def _from_checkpoint(state: Any, who: str) -> Any:
+    """A state dict as ``state_dict()`` returns it: nested again if it was read back from
+    a checkpoint file, where ``nn.save`` stored it under dotted names."""
+    if isinstance(state, dict) and any(isinstance(k, str) and "." in k for k in state):
+        from minigrad.nn.checkpoint import nest_state
+
+        return nest_state(state)
+    if not isinstance(state, dict):
+        raise ValueError(f"{who}.load_state_dict expects a dict, got {type(state).__name__}")
+    return state
+
+
+def _listed(groups: Any) -> list:
+    """Parameter groups as a list (a checkpoint file gives {"0": ..., "1": ...})."""
+    if isinstance(groups, dict):
+        return [groups[k] for k in sorted(groups, key=int)]
+    return list(groups)
+
+
+def _group_from_checkpoint(group: dict[str, Any]) -> dict[str, Any]:
+    """One saved group with file arrays turned back into numbers: 0-d arrays into Python
+    scalars, "params" into a list of positions, other vectors (betas) into tuples."""
+    result = {}
+    for key, value in group.items():
+        if isinstance(value, np.ndarray):
+            if key == "params":
+                value = [int(i) for i in value.reshape(-1)]
+            elif value.ndim == 0:
+                value = value.item()
+            else:
+                value = tuple(v.item() for v in value.reshape(-1))
+        elif key == "params":
+            value = list(value)
+        result[key] = value
+    return result
+
+
+def _state_value(value: Any, p: Value) -> Any:
+    """One entry of a parameter's saved state: an integer 0-d array (a step counter) is
+    an int again; a float 0-d array stays an array only for a 0-d parameter (its buffer)."""
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        if value.dtype.kind in "biu":
+            return int(value)
+        if p.shape != ():
+            return float(value)
+    return value
 
 
 # ============================================================================ base class
@@ -260,12 +314,15 @@ class Optimizer:
         """Restore what ``state_dict`` returned (for the same parameters, in the same
         order).  Checked first: a mismatch raises ValueError and changes nothing."""
         name = type(self).__name__
+        state_dict = _from_checkpoint(state_dict, name)
         try:
-            groups, state = state_dict["param_groups"], state_dict["state"]
-        except (KeyError, TypeError):
+            groups, state = _listed(state_dict["param_groups"]), state_dict.get("state", {})
+        except (KeyError, TypeError, AttributeError, ValueError):
             raise ValueError(
-                f"{name}.load_state_dict expects a dict with 'state' and 'param_groups'"
+                f"{name}.load_state_dict expects a dict with 'state' and 'param_groups' "
+                "(what state_dict() returns, or nn.load of a file nn.save wrote from it)"
             ) from None
+        groups = [_group_from_checkpoint(group) for group in groups]
         if len(groups) != len(self.param_groups):
             raise ValueError(
                 f"{name}: the state has {len(groups)} parameter groups, "
@@ -284,6 +341,7 @@ class Optimizer:
             if not 0 <= i < len(params):
                 raise ValueError(f"{name}: the state refers to parameter {i}, which is absent")
             p = params[i]
+            entry = {key: _state_value(v, p) for key, v in entry.items()}
             for key, v in entry.items():
                 if isinstance(v, np.ndarray) and v.shape != p.shape:
                     raise ValueError(
@@ -294,10 +352,13 @@ class Optimizer:
                 k: (np.array(v, dtype=p.dtype, copy=True) if isinstance(v, np.ndarray) else v)
                 for k, v in entry.items()
             }
+        restored = []
         for saved, group in zip(groups, self.param_groups):
-            for key, v in saved.items():
-                if key != "params":
-                    group[key] = v
+            settings = {**group, **{k: v for k, v in saved.items() if k != "params"}}
+            self._validate(settings)  # a tampered or foreign file is refused, not trusted
+            restored.append(settings)
+        for settings, group in zip(restored, self.param_groups):
+            group.update(settings)
         self.state = new_state
 
     def __repr__(self) -> str:
@@ -520,7 +581,7 @@ def clip_grad_norm(
                 "overflowed (try a smaller learning rate, or minigrad.detect_anomaly())"
             )
         return total
-    coefficient = max_norm / (total + 1e-6)
+    coefficient = clip_coefficient(max_norm, total)
     if coefficient < 1.0:
         for p in with_grads:
             g = p.grad
@@ -529,6 +590,13 @@ def clip_grad_norm(
             else:
                 p.grad = _like_param(p, _grad_data(p) * p.dtype.type(coefficient))
     return total
+
+
+def clip_coefficient(max_norm: float, total_norm: float) -> float:
+    """The factor ``clip_grad_norm`` multiplies the gradients by: max_norm / (norm + 1e-6)
+    when that is below 1, else 1 (PyTorch's formula; the 1e-6 keeps a zero norm finite).
+    ``fit(clip_grad_norm=...)`` uses this same function."""
+    return min(1.0, max_norm / (total_norm + 1e-6))
 
 
 def _like_param(p: Value, g: np.ndarray) -> Any:
@@ -657,6 +725,8 @@ class LambdaLR(LRScheduler):
 
     def lr_at(self, base_lr: float, epoch: int) -> float:
         factor = _number(self.lr_lambda(epoch), "lr_lambda(epoch)")
-        if not (factor > 0 and math.isfinite(factor)):
-            raise ValueError(f"lr_lambda({epoch}) = {factor}: the factor must be positive")
+        if not (factor >= 0 and math.isfinite(factor)):
+            raise ValueError(
+                f"lr_lambda({epoch}) = {factor}: the factor must be a finite number >= 0"
+            )
         return base_lr * factor

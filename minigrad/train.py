@@ -25,6 +25,7 @@ of plain gradient descent, 2 / lambda_max.
 
 from __future__ import annotations
 
+import copy
 import math
 import numbers
 import time
@@ -37,10 +38,13 @@ import numpy as np
 from minigrad.autograd import grad as _grad
 from minigrad.autograd import no_grad
 from minigrad.data.utils import DataLoader
+from minigrad.optim import clip_coefficient
 from minigrad.value import Value
 
 __all__ = [
     "fit",
+    "Callback",
+    "StopTraining",
     "evaluate",
     "predict",
     "History",
@@ -55,8 +59,35 @@ __all__ = [
     "critical_learning_rate",
 ]
 
-#: Why a ``fit`` run ended (``History.stop_reason``).
-STOP_REASONS = ("converged", "early-stopped", "diverged", "finished")
+#: Why a ``fit`` run ended (``History.stop_reason``): "stopped" is a callback's
+#: ``StopTraining``, "error" an exception raised mid-run (the History rides on it).
+STOP_REASONS = ("converged", "early-stopped", "diverged", "finished", "stopped", "error")
+
+
+class StopTraining(Exception):  # noqa: N818 (a signal, like StopIteration, not an error)
+    """Raise it in a callback to end ``fit`` cleanly: the History is returned with
+    ``stop_reason == "stopped"`` and the exception's text as ``message``.
+
+    Raised from ``on_epoch_end`` the epoch is complete (recorded, schedule stepped);
+    raised from ``on_batch_end`` the epoch ends after that batch and is recorded with the
+    batches it ran.
+    """
+
+
+class Callback:
+    """Base class of ``fit`` callbacks; override the hooks you need (both do nothing).
+
+    A plain function ``callback(history, model)`` works too: it is called as
+    ``on_epoch_end``.  Raise ``StopTraining`` in a hook to stop the run.
+    """
+
+    def on_batch_end(self, history: History, model: Any, logs: dict[str, float]) -> None:
+        """After each optimizer step.  ``logs``: "epoch", "iteration" (within the epoch,
+        from 1), "loss" (the batch's), "grad_norm" (before clipping), "lr"."""
+
+    def on_epoch_end(self, history: History, model: Any) -> None:
+        """After the epoch is recorded in ``history`` (before the schedule steps)."""
+
 
 #: Loss names accepted by ``fit`` and where they live in ``minigrad.nn.functional``.
 LOSSES = {
@@ -119,6 +150,16 @@ METRICS: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
     "rmse": root_mean_squared_error,
 }
 
+#: Which way each built-in quantity improves, for ``fit(mode="auto")``.  A metric
+#: function of your own may say so itself with an attribute: ``f1.direction = "max"``.
+METRIC_DIRECTIONS: dict[str, str] = {
+    "loss": "min",
+    "accuracy": "max",
+    "mae": "min",
+    "mse": "min",
+    "rmse": "min",
+}
+
 
 # ============================================================================ History
 
@@ -157,6 +198,7 @@ class History:
         self.iterations_per_epoch: int = 0
         self.iterations: int = 0
         self.epochs_requested: int = 0
+        self.initial_epoch: int = 0
 
     # ----------------------------------------------------------------- access
 
@@ -221,9 +263,14 @@ class History:
         """One paragraph: how the run went and why it stopped."""
         lines = [
             f"{self.n_train} training samples, batch size {self.batch_size}: "
-            f"{self.iterations_per_epoch} iterations per epoch; "
-            f"{self.epochs_run} of {self.epochs_requested} epochs run "
-            f"({self.iterations} iterations).",
+            f"{_plural(self.iterations_per_epoch, 'iteration')} per epoch; "
+            + (
+                f"{self.epochs_run} of {self.epochs_requested} epochs run "
+                if not self.initial_epoch
+                else f"{self.epochs_run} epochs run, resumed after epoch {self.initial_epoch} "
+                f"of {self.epochs_requested} "
+            )
+            + f"({_plural(self.iterations, 'iteration')}).",
             f"stop reason: {self.stop_reason}" + (f" ({self.message})" if self.message else ""),
         ]
         if self.loss:
@@ -350,11 +397,21 @@ class EarlyStopping:
     """Keep track of the best value of a monitored quantity and count epochs without progress.
 
     In mode "min" an epoch improves when ``value < best - min_delta`` ("max": when
-    ``value > best + min_delta``).  ``should_stop`` becomes True once ``patience`` epochs
-    in a row have not improved (``patience=None`` never stops; the best is still tracked).
+    ``value > best + min_delta``); ``best_epoch`` is the last epoch that improved so.
+    ``should_stop`` becomes True once ``patience`` epochs in a row have not improved
+    (``patience=None`` never stops; the best is still tracked).  With a ``baseline`` an
+    improvement restarts the count only if it also beats the baseline by ``min_delta``
+    (Keras's rule): a run that never gets past the baseline stops after ``patience``
+    epochs.
     """
 
-    def __init__(self, patience: int | None = None, min_delta: float = 0.0, mode: str = "min"):
+    def __init__(
+        self,
+        patience: int | None = None,
+        min_delta: float = 0.0,
+        mode: str = "min",
+        baseline: float | None = None,
+    ):
         if patience is not None and (
             isinstance(patience, bool) or not isinstance(patience, numbers.Integral) or patience < 0
         ):
@@ -368,6 +425,13 @@ class EarlyStopping:
             raise ValueError(f"min_delta must be a finite number >= 0, got {min_delta!r}")
         if mode not in ("min", "max"):
             raise ValueError(f"mode must be 'min' or 'max', got {mode!r}")
+        if baseline is not None and (
+            isinstance(baseline, bool)
+            or not isinstance(baseline, numbers.Real)
+            or not math.isfinite(baseline)
+        ):
+            raise ValueError(f"baseline must be None or a finite number, got {baseline!r}")
+        self.baseline = None if baseline is None else float(baseline)
         self.patience = patience
         self.min_delta = float(min_delta)
         self.mode = mode
@@ -375,16 +439,19 @@ class EarlyStopping:
         self.best_epoch: int | None = None
         self.wait = 0
 
+    def _beats(self, value: float, reference: float) -> bool:
+        if self.mode == "min":
+            return value < reference - self.min_delta
+        return value > reference + self.min_delta
+
     def update(self, value: float, epoch: int) -> bool:
         """Record the epoch's value; return True if it is a new best."""
-        if self.mode == "min":
-            improved = value < self.best - self.min_delta
-        else:
-            improved = value > self.best + self.min_delta
-        if improved and math.isfinite(value):
-            self.best, self.best_epoch, self.wait = value, epoch, 0
-            return True
         self.wait += 1
+        if math.isfinite(value) and self._beats(value, self.best):
+            self.best, self.best_epoch = value, epoch
+            if self.baseline is None or self._beats(value, self.baseline):
+                self.wait = 0
+            return True
         return False
 
     @property
@@ -413,12 +480,16 @@ def fit(
     patience: int | None = None,
     min_delta: float = 0.0,
     monitor: str | None = None,
+    mode: str = "auto",
+    baseline: float | None = None,
+    start_from_epoch: int = 0,
     restore_best_weights: bool = False,
     tol: float | None = None,
     divergence_factor: float = 1e3,
     scheduler: Any = None,
     clip_grad_norm: float | None = None,
-    callbacks: Sequence[Callable[[History, Any], Any]] = (),
+    callbacks: Sequence[Callable[[History, Any], Any] | Callback] = (),
+    initial_epoch: int = 0,
     verbose: bool = True,
     print_every: int | None = None,
 ) -> History:
@@ -477,20 +548,25 @@ def fit(
         model, X, y, loss=loss, optimizer=optimizer, lr=lr, epochs=epochs,
         batch_size=batch_size, shuffle=shuffle, seed=seed, validation_data=validation_data,
         validation_split=validation_split, metrics=metrics, patience=patience,
-        min_delta=min_delta, monitor=monitor, tol=tol, divergence_factor=divergence_factor,
-        clip_grad_norm=clip_grad_norm, print_every=print_every,
+        min_delta=min_delta, monitor=monitor, mode=mode, baseline=baseline,
+        start_from_epoch=start_from_epoch, tol=tol, divergence_factor=divergence_factor,
+        clip_grad_norm=clip_grad_norm, print_every=print_every, initial_epoch=initial_epoch,
+        callbacks=callbacks,
     )  # fmt: skip
     # Every argument has been checked; from here on the model may change.
     params, optimizer, loss_fn, loader = run.params, run.optimizer, run.loss_fn, run.loader
     history = run.history
-    display = _Display(epochs, verbose, print_every)
+    first = run.initial_epoch + 1
+    display = _Display(epochs - run.initial_epoch, verbose, print_every)
     display.say(
         f"training on {history.n_train} samples, batch size {loader.batch_size}: "
-        f"{len(loader)} iterations per epoch, {epochs} epochs"
+        f"{_plural(len(loader), 'iteration')} per epoch, "
+        + (f"epochs {first} to {epochs}" if run.initial_epoch else _plural(epochs, "epoch"))
         + (f"; validating on {history.n_val} samples" if history.n_val else "")
     )
     was_training = bool(getattr(model, "training", True))
     best_weights = None
+    epoch = run.initial_epoch
     try:
         # fit checks every batch loss and gradient norm itself and reports the first NaN or
         # inf, so numpy's overflow warnings would only repeat that, once per operation.
@@ -498,13 +574,14 @@ def fit(
             _check_initial_loss(run, model)  # the reference for divergence and lr_sweep
             display.header(run)
 
-            for epoch in range(1, epochs + 1):
+            for epoch in range(first, epochs + 1):
                 if history.stop_reason == "diverged":  # already before the first update
                     break
                 if scheduler is not None and not hasattr(scheduler, "step"):
                     optimizer.lr = scheduler(epoch)
                 tally = _EpochTally(float(getattr(optimizer, "lr", math.nan)))
                 _set_mode(model, True)
+                stop: StopTraining | None = None
 
                 for X_batch, y_batch in loader:
                     prediction = model(Value(X_batch, requires_grad=False))  # forward
@@ -524,32 +601,58 @@ def fit(
                         tally.problem = f"the gradient norm became {norm}"
                         tally.bad_loss = value
                         break
-                    if clip_grad_norm is not None and norm > clip_grad_norm:
-                        _scale_gradients(params, clip_grad_norm / norm)
+                    if clip_grad_norm is not None:  # PyTorch's formula, as optim's clipping
+                        coefficient = clip_coefficient(clip_grad_norm, norm)
+                        if coefficient < 1.0:
+                            _scale_gradients(params, coefficient)
                     optimizer.step()  # update the parameters
                     history.iterations += 1
                     tally.add(value, norm, prediction, y_batch, run.metric_fns)
+                    if run.batch_hooks:
+                        logs = {"epoch": epoch, "iteration": tally.iterations, "loss": value,
+                                "grad_norm": norm, "lr": tally.lr}  # fmt: skip
+                        stop = _call_hooks(run.batch_hooks, history, model, logs)
+                        if stop is not None:
+                            break
 
                 if tally.problem is not None:  # stop at once: no NaN for the rest of the run
                     _record_divergence(run, tally, epoch)
                     display.epoch_done(history, epoch, force=True)
                     break
+                if tally.iterations == 0:  # StopTraining after no batch: nothing to record
+                    _stopped(history, stop, epoch)
+                    break
 
                 history._record(epoch, _epoch_record(run, model, tally))
-                if run.stopper.update(history[run.monitor][-1], epoch):
+                if epoch > run.start_from_epoch and run.stopper.update(
+                    history[run.monitor][-1], epoch
+                ):
                     history.best_epoch, history.best_value = epoch, run.stopper.best
                     if restore_best_weights:
                         best_weights = _snapshot(params)
-                for callback in callbacks:
-                    callback(history, model)
-                if scheduler is not None and hasattr(scheduler, "step"):
-                    scheduler.step()
+                if stop is None:  # a stop inside the epoch skips the epoch-end hooks
+                    stop = _call_hooks(run.epoch_hooks, history, model, None)
+                    if scheduler is not None and hasattr(scheduler, "step"):
+                        _step_scheduler(scheduler, history, run.monitor)
 
-                _decide_stop(run, epoch)  # diverged, converged or early-stopped?
+                if stop is not None:
+                    _stopped(history, stop, epoch)
+                else:
+                    _decide_stop(run, epoch)  # diverged, converged or early-stopped?
                 stopping = history.stop_reason != "finished"
                 display.epoch_done(history, epoch, force=stopping or epoch == epochs)
                 if stopping:
                     break
+    except BaseException as error:
+        # Never lose what was learnt about the run: the History rides on the exception.
+        history.stop_reason = "error"
+        history.message = f"{type(error).__name__} during epoch {epoch}: {error}"
+        error.history = history  # type: ignore[attr-defined]
+        error.add_note(
+            f"fit: the History of the {_plural(history.epochs_run, 'recorded epoch')} is "
+            "attached to this exception as .history"
+        )
+        raise
     finally:
         display.close()
         _set_mode(model, was_training)
@@ -560,6 +663,40 @@ def fit(
     if history.message:
         display.say(history.message)
     return history
+
+
+def _plural(count: int, noun: str) -> str:
+    """``"1 iteration"``, ``"2 iterations"``."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def _call_hooks(hooks: list[Callable], history: History, model: Any, logs: Any) -> Any:
+    """Call each hook; return the first ``StopTraining`` raised (the rest still run)."""
+    stop = None
+    for hook in hooks:
+        try:
+            if logs is None:
+                hook(history, model)
+            else:
+                hook(history, model, logs)
+        except StopTraining as signal:
+            stop = stop or signal
+    return stop
+
+
+def _stopped(history: History, stop: StopTraining, epoch: int) -> None:
+    history.stop_reason = "stopped"
+    reason = str(stop) or "StopTraining raised by a callback"
+    history.message = f"stopped at epoch {epoch}: {reason}"
+
+
+def _step_scheduler(scheduler: Any, history: History, monitor: str) -> None:
+    """``scheduler.step()``; a schedule that reads a metric (ReduceLROnPlateau) gets the
+    monitored quantity of the epoch."""
+    if getattr(scheduler, "needs_metric", False):
+        scheduler.step(history[monitor][-1])
+    else:
+        scheduler.step()
 
 
 # ----------------------------------------------------------------------------- fit helpers
@@ -584,11 +721,23 @@ class _Run:
     tol: float | None
     divergence_factor: float
     history: History
+    initial_epoch: int = 0
+    start_from_epoch: int = 0
+    batch_hooks: list[Callable] = field(default_factory=list)
+    epoch_hooks: list[Callable] = field(default_factory=list)
 
 
 def _prepare(model: Any, X: Any, y: Any, **a: Any) -> _Run:
     """Check every argument of ``fit`` (raising before anything is touched) and set up."""
     epochs = _positive_int(a["epochs"], "epochs")
+    initial_epoch = _count(a["initial_epoch"], "initial_epoch")
+    if initial_epoch >= epochs:
+        raise ValueError(
+            f"fit: initial_epoch={initial_epoch} leaves nothing to train with epochs={epochs}; "
+            "epochs is the number of the last epoch (Keras's meaning), so to train 5 more "
+            f"epochs after {initial_epoch} pass epochs={initial_epoch + 5}"
+        )
+    start_from_epoch = _count(a["start_from_epoch"], "start_from_epoch")
     batch_size = a["batch_size"]
     if batch_size is not None:
         batch_size = _positive_int(batch_size, "batch_size")
@@ -596,10 +745,14 @@ def _prepare(model: Any, X: Any, y: Any, **a: Any) -> _Run:
     loss_fn, _ = _loss_function(a["loss"])
     metric_fns = _metric_functions(a["metrics"])
     params = _parameters(model)
+    X = _in_model_dtype(X, params)
+    batch_hooks, epoch_hooks = _hooks(a["callbacks"])
     validation_data, validation_split = a["validation_data"], a["validation_split"]
     if validation_data is not None and validation_split is not None:
         raise ValueError("fit: pass validation_data or validation_split, not both")
-    rng = _rng(a["seed"])
+    # A Generator is copied, never advanced: a second call (a resumed run) draws the same
+    # validation split and the same sequence of shuffles as the first.
+    rng = copy.deepcopy(_rng(a["seed"]))
     X_val = y_val = None
     if validation_split is not None:
         X, y, X_val, y_val = _split_off_validation(X, y, validation_split, rng)
@@ -607,13 +760,15 @@ def _prepare(model: Any, X: Any, y: Any, **a: Any) -> _Run:
         if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
             raise TypeError("fit: validation_data must be a pair (X_val, y_val)")
         X_val, y_val = _checked_data(*validation_data, "X_val", "y_val")
+        X_val = _in_model_dtype(X_val, params)
     has_val = X_val is not None
     monitor = a["monitor"] or ("val_loss" if has_val else "loss")
     valid_monitors = ["loss"] + [name for name, _ in metric_fns]
     valid_monitors += ["val_" + m for m in valid_monitors] if has_val else []
     if monitor not in valid_monitors:
         raise ValueError(f"fit: cannot monitor {monitor!r}; choose one of {valid_monitors}")
-    stopper = EarlyStopping(a["patience"], a["min_delta"], "max" if "acc" in monitor else "min")
+    direction = _direction(a["mode"], monitor, metric_fns)
+    stopper = EarlyStopping(a["patience"], a["min_delta"], direction, a["baseline"])
     tol = a["tol"]
     if tol is not None and not (isinstance(tol, numbers.Real) and tol >= 0):
         raise ValueError(f"fit: tol must be None or a number >= 0, got {tol!r}")
@@ -627,19 +782,97 @@ def _prepare(model: Any, X: Any, y: Any, **a: Any) -> _Run:
         _positive_int(a["print_every"], "print_every")
     optimizer = _optimizer(a["optimizer"], a["lr"], params)
     loader = DataLoader(X, y, batch_size, shuffle=a["shuffle"], seed=rng)
+    loader.skip_epochs(initial_epoch)  # resume the shuffling where epoch initial_epoch left it
 
     history = History()
     history.n_train, history.n_val = len(X), (len(X_val) if has_val else 0)
     history.batch_size = loader.batch_size
     history.iterations_per_epoch = len(loader)
     history.epochs_requested = epochs
+    history.initial_epoch = initial_epoch
     history.monitor = monitor
     return _Run(
         X=X, y=y, X_val=X_val, y_val=y_val, batch_size=batch_size, params=params,
         optimizer=optimizer, loss_fn=loss_fn, metric_fns=metric_fns, loader=loader,
         monitor=monitor, stopper=stopper, tol=tol, divergence_factor=float(factor),
-        history=history,
+        history=history, initial_epoch=initial_epoch, start_from_epoch=start_from_epoch,
+        batch_hooks=batch_hooks, epoch_hooks=epoch_hooks,
     )  # fmt: skip
+
+
+def _count(value: Any, name: str) -> int:
+    """An integer >= 0 (``initial_epoch``, ``start_from_epoch``)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"fit: {name} must be an integer >= 0, got {type(value).__name__} "
+                        f"{value!r}")  # fmt: skip
+    if value < 0:
+        raise ValueError(f"fit: {name} must be an integer >= 0, got {value}")
+    return int(value)
+
+
+def _hooks(callbacks: Any) -> tuple[list[Callable], list[Callable]]:
+    """(batch-end hooks, epoch-end hooks) from plain functions and Callback objects."""
+    if callable(callbacks) or isinstance(callbacks, Callback):
+        callbacks = [callbacks]
+    batch, epoch = [], []
+    for callback in callbacks:
+        on_batch = getattr(callback, "on_batch_end", None)
+        on_epoch = getattr(callback, "on_epoch_end", None)
+        if on_batch is None and on_epoch is None:
+            if not callable(callback):
+                raise TypeError(
+                    "fit: a callback must be a function callback(history, model) or an object "
+                    f"with on_epoch_end/on_batch_end methods, got {type(callback).__name__}"
+                )
+            on_epoch = callback
+        if on_batch is not None:
+            batch.append(on_batch)
+        if on_epoch is not None:
+            epoch.append(on_epoch)
+    return batch, epoch
+
+
+def _direction(mode: Any, monitor: str, metric_fns: list) -> str:
+    """ "min" or "max" for the monitored quantity; "auto" reads it from the name, as
+    Keras 3 does, and refuses a name it cannot read instead of guessing."""
+    if mode in ("min", "max"):
+        return mode
+    if mode != "auto":
+        raise ValueError(f"fit: mode must be 'auto', 'min' or 'max', got {mode!r}")
+    name = monitor.removeprefix("val_")
+    custom = dict(metric_fns).get(name)
+    declared = getattr(custom, "direction", None)
+    if declared in ("min", "max"):
+        return declared
+    if custom is METRICS.get(name) and name in METRIC_DIRECTIONS:
+        return METRIC_DIRECTIONS[name]
+    if name == "loss":
+        return "min"
+    raise ValueError(
+        f"fit: mode='auto' cannot tell whether {monitor!r} should go up or down; pass "
+        f"mode='max' (for a score such as F1) or mode='min' (for an error), or give the "
+        f"metric function an attribute direction = 'max' or 'min'"
+    )
+
+
+def _model_dtype(model: Any) -> np.dtype | None:
+    """The floating dtype the model's parameters share (None if they have none)."""
+    try:
+        params = list(model.parameters()) if hasattr(model, "parameters") else list(model)
+    except TypeError:
+        return None
+    dtypes = {np.dtype(p.dtype) for p in params if isinstance(p, Value)}
+    dtypes = {d for d in dtypes if d.kind == "f"}
+    return np.result_type(*dtypes) if dtypes else None
+
+
+def _in_model_dtype(X: np.ndarray, model: Any) -> np.ndarray:
+    """X in the model's floating dtype, so a float32 model runs in float32 (a float64 Value
+    around the data would promote every operation to float64)."""
+    dtype = _model_dtype(model)
+    if dtype is None or X.dtype == dtype:
+        return X
+    return X.astype(dtype)
 
 
 class _EpochTally:
@@ -930,8 +1163,12 @@ def _optimizer(optimizer: Any, lr: float | None, params: list[Value]) -> Any:
                 "fit: pass an optimizer (e.g. optim.Adam(model.parameters(), lr=1e-3)) "
                 "or lr=... for plain gradient descent"
             )
-        if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not lr > 0:
-            raise ValueError(f"fit: lr must be a positive number, got {lr!r}")
+        if (
+            isinstance(lr, bool)
+            or not isinstance(lr, numbers.Real)
+            or not (lr >= 0 and math.isfinite(lr))
+        ):
+            raise ValueError(f"fit: lr must be a finite number >= 0, got {lr!r}")
         from minigrad.optim import SGD
 
         return SGD(params, lr=float(lr))
@@ -1005,7 +1242,7 @@ def predict(model: Any, X: Any, batch_size: int | None = None) -> np.ndarray:
 
     The model's mode is restored afterwards.  ``batch_size`` splits ``X`` into chunks.
     """
-    X = _checked_features(X, "predict")
+    X = _in_model_dtype(_checked_features(X, "predict"), model)
     was_training = bool(getattr(model, "training", True))
     _set_mode(model, False)
     try:
@@ -1037,6 +1274,7 @@ def evaluate(
     The model's mode is restored afterwards.
     """
     X, y = _checked_data(X, y, "X", "y")
+    X = _in_model_dtype(X, model)
     loss_fn, _ = _loss_function(loss)
     if batch_size is not None:
         batch_size = _positive_int(batch_size, "batch_size")
@@ -1292,7 +1530,7 @@ def dataset_loss(model: Any, X: Any, y: Any, loss: str | Callable = "mse") -> Va
     built the way ``fit`` builds a batch loss; the input to the curvature helpers."""
     X, y = _checked_data(X, y, "X", "y")
     loss_fn, _ = _loss_function(loss)
-    prediction = model(Value(X, requires_grad=False))
+    prediction = model(Value(_in_model_dtype(X, model), requires_grad=False))
     return loss_fn(prediction, _match_target(y, prediction))
 
 

@@ -1,0 +1,368 @@
+"""fit, the optimizers and checkpoints as PyTorch and Keras users expect them (issue 19):
+one clipping formula, a learning rate of 0, the model's dtype, the direction of early
+stopping, optimizer state in the safe checkpoint format, resuming, and callbacks that stop.
+Each test here failed on the code before the change it checks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from minigrad import Value, nn, optim
+from minigrad.train import Callback, StopTraining, evaluate, fit, predict
+
+
+def regression_data(n=40, d=3, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d))
+    y = X @ np.arange(1.0, d + 1) + 0.5 + 0.1 * rng.normal(size=n)
+    return X, y
+
+
+def weights(model):
+    return [np.array(p.data, copy=True) for p in model.parameters()]
+
+
+def assert_same_weights(a, b):
+    for x, y in zip(weights(a), weights(b)):
+        np.testing.assert_array_equal(x, y)
+
+
+# ============================================================================ 2. lr = 0
+
+
+def test_linear_warmup_from_zero_trains_and_records_the_rates():
+    X, y = regression_data()
+    model = nn.MLP(3, [4, 1], seed=0)
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    warmup = optim.LambdaLR(opt, lambda e: min(1.0, e / 5))  # the usual warmup idiom
+    h = fit(model, X, y, optimizer=opt, scheduler=warmup, epochs=8, verbose=False)
+    assert h.stop_reason == "finished"
+    np.testing.assert_allclose(h.lr, [0.0, 0.02, 0.04, 0.06, 0.08, 0.1, 0.1, 0.1])
+
+
+def test_lr_zero_is_allowed_and_changes_nothing_negative_stays_an_error():
+    X, y = regression_data()
+    model = nn.MLP(3, [4, 1], seed=0)
+    before = weights(model)
+    fit(model, X, y, lr=0, epochs=2, verbose=False)
+    for a, b in zip(before, weights(model)):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match="lr must be a finite number >= 0"):
+        fit(model, X, y, lr=-0.1, verbose=False)
+    opt = optim.Adam(model.parameters(), lr=0.0)
+    assert opt.lr == 0.0
+    with pytest.raises(ValueError, match=r"lr_lambda\(0\) = -1.0"):
+        optim.LambdaLR(opt, lambda e: -1.0)
+    with pytest.raises(ValueError, match=r"lr_lambda\(0\) = nan"):
+        optim.LambdaLR(opt, lambda e: float("nan"))
+
+
+def test_an_error_mid_run_carries_the_history():
+    X, y = regression_data()
+    model = nn.MLP(3, [4, 1], seed=0)
+
+    def breaks_at_epoch_3(history, m):
+        if history.epochs[-1] == 3:
+            raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError, match="disk full") as caught:
+        fit(model, X, y, lr=0.01, epochs=10, callbacks=[breaks_at_epoch_3], verbose=False)
+    history = caught.value.history
+    assert history.epochs == [1, 2, 3] and len(history.loss) == 3
+    assert history.stop_reason == "error" and "disk full" in history.message
+    assert any(".history" in note for note in caught.value.__notes__)
+
+
+# ============================================================================ 3. dtype
+
+
+def test_float32_model_runs_in_float32():
+    X, y = regression_data()
+    model = nn.MLP(3, [8, 1], seed=0, dtype=np.float32)
+    seen = []
+    original = model.forward
+
+    def spy(x):
+        out = original(x)
+        seen.append(out.dtype)
+        return out
+
+    model.forward = spy
+    fit(model, X, y, lr=0.01, epochs=2, validation_split=0.25, verbose=False)
+    assert set(seen) == {np.dtype(np.float32)}
+    assert all(p.dtype == np.float32 for p in model.parameters())
+    assert predict(model, X).dtype == np.float32
+    seen.clear()
+    evaluate(model, X, y)
+    assert set(seen) == {np.dtype(np.float32)}
+
+
+# ============================================================================ 4. direction
+
+
+def f1_like(prediction, target):
+    """A score that improves every epoch in these tests: 1 / (1 + mse)."""
+    return 1.0 / (1.0 + float(np.mean((prediction.reshape(-1) - target.reshape(-1)) ** 2)))
+
+
+def test_auto_mode_refuses_a_metric_it_cannot_read():
+    X, y = regression_data()
+    model = nn.MLP(3, [4, 1], seed=0)
+    with pytest.raises(ValueError, match="mode='auto' cannot tell whether 'f1_like'"):
+        fit(model, X, y, lr=0.01, metrics=[f1_like], monitor="f1_like", patience=2,
+            verbose=False)  # fmt: skip
+
+
+def test_mode_max_follows_a_score_that_improves_every_epoch():
+    X, y = regression_data()
+    model = nn.MLP(3, [4, 1], seed=0)
+    h = fit(model, X, y, lr=0.01, epochs=10, metrics=[f1_like], monitor="f1_like", mode="max",
+            patience=2, verbose=False)  # fmt: skip
+    assert all(b > a for a, b in zip(h["f1_like"], h["f1_like"][1:]))  # improves every epoch
+    assert h.stop_reason == "finished" and h.best_epoch == 10
+
+
+def test_direction_attribute_and_builtin_directions():
+    X, y = regression_data()
+    f1_like.direction = "max"
+    try:
+        model = nn.MLP(3, [4, 1], seed=0)
+        h = fit(model, X, y, lr=0.01, epochs=6, metrics=[f1_like], monitor="f1_like",
+                patience=2, verbose=False)  # fmt: skip
+        assert h.stop_reason == "finished" and h.best_epoch == 6
+    finally:
+        del f1_like.direction
+    model = nn.MLP(3, [4, 1], seed=0)
+    h = fit(model, X, y, lr=0.01, epochs=6, metrics=["mae"], monitor="mae", patience=2,
+            verbose=False)  # fmt: skip
+    assert h.best_value == min(h["mae"])
+    with pytest.raises(ValueError, match="mode must be 'auto', 'min' or 'max'"):
+        fit(model, X, y, lr=0.01, mode="up", verbose=False)
+
+
+def test_baseline_stops_a_run_that_never_beats_it():
+    X, y = regression_data()
+    model = nn.MLP(3, [4, 1], seed=0)
+    # The loss improves every epoch but never gets below 1e-9: patience 3 stops at epoch 3.
+    h = fit(model, X, y, lr=0.001, epochs=20, monitor="loss", patience=3, baseline=1e-9,
+            verbose=False)  # fmt: skip
+    assert h.stop_reason == "early-stopped" and h.epochs_run == 3
+    assert h.best_epoch == 3  # the best is still tracked
+    model = nn.MLP(3, [4, 1], seed=0)
+    h = fit(model, X, y, lr=0.001, epochs=5, monitor="loss", patience=3, baseline=1e9,
+            verbose=False)  # fmt: skip
+    assert h.stop_reason == "finished"
+
+
+def test_start_from_epoch_ignores_the_first_epochs():
+    X, y = regression_data()
+    model = nn.MLP(3, [4, 1], seed=0)
+    h = fit(model, X, y, lr=0.001, epochs=6, start_from_epoch=4, verbose=False)
+    assert h.best_epoch == 6
+    model = nn.MLP(3, [4, 1], seed=0)
+    # A loss that only rises: without start_from_epoch the best would be epoch 1.
+    h = fit(model, X, y, optimizer=optim.SGD(model.parameters(), lr=0.0), epochs=6,
+            start_from_epoch=4, verbose=False)  # fmt: skip
+    assert h.best_epoch == 5
+    with pytest.raises(ValueError, match="start_from_epoch must be an integer >= 0"):
+        fit(model, X, y, lr=0.1, start_from_epoch=-1, verbose=False)
+
+
+# ============================================================================ 5. checkpoints
+
+
+def trained_adam(seed=0):
+    X, y = regression_data()
+    model = nn.MLP(3, [4, 1], seed=seed)
+    opt = optim.Adam([{"params": model.parameters()[:2]},
+                      {"params": model.parameters()[2:], "lr": 0.05}], lr=0.01)  # fmt: skip
+    fit(model, X, y, optimizer=opt, epochs=3, verbose=False)
+    return model, opt, X, y
+
+
+def test_optimizer_state_in_the_safe_checkpoint_format(tmp_path):
+    model, opt, X, y = trained_adam()
+    nn.save(opt.state_dict(), tmp_path / "opt.npz")
+    nn.save(model, tmp_path / "model.npz")
+    fresh = nn.MLP(3, [4, 1], seed=1)
+    fresh.load_state_dict(nn.load(tmp_path / "model.npz"))
+    fresh_opt = optim.Adam([{"params": fresh.parameters()[:2]},
+                            {"params": fresh.parameters()[2:], "lr": 0.5}], lr=0.5)  # fmt: skip
+    fresh_opt.load_state_dict(nn.load(tmp_path / "opt.npz"))
+    assert [g["lr"] for g in fresh_opt.param_groups] == [0.01, 0.05]
+    assert fresh_opt.param_groups[0]["betas"] == (0.9, 0.999)
+    fit(model, X, y, optimizer=opt, epochs=2, verbose=False)
+    fit(fresh, X, y, optimizer=fresh_opt, epochs=2, verbose=False)
+    assert_same_weights(model, fresh)
+
+
+def test_sgd_momentum_of_a_scalar_parameter_round_trips(tmp_path):
+    w = Value(2.0)
+    opt = optim.SGD([w], lr=0.1, momentum=0.9, nesterov=True)
+    for _ in range(2):
+        opt.zero_grad()
+        (w * w).backward()
+        opt.step()
+    nn.save(opt.state_dict(), tmp_path / "sgd.npz")
+    w2 = Value(float(w.data))
+    opt2 = optim.SGD([w2], lr=0.5)
+    opt2.load_state_dict(nn.load(tmp_path / "sgd.npz"))
+    assert opt2.param_groups[0]["nesterov"] is True
+    for a, o in ((w, opt), (w2, opt2)):
+        o.zero_grad()
+        (a * a).backward()
+        o.step()
+    assert w.data == w2.data
+
+
+def test_scheduler_state_round_trips(tmp_path):
+    model = nn.MLP(3, [4, 1], seed=0)
+    opt = optim.SGD(model.parameters(), lr=1.0)
+    schedule = optim.StepLR(opt, step_size=2, gamma=0.5)
+    for _ in range(5):
+        schedule.step()
+    nn.save(schedule.state_dict(), tmp_path / "s.npz")
+    opt2 = optim.SGD(model.parameters(), lr=1.0)
+    schedule2 = optim.StepLR(opt2, step_size=2, gamma=0.5)
+    schedule2.load_state_dict(nn.load(tmp_path / "s.npz"))
+    assert schedule2.last_epoch == 5 and opt2.lr == opt.lr == 0.25
+
+
+def test_a_tampered_optimizer_file_is_refused_and_changes_nothing(tmp_path):
+    model, opt, _, _ = trained_adam()
+    state = nn.checkpoint.flatten_state(opt.state_dict())
+    state["param_groups.0.lr"] = -1.0
+    nn.save(state, tmp_path / "bad.npz")
+    before = opt.state_dict()
+    with pytest.raises(ValueError, match="lr"):
+        opt.load_state_dict(nn.load(tmp_path / "bad.npz"))
+    assert opt.param_groups[0]["lr"] == before["param_groups"][0]["lr"]
+
+
+def test_one_call_checkpoint_of_everything(tmp_path):
+    model, opt, X, y = trained_adam()
+    schedule = optim.ExponentialLR(opt, gamma=0.5)
+    schedule.step()
+    rng = np.random.default_rng(7)
+    rng.random(3)
+    path = tmp_path / "run.npz"
+    nn.save_checkpoint(path, model, opt, schedule, epoch=3, rng=rng)
+    expected_draw = np.random.default_rng(7)
+    expected_draw.random(3)
+
+    fresh = nn.MLP(3, [4, 1], seed=5)
+    fresh_opt = optim.Adam([{"params": fresh.parameters()[:2]},
+                            {"params": fresh.parameters()[2:]}], lr=1.0)  # fmt: skip
+    fresh_schedule = optim.ExponentialLR(fresh_opt, gamma=0.5)
+    fresh_rng = np.random.default_rng(123)
+    epoch = nn.load_checkpoint(path, fresh, fresh_opt, fresh_schedule, rng=fresh_rng)
+    assert epoch == 3
+    assert_same_weights(model, fresh)
+    assert fresh_schedule.last_epoch == 1 and fresh_opt.lr == opt.lr
+    assert fresh_rng.random() == expected_draw.random()
+
+
+def test_load_checkpoint_is_all_or_nothing(tmp_path):
+    model, opt, _, _ = trained_adam()
+    nn.save_checkpoint(tmp_path / "run.npz", model, opt, epoch=3)
+    other = nn.MLP(3, [4, 1], seed=9)
+    before = weights(other)
+    wrong_opt = optim.Adam(other.parameters()[:1], lr=0.1)  # another parameter list
+    with pytest.raises(ValueError):
+        nn.load_checkpoint(tmp_path / "run.npz", other, wrong_opt)
+    for a, b in zip(before, weights(other)):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(nn.CheckpointError, match="holds no scheduler state"):
+        nn.load_checkpoint(tmp_path / "run.npz", other, None, optim.StepLR(wrong_opt, 1))
+
+
+# ============================================================================ 6. resuming
+
+
+def run(epochs, *, initial_epoch=0, model=None, opt=None, seed=3, **kwargs):
+    X, y = regression_data(n=60)
+    model = model or nn.MLP(3, [8, 1], seed=0)
+    opt = opt or optim.Adam(model.parameters(), lr=0.01)
+    h = fit(model, X, y, optimizer=opt, epochs=epochs, initial_epoch=initial_epoch,
+            batch_size=16, seed=seed, verbose=False, **kwargs)  # fmt: skip
+    return model, opt, h
+
+
+@pytest.mark.parametrize("seed", [3, "generator"])
+def test_a_resumed_run_equals_the_uninterrupted_one(seed):
+    make_seed = (lambda: np.random.default_rng(11)) if seed == "generator" else (lambda: 3)
+    whole_model, _, whole = run(10, seed=make_seed(), validation_split=0.25)
+    shared = make_seed()  # the same Generator object for both halves
+    model, opt, first = run(5, seed=shared, validation_split=0.25)
+    model, opt, second = run(10, initial_epoch=5, model=model, opt=opt, seed=shared,
+                             validation_split=0.25)  # fmt: skip
+    assert second.epochs == [6, 7, 8, 9, 10]
+    assert first.loss + second.loss == whole.loss
+    assert first.val_loss + second.val_loss == whole.val_loss
+    assert_same_weights(model, whole_model)
+
+
+def test_a_generator_seed_is_not_advanced():
+    rng = np.random.default_rng(4)
+    state = rng.bit_generator.state
+    run(2, seed=rng, validation_split=0.25)
+    assert rng.bit_generator.state == state
+
+
+def test_resuming_from_a_checkpoint_equals_the_uninterrupted_run(tmp_path):
+    whole_model, _, whole = run(8)
+    model, opt, first = run(4)
+    schedule_free_path = tmp_path / "ckpt.npz"
+    nn.save_checkpoint(schedule_free_path, model, opt, epoch=4)
+    fresh = nn.MLP(3, [8, 1], seed=42)
+    fresh_opt = optim.Adam(fresh.parameters(), lr=0.01)
+    epoch = nn.load_checkpoint(schedule_free_path, fresh, fresh_opt)
+    _, _, second = run(8, initial_epoch=epoch, model=fresh, opt=fresh_opt)
+    assert first.loss + second.loss == whole.loss
+    assert_same_weights(fresh, whole_model)
+
+
+def test_initial_epoch_is_checked():
+    with pytest.raises(ValueError, match="epochs is the number of the last epoch"):
+        run(5, initial_epoch=5)
+    with pytest.raises(TypeError, match="initial_epoch must be an integer"):
+        run(5, initial_epoch=1.5)
+
+
+# ============================================================================ 7. callbacks
+
+
+def test_a_callback_stops_the_run_and_the_history_is_returned():
+    def stop_at_3(history, model):
+        if history.epochs[-1] == 3:
+            raise StopTraining("good enough")
+
+    _, _, h = run(10, callbacks=[stop_at_3])
+    assert h.epochs == [1, 2, 3] and h.stop_reason == "stopped"
+    assert h.message == "stopped at epoch 3: good enough"
+
+
+def test_batch_end_hooks_see_every_step_and_can_stop():
+    class Recorder(Callback):
+        def __init__(self):
+            self.batches, self.epochs = [], []
+
+        def on_batch_end(self, history, model, logs):
+            self.batches.append((logs["epoch"], logs["iteration"]))
+            if logs["epoch"] == 2 and logs["iteration"] == 2:
+                raise StopTraining("two batches into epoch 2")
+
+        def on_epoch_end(self, history, model):
+            self.epochs.append(history.epochs[-1])
+
+    recorder = Recorder()
+    _, _, h = run(10, callbacks=[recorder])  # 60 rows, batch 16: 4 iterations per epoch
+    assert recorder.batches == [(1, 1), (1, 2), (1, 3), (1, 4), (2, 1), (2, 2)]
+    assert recorder.epochs == [1]  # epoch 2 was cut short
+    assert h.epochs == [1, 2] and h.iterations == 6 and h.stop_reason == "stopped"
+
+
+def test_callbacks_are_checked():
+    with pytest.raises(TypeError, match="a callback must be a function"):
+        run(2, callbacks=[42])
