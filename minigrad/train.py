@@ -251,16 +251,22 @@ class History:
         return [k for k in order if k in self.history] + metrics + ["lr", "grad_norm"]
 
     def table(self, every: int = 1) -> str:
-        """The per-epoch record as a text table (every ``every``-th epoch and the last)."""
+        """The per-epoch record as a text table (every ``every``-th epoch, the first and
+        the last).  The ``lr`` column is left out when the rate never changed (the summary
+        and ``history.lr`` still have it); with loss, val_loss, two metrics, lr and
+        grad_norm the table fits 80 columns."""
         columns = [c for c in self._columns() if c in self.history]
+        if "lr" in columns and len(set(self.history["lr"])) <= 1:
+            columns.remove("lr")
         lines = [_table_header(columns)]
         for i, epoch in enumerate(self.epochs):
             if epoch % every == 0 or i == len(self.epochs) - 1 or i == 0:
-                lines.append(_table_row(epoch, [self.history[c][i] for c in columns]))
+                lines.append(_table_row(epoch, [self.history[c][i] for c in columns], columns))
         return "\n".join(lines)
 
-    def summary(self) -> str:
-        """One paragraph: how the run went and why it stopped."""
+    def summary(self, message: bool = True) -> str:
+        """One paragraph: how the run went and why it stopped (``message=False`` leaves
+        out the stop message, for a caller that has shown it already)."""
         lines = [
             f"{self.n_train} training samples, batch size {self.batch_size}: "
             f"{_plural(self.iterations_per_epoch, 'iteration')} per epoch; "
@@ -271,7 +277,8 @@ class History:
                 f"of {self.epochs_requested} "
             )
             + f"({_plural(self.iterations, 'iteration')}).",
-            f"stop reason: {self.stop_reason}" + (f" ({self.message})" if self.message else ""),
+            f"stop reason: {self.stop_reason}"
+            + (f" ({self.message})" if self.message and message else ""),
         ]
         if self.loss:
             lines.append(
@@ -382,12 +389,17 @@ def _fmt(x: float) -> str:
     return f"{x:.6g}" if isinstance(x, (int, float)) else str(x)
 
 
+def _width(column: str) -> int:
+    """A column's width: its name or an 11-character number (``-1.2345e+10``), plus a space."""
+    return max(11, len(column)) + 1
+
+
 def _table_header(columns: Sequence[str]) -> str:
-    return f"{'epoch':>6}" + "".join(f"{c:>14}" for c in columns)
+    return f"{'epoch':>6}" + "".join(f"{c:>{_width(c)}}" for c in columns)
 
 
-def _table_row(epoch: int, values: Sequence[float]) -> str:
-    return f"{epoch:>6}" + "".join(f"{_fmt(v):>14}" for v in values)
+def _table_row(epoch: int, values: Sequence[float], columns: Sequence[str]) -> str:
+    return f"{epoch:>6}" + "".join(f"{v:>{_width(c)}.5g}" for v, c in zip(values, columns))
 
 
 # ============================================================================ early stopping
@@ -572,7 +584,7 @@ def fit(
         # inf, so numpy's overflow warnings would only repeat that, once per operation.
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             _check_initial_loss(run, model)  # the reference for divergence and lr_sweep
-            display.header(run)
+            display.header(run, show_lr=scheduler is not None)
 
             for epoch in range(first, epochs + 1):
                 if history.stop_reason == "diverged":  # already before the first update
@@ -983,10 +995,14 @@ def _decide_stop(run: _Run, epoch: int) -> None:
     elif run.stopper.should_stop:
         stopper = run.stopper
         history.stop_reason = "early-stopped"
+        by = f" by more than {stopper.min_delta:g}" if stopper.min_delta else ""
+        beyond = (
+            f" beyond the baseline {stopper.baseline:g}" if stopper.baseline is not None else ""
+        )
         history.message = (
-            f"early-stopped at epoch {epoch}: {run.monitor} has not improved by more than "
-            f"{stopper.min_delta:g} for {stopper.wait} epochs "
-            f"(best {_fmt(stopper.best)} at epoch {stopper.best_epoch})"
+            f"early-stopped at epoch {epoch}: {run.monitor} has not improved{by}{beyond} for "
+            f"{_plural(stopper.wait, 'epoch')} (best {_fmt(stopper.best)} at epoch "
+            f"{stopper.best_epoch})"
         )
 
 
@@ -995,6 +1011,7 @@ class _Display:
 
     def __init__(self, epochs: int, verbose: bool, print_every: int | None):
         self.print_every = print_every
+        self.columns: list[str] = []
         self.active = bool(verbose) or print_every is not None
         self.bar = None
         if verbose:
@@ -1011,9 +1028,11 @@ class _Display:
         else:
             print(text)
 
-    def header(self, run: _Run) -> None:
+    def header(self, run: _Run, show_lr: bool) -> None:
+        """The printed table's header; ``lr`` only when a schedule may change it."""
+        self.columns = [c for c in _columns(run) if c != "time" and (show_lr or c != "lr")]
         if self.print_every is not None:
-            self.say(_table_header([c for c in _columns(run) if c != "time"]))
+            self.say(_table_header(self.columns))
 
     def epoch_done(self, history: History, epoch: int, force: bool) -> None:
         if self.bar is not None:
@@ -1024,8 +1043,8 @@ class _Display:
             self.bar.update(1)
         every = self.print_every
         if every is not None and (epoch % every == 0 or epoch == 1 or force):
-            columns = [c for c in history._columns() if c in history.history]
-            self.say(_table_row(epoch, [history.history[c][-1] for c in columns]))
+            columns = self.columns
+            self.say(_table_row(epoch, [history.history[c][-1] for c in columns], columns))
 
     def close(self) -> None:
         if self.bar is not None:
@@ -1336,12 +1355,15 @@ class SweepResult:
     """The rows of ``lr_sweep``, one per learning rate, in the order given.
 
     ``str(result)`` is a table; ``result.rows`` the rows; ``result.verdicts`` maps each
-    lr to its verdict; ``result.plot()`` draws every loss curve.
+    lr to its verdict ("too small", "slow", "converges", "too large", "diverges");
+    ``result.conclusion`` one sentence on the whole range; ``result.plot()`` draws every
+    loss curve.
     """
 
-    def __init__(self, rows: list[SweepRow], rule: str):
+    def __init__(self, rows: list[SweepRow], rule: str, conclusion: str = ""):
         self.rows = rows
         self.rule = rule
+        self.conclusion = conclusion
 
     def __iter__(self):
         return iter(self.rows)
@@ -1375,7 +1397,7 @@ class SweepResult:
                 f"{r.lr:>12.4g}{_fmt(r.initial_loss):>16}{_fmt(r.final_loss):>16}"
                 f"{r.epochs_run:>8}  {r.verdict}" + (f" ({r.note})" if r.note else "")
             )
-        return "\n".join(lines + [self.rule])
+        return "\n".join(lines + ([self.conclusion] if self.conclusion else []) + [self.rule])
 
     def __repr__(self) -> str:
         return f"SweepResult({[(r.lr, r.verdict) for r in self.rows]})"
@@ -1385,7 +1407,8 @@ class SweepResult:
         verdict; returns the Figure (saved with Agg when ``path`` is given)."""
         fig = _new_figure(path, figsize=(8, 5))
         ax = fig.subplots()
-        colours = {"too small": "tab:blue", "converges": "tab:green", "diverges": "tab:red"}
+        colours = {"too small": "tab:blue", "slow": "tab:cyan", "converges": "tab:green",
+                   "too large": "tab:orange", "diverges": "tab:red"}  # fmt: skip
         for r in self.rows:
             losses = [r.initial_loss] + r.history.loss
             ax.plot(range(len(losses)), _finite(losses), color=colours[r.verdict],
@@ -1424,11 +1447,19 @@ def lr_sweep(
     Verdicts, from the training losses: **diverges** if ``fit`` stopped with "diverged"
     or the final loss is not finite or is above the initial loss.  Otherwise the progress
     of a run is log(initial / final loss), and the best lr is the one with the most
-    progress: an lr *below* the best one is **too small** if its loss fell by less than
-    ``min_decrease`` (a fraction of the initial loss: it barely moved) or it made less than
-    ``too_small`` times the best progress; every other run **converges** (a slow run
-    *above* the best lr gets the note that its steps overshoot: it is near divergence,
-    not too small).  Each row's ``note`` says why.
+    progress.  A run "barely moved" if its loss fell by less than ``min_decrease`` (a
+    fraction of the initial loss).
+
+    * below the best lr: **too small** if it barely moved or made less than
+      ``too_small`` times the best progress, else **converges**;
+    * the best lr itself: **converges**, unless it barely moved too: then **too small**
+      if it is the largest rate tried (larger ones may do better), else **slow** (larger
+      rates did worse: the limit is not the rate);
+    * above the best lr: **too large** if it barely moved (its steps overshoot), else
+      **converges** (a note says when it was slower than the best: near divergence).
+
+    Each row's ``note`` says what was measured; ``result.conclusion`` sums up the range
+    (which rate is best, or that every rate is too small, or too large).
 
     The verdicts judge the loss only.  A loss can look converged while a parameter in a
     flat direction of the loss is still far from its optimum (see the apartment example
@@ -1473,19 +1504,9 @@ def lr_sweep(
     rows = []
     for (lr, h), gain in zip(runs, gains):
         final = h.loss[-1] if h.loss else h.initial_loss
-        barely_moved = final > (1 - min_decrease) * h.initial_loss
-        slow = gain is not None and gain < too_small * best_gain
-        note = ""
-        if gain is None:
-            verdict = "diverges"
-            note = h.message if h.stop_reason == "diverged" else "the loss ended above its start"
-        elif (barely_moved or slow) and lr < best_lr:
-            verdict = "too small"
-            note = "the loss barely moved" if barely_moved else f"slower than lr={best_lr:.3g}"
-        else:
-            verdict = "converges"
-            if barely_moved or slow:  # larger than the best lr: steps overshoot the minimum
-                note = f"slower than lr={best_lr:.3g}: the steps overshoot, near divergence"
+        verdict, note = _verdict(
+            lr, h, final, gain, best_lr, best_gain, max(lrs), too_small, min_decrease
+        )
         finite_losses = [v for v in h.loss if math.isfinite(v)]
         rows.append(
             SweepRow(
@@ -1497,9 +1518,71 @@ def lr_sweep(
     rule = (
         f"(diverges: loss NaN/inf or above the initial loss; too small: below the best lr and "
         f"the loss fell by less than {min_decrease:.0%}, or made under {too_small:.0%} of the "
-        "best run's progress in log-loss)"
+        "best run's progress in log-loss; too large: above the best lr and the loss fell by "
+        f"less than {min_decrease:.0%})"
     )
-    return SweepResult(rows, rule)
+    return SweepResult(rows, rule, _conclusion(rows, min_decrease))
+
+
+def _fell(h: History, final: float) -> str:
+    """How much the loss fell, in words: "fell 7.8%"."""
+    share = 1 - final / h.initial_loss if h.initial_loss else 0.0
+    return f"the loss fell {share:.1%}" if share >= 0.001 else "the loss fell by less than 0.1%"
+
+
+def _verdict(
+    lr: float, h: History, final: float, gain: float | None, best_lr: float,
+    best_gain: float, largest_lr: float, too_small: float, min_decrease: float,
+) -> tuple[str, str]:  # fmt: skip
+    """(verdict, note) of one run of the sweep; each note says what was measured."""
+    if gain is None:
+        return "diverges", h.message if h.stop_reason == "diverged" else (
+            "the loss ended above its start"
+        )
+    barely_moved = final > (1 - min_decrease) * h.initial_loss
+    slow = gain < too_small * best_gain
+    if lr < best_lr:
+        if barely_moved:
+            return "too small", f"{_fell(h, final)}: it barely moved"
+        if slow:
+            return "too small", f"slower than lr={best_lr:.3g}"
+        return "converges", ""
+    if lr == best_lr:  # the run with the most progress
+        if not barely_moved:
+            return "converges", ""
+        if lr == largest_lr:  # nothing larger was tried: larger rates may well do better
+            return "too small", f"{_fell(h, final)}, the most of the range: try larger rates"
+        return "slow", (
+            f"{_fell(h, final)}, the most of the range, and larger rates did worse: "
+            "more epochs, or an adaptive optimizer such as Adam"
+        )
+    if barely_moved:  # larger than the best lr and it barely moved: the steps overshoot
+        return "too large", f"{_fell(h, final)}, less than at lr={best_lr:.3g}: steps overshoot"
+    if slow:
+        return "converges", f"slower than lr={best_lr:.3g}: the steps overshoot, near divergence"
+    return "converges", ""
+
+
+def _conclusion(rows: list[SweepRow], min_decrease: float) -> str:
+    """One sentence on the whole range: which rate to use, or which way to look."""
+    lrs = [r.lr for r in rows]
+    if all(r.verdict == "diverges" for r in rows):
+        return f"every rate diverges: the whole range is too large; try rates below {min(lrs):.3g}"
+    if all(r.verdict in ("too small", "slow") for r in rows):
+        return (
+            f"every rate is too small: the loss fell by less than {min_decrease:.0%} at each; "
+            f"try rates above {max(lrs):.3g}"
+        )
+    best = max(
+        (r for r in rows if r.verdict == "converges"),
+        key=lambda r: _log_gain(r.initial_loss, r.final_loss),
+        default=None,
+    )
+    if best is None:
+        return "no rate converges: the stable rates barely move the loss and the larger diverge"
+    if best.lr == max(lrs):
+        return f"best: lr={best.lr:.3g}, the largest tried: larger rates may be faster still"
+    return f"best: lr={best.lr:.3g}"
 
 
 def _log_gain(initial: float, final: float) -> float:

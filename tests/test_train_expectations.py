@@ -366,3 +366,44 @@ def test_batch_end_hooks_see_every_step_and_can_stop():
 def test_callbacks_are_checked():
     with pytest.raises(TypeError, match="a callback must be a function"):
         run(2, callbacks=[42])
+
+
+# ============================================================================ output
+
+
+def test_tables_fit_80_columns_and_show_lr_only_when_it_changes(capsys):
+    from minigrad import data
+
+    X, y = data.moons(120, noise=0.2, seed=0)
+    model = nn.MLP(2, [8, 2], seed=0)
+    h = fit(model, X, y, loss="cross_entropy", lr=0.1, epochs=3, validation_split=0.25,
+            metrics=["accuracy"], verbose=False, print_every=1)  # fmt: skip
+    printed = capsys.readouterr().out.splitlines()
+    table = h.table().splitlines()
+    header = table[0].split()
+    assert header == ["epoch", "loss", "val_loss", "accuracy", "val_accuracy", "grad_norm"]
+    assert printed[1].split() == header
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    h = fit(model, X, y, loss="cross_entropy", optimizer=opt, epochs=3, validation_split=0.25,
+            metrics=["accuracy"], scheduler=optim.StepLR(opt, 1, 0.5), verbose=False,
+            print_every=1)  # fmt: skip
+    printed = capsys.readouterr().out.splitlines()
+    assert "lr" in h.table().splitlines()[0].split() and "lr" in printed[1].split()
+    for line in h.table().splitlines() + printed[1:-1]:
+        assert len(line) <= 80, line
+    # Every number is separated from the next, even the widest ones.
+    from minigrad.train import _table_row
+
+    row = _table_row(1, [-1.23456789e10] * 3, ["loss", "lr", "val_accuracy"])
+    assert row.split() == ["1", "-1.2346e+10", "-1.2346e+10", "-1.2346e+10"]
+
+
+def test_messages_in_words(capsys):
+    X, y = regression_data()
+    model = nn.MLP(3, [4, 1], seed=0)
+    h = fit(model, X, y, lr=0.0, epochs=10, patience=2, verbose=False)
+    assert "has not improved for 2 epochs" in h.message  # not "by more than 0"
+    h = fit(model, X, y, lr=0.0, epochs=10, patience=1, min_delta=0.5, verbose=False)
+    assert "has not improved by more than 0.5 for 1 epoch " in h.message
+    assert "1 iteration per epoch" in h.summary() and "1 iterations" not in h.summary()
+    assert h.message not in h.summary(message=False) and h.message in h.summary()
