@@ -532,19 +532,41 @@ def fit(
     numpy arrays.
 
     Stopping: ``patience`` epochs without an improvement larger than ``min_delta`` in
-    ``monitor`` (default "val_loss" with validation data, else "loss"; names containing
-    "acc" are maximised) stop with "early-stopped".  ``restore_best_weights=True`` puts
-    the parameters of the best epoch back at the end, whatever the stop reason.  ``tol``:
-    stop with "converged" when |loss_k - loss_(k-1)| <= tol * |loss_(k-1)|.  A batch loss
-    or gradient that is NaN/inf, or an epoch loss larger than both the initial loss and
-    ``divergence_factor`` times the best epoch loss, stops training at once with
-    "diverged" and the message "diverged at epoch k ...".
+    ``monitor`` (default "val_loss" with validation data, else "loss") stop with
+    "early-stopped".  ``mode`` says which way is better: "min", "max", or "auto" (the
+    default), which knows the loss and the built-in metrics, reads a metric function's
+    ``direction`` attribute, and otherwise refuses, as Keras 3 does, rather than guess.
+    ``baseline``: an improvement restarts the patience count only if it also beats this
+    value.  ``start_from_epoch=k``: epochs up to k are not monitored (warmup).
+    ``best_epoch`` is the last epoch that improved by more than ``min_delta``.
+    ``restore_best_weights=True`` puts the parameters of the best epoch back at the end,
+    whatever the stop reason.  ``tol``: stop with "converged" when
+    |loss_k - loss_(k-1)| <= tol * |loss_(k-1)|.  A batch loss or gradient that is
+    NaN/inf, or an epoch loss larger than both the initial loss and ``divergence_factor``
+    times the best epoch loss, stops training at once with "diverged" and the message
+    "diverged at epoch k ...".
 
     Each epoch: ``scheduler.step()`` is called after it (an lr schedule from
-    ``minigrad.optim``), or, if ``scheduler`` is a plain function, ``optimizer.lr =
-    scheduler(epoch)`` before it (epochs count from 1); with ``clip_grad_norm`` the
-    gradients are rescaled so their global norm is at most that value before each step;
-    each ``callback(history, model)`` runs after the epoch is recorded.
+    ``minigrad.optim``; ``ReduceLROnPlateau`` gets ``step(monitored value)``;
+    ``OneCycleLR`` is stepped after every batch instead), or, if ``scheduler`` is a plain
+    function, ``optimizer.lr = scheduler(epoch)`` before it (epochs count from 1).  With
+    ``clip_grad_norm=c`` the gradients are multiplied by c / (norm + 1e-6) when that is
+    below 1, before each step (PyTorch's formula, the same as ``optim.clip_grad_norm``).
+
+    Callbacks: a function ``callback(history, model)`` runs after each epoch is recorded;
+    a ``Callback`` object may also define ``on_batch_end(history, model, logs)``.  A
+    callback raising ``StopTraining`` ends the run (stop reason "stopped").
+
+    Resuming: ``epochs`` is the number of the last epoch and ``initial_epoch`` the number
+    of epochs already done (Keras's meaning): ``fit(..., epochs=5, seed=s)`` then
+    ``fit(..., epochs=10, initial_epoch=5, seed=s)`` with the same optimizer gives
+    exactly the run of ``fit(..., epochs=10, seed=s)``: the validation split and the
+    shuffles are drawn from ``seed`` as in the uninterrupted run.  A Generator passed as
+    ``seed`` is copied, never advanced, so the second call draws the same.  (Dropout
+    layers draw from their own generators, which fit does not rewind.)
+
+    dtype: the data are converted to the parameters' floating dtype, so a float32 model
+    trains, predicts and evaluates in float32.
 
     Output: ``verbose=True`` shows a tqdm progress bar (epoch, loss, val_loss; in
     notebooks too), ``verbose=False`` is quiet; ``print_every=k`` prints a table row every
@@ -554,7 +576,9 @@ def fit(
     data set, NaN/inf in X or y, a batch size or epoch count below 1, a validation split
     outside (0, 1), an unknown loss or metric raise ValueError/TypeError naming the
     problem, and then neither the model nor the data have changed.  X and y are never
-    modified.
+    modified.  An exception raised during the run (in the model, the loss, a callback,
+    or Ctrl-C) propagates with the History of the epochs recorded so far attached as
+    ``error.history`` (stop reason "error").
     """
     run = _prepare(
         model, X, y, loss=loss, optimizer=optimizer, lr=lr, epochs=epochs,
@@ -579,6 +603,7 @@ def fit(
     was_training = bool(getattr(model, "training", True))
     best_weights = None
     epoch = run.initial_epoch
+    per_batch_schedule = bool(getattr(scheduler, "per_batch", False))
     try:
         # fit checks every batch loss and gradient norm itself and reports the first NaN or
         # inf, so numpy's overflow warnings would only repeat that, once per operation.
@@ -618,6 +643,8 @@ def fit(
                         if coefficient < 1.0:
                             _scale_gradients(params, coefficient)
                     optimizer.step()  # update the parameters
+                    if per_batch_schedule:  # OneCycleLR: one schedule step per batch
+                        scheduler.step()
                     history.iterations += 1
                     tally.add(value, norm, prediction, y_batch, run.metric_fns)
                     if run.batch_hooks:
@@ -644,7 +671,7 @@ def fit(
                         best_weights = _snapshot(params)
                 if stop is None:  # a stop inside the epoch skips the epoch-end hooks
                     stop = _call_hooks(run.epoch_hooks, history, model, None)
-                    if scheduler is not None and hasattr(scheduler, "step"):
+                    if hasattr(scheduler, "step") and not per_batch_schedule:
                         _step_scheduler(scheduler, history, run.monitor)
 
                 if stop is not None:
