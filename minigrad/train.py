@@ -49,6 +49,12 @@ __all__ = [
     "predict",
     "History",
     "EarlyStopping",
+    "accuracy",
+    "precision",
+    "recall",
+    "f1",
+    "confusion_matrix",
+    "plot_confusion_matrix",
     "STOP_REASONS",
     "lr_sweep",
     "SweepResult",
@@ -107,22 +113,91 @@ LOSSES = {
 # ============================================================================ metrics
 
 
-def accuracy(prediction: np.ndarray, target: np.ndarray) -> float:
-    """The fraction of examples whose predicted class equals the target class.
+def predicted_classes(prediction: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(predicted class, true class) per example, as 1-D integer arrays.
 
     Several output columns: the predicted class is the argmax (logits or probabilities).
     One output (shape (n,) or (n, 1)): a logit or score, class 1 when it is > 0; if the
     targets use the labels -1/+1 (hinge loss) the prediction is -1 or +1, otherwise 0 or 1.
     """
     prediction = np.asarray(prediction)
-    target = np.asarray(target).reshape(len(prediction), -1)
+    target = np.asarray(target).reshape(len(prediction), -1)[:, 0]
     if prediction.ndim == 2 and prediction.shape[1] > 1:
         predicted = prediction.argmax(axis=1)
     else:
         positive = prediction.reshape(len(prediction)) > 0
         negative_label = -1 if np.any(target == -1) else 0
         predicted = np.where(positive, 1, negative_label)
-    return float(np.mean(predicted == target[:, 0])) if len(prediction) else math.nan
+    return predicted.astype(np.int64), target.astype(np.int64)
+
+
+def accuracy(prediction: np.ndarray, target: np.ndarray) -> float:
+    """The fraction of examples whose predicted class equals the target class (the class
+    read from the outputs as ``predicted_classes`` says)."""
+    predicted, target = predicted_classes(prediction, target)
+    return float(np.mean(predicted == target)) if len(predicted) else math.nan
+
+
+def confusion_matrix(
+    prediction: np.ndarray, target: np.ndarray, labels: Sequence[int] | None = None
+) -> np.ndarray:
+    """C[i, j] = how many examples of true class labels[i] were predicted as labels[j]
+    (rows: truth, columns: prediction; scikit-learn's layout).  ``labels`` defaults to
+    every class seen in either, sorted."""
+    predicted, target = predicted_classes(prediction, target)
+    if labels is None:
+        labels = np.union1d(predicted, target)
+    labels = [int(label) for label in labels]
+    index = {label: i for i, label in enumerate(labels)}
+    matrix = np.zeros((len(labels), len(labels)), dtype=np.int64)
+    for t, p in zip(target, predicted):
+        if t in index and p in index:
+            matrix[index[t], index[p]] += 1
+    return matrix
+
+
+def _per_class(prediction: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, ...]:
+    """(true positives, predicted positives, actual positives) per class.  One output
+    column (a binary classifier): class 1 only.  Several columns: every class seen in the
+    targets or the predictions (scikit-learn's macro average)."""
+    predicted, target = predicted_classes(prediction, target)
+    prediction = np.asarray(prediction)
+    several = prediction.ndim == 2 and prediction.shape[1] > 1
+    labels = np.union1d(predicted, target) if several else np.array([1])
+    tp = np.array([np.sum((predicted == c) & (target == c)) for c in labels], dtype=float)
+    predicted_positive = np.array([np.sum(predicted == c) for c in labels], dtype=float)
+    actual_positive = np.array([np.sum(target == c) for c in labels], dtype=float)
+    return tp, predicted_positive, actual_positive
+
+
+def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+    """numerator / denominator, 0 where the denominator is 0 (scikit-learn's
+    zero_division=0)."""
+    return np.divide(numerator, denominator, out=np.zeros_like(numerator),
+                     where=denominator > 0)  # fmt: skip
+
+
+def precision(prediction: np.ndarray, target: np.ndarray) -> float:
+    """TP / (TP + FP): of the examples predicted positive, the share that are.  One
+    output (a binary classifier): of class 1 (scikit-learn's average="binary"); several
+    outputs: the mean over the classes (average="macro").  0 when nothing is predicted
+    positive (zero_division=0)."""
+    tp, predicted_positive, _ = _per_class(prediction, target)
+    return float(np.mean(_ratio(tp, predicted_positive)))
+
+
+def recall(prediction: np.ndarray, target: np.ndarray) -> float:
+    """TP / (TP + FN): of the positive examples, the share found.  Averaged as
+    ``precision``; 0 for a class with no example."""
+    tp, _, actual_positive = _per_class(prediction, target)
+    return float(np.mean(_ratio(tp, actual_positive)))
+
+
+def f1(prediction: np.ndarray, target: np.ndarray) -> float:
+    """2 · precision · recall / (precision + recall) = 2 TP / (2 TP + FP + FN), per class
+    and then averaged as ``precision`` (macro F1 averages the per-class F1 scores)."""
+    tp, predicted_positive, actual_positive = _per_class(prediction, target)
+    return float(np.mean(_ratio(2 * tp, predicted_positive + actual_positive)))
 
 
 def mean_absolute_error(prediction: np.ndarray, target: np.ndarray) -> float:
@@ -145,6 +220,9 @@ def root_mean_squared_error(prediction: np.ndarray, target: np.ndarray) -> float
 #: Metric names accepted by ``fit(metrics=[...])``; any callable(prediction, target) works too.
 METRICS: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
     "accuracy": accuracy,
+    "precision": precision,
+    "recall": recall,
+    "f1": f1,
     "mae": mean_absolute_error,
     "mse": mean_squared_error,
     "rmse": root_mean_squared_error,
@@ -155,10 +233,41 @@ METRICS: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
 METRIC_DIRECTIONS: dict[str, str] = {
     "loss": "min",
     "accuracy": "max",
+    "precision": "max",
+    "recall": "max",
+    "f1": "max",
     "mae": "min",
     "mse": "min",
     "rmse": "min",
 }
+
+
+def plot_confusion_matrix(
+    prediction: np.ndarray,
+    target: np.ndarray,
+    path: str | None = None,
+    labels: Sequence[int] | None = None,
+) -> Any:
+    """Draw ``confusion_matrix`` as a grid of counts (rows: true class, columns:
+    predicted) and return the Figure; saved through Agg when ``path`` is given."""
+    matrix = confusion_matrix(prediction, target, labels)
+    if labels is None:
+        labels = np.union1d(*predicted_classes(prediction, target))
+    fig = _new_figure(path, figsize=(1.2 + 0.6 * len(matrix), 1 + 0.6 * len(matrix)))
+    ax = fig.subplots()
+    ax.imshow(matrix, cmap="Blues")
+    for (i, j), count in np.ndenumerate(matrix):
+        colour = "white" if count > matrix.max() / 2 else "black"
+        ax.text(j, i, str(count), ha="center", va="center", color=colour)
+    ax.set_xticks(range(len(labels)), [str(v) for v in labels])
+    ax.set_yticks(range(len(labels)), [str(v) for v in labels])
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
+    ax.set_title("confusion matrix")
+    fig.tight_layout()
+    if path is not None:
+        fig.savefig(path)
+    return fig
 
 
 # ============================================================================ History
@@ -485,7 +594,10 @@ def fit(
     epochs: int = 10,
     batch_size: int | None = None,
     shuffle: bool = True,
+    drop_last: bool = False,
     seed: int | np.random.Generator = 0,
+    sample_weight: Any = None,
+    class_weight: dict[int, float] | None = None,
     validation_data: tuple[Any, Any] | None = None,
     validation_split: float | None = None,
     metrics: Sequence[str | Callable[[np.ndarray, np.ndarray], float]] = (),
@@ -582,7 +694,8 @@ def fit(
     """
     run = _prepare(
         model, X, y, loss=loss, optimizer=optimizer, lr=lr, epochs=epochs,
-        batch_size=batch_size, shuffle=shuffle, seed=seed, validation_data=validation_data,
+        batch_size=batch_size, shuffle=shuffle, drop_last=drop_last, seed=seed,
+        sample_weight=sample_weight, class_weight=class_weight, validation_data=validation_data,
         validation_split=validation_split, metrics=metrics, patience=patience,
         min_delta=min_delta, monitor=monitor, mode=mode, baseline=baseline,
         start_from_epoch=start_from_epoch, tol=tol, divergence_factor=divergence_factor,
@@ -621,9 +734,15 @@ def fit(
                 stop: StopTraining | None = None
 
                 for X_batch, y_batch in loader:
+                    if run.weights is not None:  # the loader yields row numbers: look up
+                        rows = y_batch.astype(np.int64)
+                        y_batch, w_batch = run.y[rows], run.weights[rows]
                     prediction = model(Value(X_batch, requires_grad=False))  # forward
                     y_batch = _match_target(y_batch, prediction)
-                    batch_loss = loss_fn(prediction, y_batch)  # loss
+                    if run.weights is None:
+                        batch_loss = loss_fn(prediction, y_batch)  # loss
+                    else:
+                        batch_loss = _weighted_loss(loss_fn, prediction, y_batch, w_batch)
                     value = _scalar_loss(batch_loss)
                     if not math.isfinite(value):
                         tally.problem = f"the training loss became {value}"
@@ -762,6 +881,7 @@ class _Run:
     history: History
     initial_epoch: int = 0
     start_from_epoch: int = 0
+    weights: np.ndarray | None = None
     batch_hooks: list[Callable] = field(default_factory=list)
     epoch_hooks: list[Callable] = field(default_factory=list)
 
@@ -792,9 +912,18 @@ def _prepare(model: Any, X: Any, y: Any, **a: Any) -> _Run:
     # A Generator is copied, never advanced: a second call (a resumed run) draws the same
     # validation split and the same sequence of shuffles as the first.
     rng = copy.deepcopy(_rng(a["seed"]))
+    weights = _sample_weights(a["sample_weight"], a["class_weight"], y)
+    if weights is not None and not (isinstance(a["loss"], str) or _takes_reduction(loss_fn)):
+        raise TypeError(
+            "fit: sample_weight and class_weight need the loss of each example: use a named "
+            "loss, or a loss function with a reduction='none' argument"
+        )
     X_val = y_val = None
     if validation_split is not None:
-        X, y, X_val, y_val = _split_off_validation(X, y, validation_split, rng)
+        rows = np.arange(len(X))
+        X, rows, X_val, y_val = _split_off_validation(X, rows, validation_split, rng)
+        y_val, y = y[y_val], y[rows]  # y_val holds row numbers until here
+        weights = None if weights is None else weights[rows]
     elif validation_data is not None:
         if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
             raise TypeError("fit: validation_data must be a pair (X_val, y_val)")
@@ -820,7 +949,11 @@ def _prepare(model: Any, X: Any, y: Any, **a: Any) -> _Run:
     if a["print_every"] is not None:
         _positive_int(a["print_every"], "print_every")
     optimizer = _optimizer(a["optimizer"], a["lr"], params)
-    loader = DataLoader(X, y, batch_size, shuffle=a["shuffle"], seed=rng)
+    # With weights the loader yields row numbers, so the weights follow the shuffle.
+    batched_y = y if weights is None else np.arange(len(X))
+    loader = DataLoader(
+        X, batched_y, batch_size, shuffle=a["shuffle"], seed=rng, drop_last=a["drop_last"]
+    )
     loader.skip_epochs(initial_epoch)  # resume the shuffling where epoch initial_epoch left it
 
     history = History()
@@ -835,8 +968,71 @@ def _prepare(model: Any, X: Any, y: Any, **a: Any) -> _Run:
         optimizer=optimizer, loss_fn=loss_fn, metric_fns=metric_fns, loader=loader,
         monitor=monitor, stopper=stopper, tol=tol, divergence_factor=float(factor),
         history=history, initial_epoch=initial_epoch, start_from_epoch=start_from_epoch,
-        batch_hooks=batch_hooks, epoch_hooks=epoch_hooks,
+        batch_hooks=batch_hooks, epoch_hooks=epoch_hooks, weights=weights,
     )  # fmt: skip
+
+
+def _takes_reduction(loss_fn: Callable) -> bool:
+    import inspect
+
+    try:
+        return "reduction" in inspect.signature(loss_fn).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def _sample_weights(sample_weight: Any, class_weight: Any, y: np.ndarray) -> np.ndarray | None:
+    """One weight per training row: sample_weight[i] * class_weight[y[i]] (either may be
+    absent); None when neither is given."""
+    if sample_weight is None and class_weight is None:
+        return None
+    weights = np.ones(len(y))
+    if sample_weight is not None:
+        if isinstance(sample_weight, Value):
+            sample_weight = sample_weight.data
+        given = np.asarray(sample_weight)
+        if given.dtype.kind not in "biuf" or given.shape != (len(y),):
+            raise ValueError(
+                f"fit: sample_weight must be {len(y)} numbers, one per row of X, got "
+                f"{'shape ' + str(given.shape) if given.dtype.kind in 'biuf' else given.dtype}"
+            )
+        if not np.all(np.isfinite(given)) or np.any(given < 0):
+            raise ValueError("fit: sample_weight must be finite and >= 0")
+        weights = weights * given
+    if class_weight is not None:
+        if not isinstance(class_weight, dict):
+            raise TypeError(f"fit: class_weight must be a dict {{class: weight}}, got "
+                            f"{type(class_weight).__name__}")  # fmt: skip
+        labels = np.asarray(y).reshape(len(y), -1)[:, 0]
+        if labels.dtype.kind == "f" and not np.all(labels == np.round(labels)):
+            raise ValueError("fit: class_weight needs class labels in y, not continuous targets")
+        missing = sorted({int(v) for v in np.unique(labels)} - {int(k) for k in class_weight})
+        if missing:
+            raise ValueError(f"fit: class_weight has no weight for the classes {missing}")
+        for label, w in class_weight.items():
+            if (
+                isinstance(w, bool)
+                or not isinstance(w, numbers.Real)
+                or not (math.isfinite(w) and w >= 0)
+            ):
+                raise ValueError(f"fit: class_weight[{label!r}] must be a number >= 0, got {w!r}")
+        table = {int(k): float(v) for k, v in class_weight.items()}
+        weights = weights * np.array([table[int(v)] for v in labels])
+    return weights
+
+
+def _weighted_loss(
+    loss_fn: Callable, prediction: Value, target: np.ndarray, weights: np.ndarray
+) -> Value:
+    """sum_i w_i · loss_i / n: each example's loss (averaged over its outputs) weighted,
+    divided by the batch size, as Keras's sample_weight does."""
+    per_example = loss_fn(prediction, target, reduction="none")
+    if per_example.ndim > 1:
+        per_example = per_example.reshape(len(weights), -1).mean(axis=1)
+    elif per_example.ndim == 0:
+        per_example = per_example.reshape(1)
+    w = Value(weights.astype(per_example.dtype).reshape(per_example.shape), requires_grad=False)
+    return (per_example * w).sum() * (1.0 / len(weights))
 
 
 def _count(value: Any, name: str) -> int:
@@ -942,7 +1138,22 @@ class _EpochTally:
 
 def _check_initial_loss(run: _Run, model: Any) -> None:
     history = run.history
-    history.initial_loss = _evaluate(model, run.X, run.y, run.loss_fn, [], run.batch_size)["loss"]
+    if run.weights is None:
+        history.initial_loss = _evaluate(model, run.X, run.y, run.loss_fn, [], run.batch_size)[
+            "loss"
+        ]
+    else:  # the weighted loss, the quantity the training losses report
+        was_training = bool(getattr(model, "training", True))
+        _set_mode(model, False)
+        try:
+            with no_grad():
+                prediction = model(Value(run.X, requires_grad=False))
+                target = _match_target(run.y, prediction)
+                history.initial_loss = _weighted_loss(
+                    run.loss_fn, prediction, target, run.weights
+                ).item()
+        finally:
+            _set_mode(model, was_training)
     if not math.isfinite(history.initial_loss):
         history.stop_reason = "diverged"
         history.diverged_at = 0

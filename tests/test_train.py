@@ -352,7 +352,7 @@ BAD_INPUTS = [
     ({"validation_data": (np.zeros((2, 3)), np.zeros(2)), "validation_split": 0.2}, ValueError,
      "not both"),
     ({"loss": "mystery"}, ValueError, "unknown loss 'mystery'"),
-    ({"metrics": ["precision"]}, ValueError, "unknown metric 'precision'"),
+    ({"metrics": ["precison"]}, ValueError, "unknown metric 'precison'"),
     ({"monitor": "val_loss"}, ValueError, "cannot monitor 'val_loss'"),
     ({"patience": -2}, ValueError, "patience must be None or an integer >= 0"),
     ({"optimizer": None}, ValueError, "pass an optimizer"),

@@ -407,3 +407,140 @@ def test_messages_in_words(capsys):
     assert "has not improved by more than 0.5 for 1 epoch " in h.message
     assert "1 iteration per epoch" in h.summary() and "1 iterations" not in h.summary()
     assert h.message not in h.summary(message=False) and h.message in h.summary()
+
+
+# ============================================================================ weights, drop_last
+
+
+def test_sample_weight_replays_keras_weighted_mean_by_hand():
+    X, y = regression_data(n=12, d=2)
+    w = np.linspace(0.0, 2.0, 12)
+    model = nn.Neuron(2, activation=None, seed=0)
+    start = weights(model)
+    h = fit(model, X, y, lr=0.05, epochs=1, sample_weight=w, verbose=False)
+    # One full-batch step on  sum_i w_i (x_i . a + b - y_i)^2 / n, in numpy.
+    a, b = start[0], float(start[1])
+    residual = X @ a + b - y
+    assert h.initial_loss == pytest.approx(np.sum(w * residual**2) / 12, rel=1e-12)
+    grad_a = 2 * X.T @ (w * residual) / 12
+    grad_b = 2 * np.sum(w * residual) / 12
+    np.testing.assert_allclose(model.w.data, a - 0.05 * grad_a, rtol=1e-12)
+    assert float(model.b.data) == pytest.approx(b - 0.05 * grad_b, rel=1e-12)
+
+
+def test_class_weight_is_a_sample_weight_per_class_and_follows_the_shuffle():
+    from minigrad import data
+
+    X, y = data.moons(60, noise=0.2, seed=1)
+    a, b = nn.MLP(2, [4, 2], seed=0), nn.MLP(2, [4, 2], seed=0)
+    kwargs = dict(loss="cross_entropy", epochs=3, batch_size=8, validation_split=0.25,
+                  verbose=False)  # fmt: skip
+    ha = fit(a, X, y, optimizer=optim.SGD(a.parameters(), lr=0.1), class_weight={0: 1.0, 1: 3.0},
+             **kwargs)  # fmt: skip
+    hb = fit(b, X, y, optimizer=optim.SGD(b.parameters(), lr=0.1),
+             sample_weight=np.where(y == 1, 3.0, 1.0), **kwargs)  # fmt: skip
+    assert ha.loss == hb.loss and ha.val_loss == hb.val_loss
+    assert_same_weights(a, b)
+    unweighted = nn.MLP(2, [4, 2], seed=0)
+    hu = fit(unweighted, X, y, optimizer=optim.SGD(unweighted.parameters(), lr=0.1), **kwargs)
+    assert hu.loss != ha.loss
+    # Weight 1 everywhere is the unweighted run.
+    ones = nn.MLP(2, [4, 2], seed=0)
+    h1 = fit(ones, X, y, optimizer=optim.SGD(ones.parameters(), lr=0.1),
+             sample_weight=np.ones(60), **kwargs)  # fmt: skip
+    np.testing.assert_allclose(h1.loss, hu.loss, rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, words",
+    [
+        (dict(sample_weight=np.ones(3)), ValueError, "sample_weight must be 40 numbers"),
+        (dict(sample_weight=-np.ones(40)), ValueError, "finite and >= 0"),
+        (dict(class_weight=[1, 2]), TypeError, "class_weight must be a dict"),
+        (dict(loss=lambda p, t: ((p - t) ** 2).mean(), sample_weight=np.ones(40)), TypeError,
+         "reduction='none'"),
+    ],
+)  # fmt: skip
+def test_weights_are_checked(kwargs, error, words):
+    X, y = regression_data()
+    model = nn.MLP(3, [4, 1], seed=0)
+    before = weights(model)
+    with pytest.raises(error, match=words):
+        fit(model, X, y, lr=0.1, verbose=False, **kwargs)
+    for p, q in zip(before, weights(model)):
+        np.testing.assert_array_equal(p, q)
+
+
+def test_class_weight_needs_every_class():
+    X = np.zeros((4, 2))
+    with pytest.raises(ValueError, match=r"no weight for the classes \[2\]"):
+        fit(nn.MLP(2, [3], seed=0), X, np.array([0, 1, 2, 1]), loss="cross_entropy", lr=0.1,
+            class_weight={0: 1.0, 1: 2.0}, verbose=False)  # fmt: skip
+
+
+def test_drop_last_skips_the_incomplete_batch():
+    _, _, h = run(2, drop_last=True)  # 60 rows, batch 16: 3 full batches, 12 rows dropped
+    assert h.iterations_per_epoch == 3 and h.iterations == 6
+    _, _, h = run(2)
+    assert h.iterations_per_epoch == 4
+
+
+# ============================================================================ metrics
+
+
+def classification_outputs(seed=0, classes=3, n=50):
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=(n, classes)), rng.integers(0, classes, size=n)
+
+
+def test_precision_recall_f1_by_hand_binary():
+    from minigrad.train import confusion_matrix, f1, precision, recall
+
+    logits = np.array([2.0, -1.0, 0.5, 0.3, -0.2, -3.0, 1.0])  # predicted 1 1? see below
+    target = np.array([1, 0, 0, 1, 1, 0, 1])
+    # predicted: 1, 0, 1, 1, 0, 0, 1  ->  TP = 3, FP = 1, FN = 1, TN = 2
+    assert precision(logits, target) == 3 / 4
+    assert recall(logits, target) == 3 / 4
+    assert f1(logits, target) == pytest.approx(2 * 3 / (2 * 3 + 1 + 1))
+    np.testing.assert_array_equal(confusion_matrix(logits, target), [[2, 1], [1, 3]])
+    assert precision(np.full(3, -1.0), np.array([1, 0, 1])) == 0.0  # nothing predicted
+
+
+def test_macro_metrics_against_a_hand_computation_and_sklearn():
+    from minigrad.train import confusion_matrix, f1, precision, recall
+
+    outputs, target = classification_outputs()
+    predicted = outputs.argmax(axis=1)
+    matrix = confusion_matrix(outputs, target)
+    by_hand = np.zeros((3, 3), dtype=int)
+    for t, p in zip(target, predicted):
+        by_hand[t, p] += 1
+    np.testing.assert_array_equal(matrix, by_hand)
+    tp = np.diag(by_hand).astype(float)
+    p_k, r_k = tp / by_hand.sum(axis=0), tp / by_hand.sum(axis=1)
+    assert precision(outputs, target) == pytest.approx(np.mean(p_k), rel=1e-12)
+    assert recall(outputs, target) == pytest.approx(np.mean(r_k), rel=1e-12)
+    assert f1(outputs, target) == pytest.approx(np.mean(2 * p_k * r_k / (p_k + r_k)), rel=1e-12)
+    try:
+        from sklearn import metrics as sk
+    except ImportError:
+        return
+    assert f1(outputs, target) == pytest.approx(sk.f1_score(target, predicted, average="macro"))
+    np.testing.assert_array_equal(matrix, sk.confusion_matrix(target, predicted))
+
+
+def test_f1_is_monitored_upwards_in_fit(tmp_path):
+    from minigrad import data
+    from minigrad.train import plot_confusion_matrix
+
+    X, y = data.moons(80, noise=0.2, seed=0)
+    model = nn.MLP(2, [8, 2], seed=0)
+    h = fit(model, X, y, loss="cross_entropy", optimizer=optim.Adam(model.parameters(), 0.05),
+            epochs=8, validation_split=0.25, metrics=["f1", "precision", "recall"],
+            monitor="val_f1", patience=3, verbose=False)  # fmt: skip
+    assert h.best_value == max(h["val_f1"][: h.epochs_run])
+    pytest.importorskip("matplotlib")
+    fig = plot_confusion_matrix(predict(model, X), y, str(tmp_path / "cm.png"))
+    assert (tmp_path / "cm.png").stat().st_size > 0 and fig.axes[
+        0
+    ].get_xlabel() == "predicted class"
