@@ -544,3 +544,51 @@ def test_f1_is_monitored_upwards_in_fit(tmp_path):
     assert (tmp_path / "cm.png").stat().st_size > 0 and fig.axes[
         0
     ].get_xlabel() == "predicted class"
+
+
+# ============================================================================ lr range test
+
+
+def test_lr_range_test_replays_gradient_descent_with_a_growing_rate():
+    from minigrad.train import lr_range_test
+
+    X, y = regression_data(n=30)
+    model = nn.Neuron(3, activation=None, seed=0)
+    before = weights(model)
+    result = lr_range_test(model, X, y, start_lr=1e-4, end_lr=10.0, num_iter=60)
+    for p, q in zip(before, weights(model)):  # the model is given back unchanged
+        np.testing.assert_array_equal(p, q)
+    # The same run in numpy: full-batch gradient descent, lr_i geometric.
+    A = np.column_stack([X, np.ones(30)])
+    theta = np.append(before[0], before[1])
+    lrs = 1e-4 * (10.0 / 1e-4) ** (np.arange(60) / 59)
+    losses = []
+    for lr in lrs[: len(result.losses)]:
+        residual = A @ theta - y
+        losses.append(np.mean(residual**2))
+        theta = theta - lr * 2 / 30 * A.T @ residual
+    np.testing.assert_allclose(result.lrs, lrs[: len(result.lrs)], rtol=1e-12)
+    np.testing.assert_allclose(result.losses, losses, rtol=1e-9)
+    # Plain gradient descent diverges above 2 / lambda_max: the test stops past it, and
+    # suggests a rate below it.
+    critical = 2 / np.linalg.eigvalsh(2 / 30 * A.T @ A).max()
+    assert result.stopped_early and result.lrs[-1] > critical
+    assert 1e-4 < result.suggestion < critical
+    assert "suggested lr" in str(result)
+
+
+def test_lr_range_test_is_checked_and_plots(tmp_path):
+    from minigrad.train import lr_range_test
+
+    X, y = regression_data(n=30)
+    model = nn.MLP(3, [4, 1], seed=0)
+    with pytest.raises(ValueError, match="start_lr=1.0 must be below end_lr=0.1"):
+        lr_range_test(model, X, y, start_lr=1.0, end_lr=0.1)
+    with pytest.raises(ValueError, match="num_iter must be at least 2"):
+        lr_range_test(model, X, y, num_iter=1)
+    result = lr_range_test(model, X, y, optimizer="adam", batch_size=8, num_iter=20,
+                           start_lr=1e-5, end_lr=1e-2)  # fmt: skip
+    assert len(result.lrs) == 20 and not result.stopped_early
+    pytest.importorskip("matplotlib")
+    result.plot(str(tmp_path / "range.png"))
+    assert (tmp_path / "range.png").stat().st_size > 0
