@@ -1831,7 +1831,7 @@ def _log_gain(initial: float, final: float) -> float:
     return math.log(initial / final) if initial > 0 else 0.0
 
 
-def _optimizer_factory(optimizer: Any) -> Callable[[list, float], Any]:
+def _optimizer_factory(optimizer: Any, who: str = "lr_sweep") -> Callable[[list, float], Any]:
     if callable(optimizer):
         return optimizer
     if optimizer == "sgd":
@@ -1842,7 +1842,7 @@ def _optimizer_factory(optimizer: Any) -> Callable[[list, float], Any]:
         from minigrad.optim import Adam
 
         return lambda params, lr: Adam(params, lr=lr)
-    raise ValueError(f"lr_sweep: optimizer must be 'sgd', 'adam' or a function, got {optimizer!r}")
+    raise ValueError(f"{who}: optimizer must be 'sgd', 'adam' or a function, got {optimizer!r}")
 
 
 # ============================================================================ lr range test
@@ -1945,7 +1945,7 @@ def lr_range_test(
         raise ValueError(f"lr_range_test: diverge_factor must be > 1, got {diverge_factor!r}")
     if batch_size is not None:
         batch_size = _positive_int(batch_size, "batch_size")
-    optimizer = _optimizer_factory(optimizer)(params, start_lr)
+    optimizer = _optimizer_factory(optimizer, "lr_range_test")(params, start_lr)
     loader = DataLoader(X, y, batch_size, shuffle=True, seed=copy.deepcopy(_rng(seed)))
     ratio = end_lr / start_lr
     lrs, losses, smoothed = [], [], []

@@ -212,3 +212,39 @@ def test_schedule_validation():
         optim.ReduceLROnPlateau(opt, factor=2)
     with pytest.raises(ValueError, match="mode must be 'min' or 'max'"):
         optim.ReduceLROnPlateau(opt, mode="up")
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda o: optim.MultiStepLR(o, [2, 5]),
+        lambda o: optim.LinearLR(o, total_iters=4),
+        lambda o: optim.CosineAnnealingWarmRestarts(o, T_0=3, T_mult=2),
+        lambda o: optim.OneCycleLR(o, max_lr=1.0, total_steps=20),
+    ],
+)
+def test_new_schedules_resume_from_a_checkpoint_file(make, tmp_path):
+    opt = optim.SGD([Value(1.0)], lr=0.5, momentum=0.9)
+    schedule = make(opt)
+    for _ in range(6):
+        schedule.step()
+    nn.save(schedule.state_dict(), tmp_path / "s.npz")
+    opt2 = optim.SGD([Value(1.0)], lr=0.5, momentum=0.9)
+    resumed = make(opt2)
+    resumed.load_state_dict(nn.load(tmp_path / "s.npz"))
+    for _ in range(5):
+        assert resumed.get_last_lr() == schedule.get_last_lr()
+        assert opt2.param_groups[0]["momentum"] == opt.param_groups[0]["momentum"]
+        schedule.step()
+        resumed.step()
+
+
+def test_plateau_state_round_trips(tmp_path):
+    opt = optim.SGD([Value(1.0)], lr=1.0)
+    plateau = optim.ReduceLROnPlateau(opt, patience=1, cooldown=1)
+    for metric in (3.0, 2.0, 2.0, 2.0):
+        plateau.step(metric)
+    nn.save(plateau.state_dict(), tmp_path / "p.npz")
+    again = optim.ReduceLROnPlateau(optim.SGD([Value(1.0)], lr=opt.lr), patience=1, cooldown=1)
+    again.load_state_dict(nn.load(tmp_path / "p.npz"))
+    assert again.state_dict() == plateau.state_dict()
