@@ -779,7 +779,7 @@ def fit(
                     _record_divergence(run, tally, epoch)
                     display.epoch_done(history, epoch, force=True)
                     break
-                if tally.iterations == 0:  # StopTraining after no batch: nothing to record
+                if stop is not None and tally.iterations == 0:  # nothing to record
                     _stopped(history, stop, epoch)
                     break
 
