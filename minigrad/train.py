@@ -677,7 +677,8 @@ def fit(
     exactly the run of ``fit(..., epochs=10, seed=s)``: the validation split and the
     shuffles are drawn from ``seed`` as in the uninterrupted run.  A Generator passed as
     ``seed`` is copied, never advanced, so the second call draws the same.  (Dropout
-    layers draw from their own generators, which fit does not rewind.)
+    layers draw from their own generators, which continue with the model; from a file,
+    ``nn.save_checkpoint`` stores them.)
 
     dtype: the data are converted to the parameters' floating dtype, so a float32 model
     trains, predicts and evaluates in float32.

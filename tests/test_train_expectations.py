@@ -592,3 +592,18 @@ def test_lr_range_test_is_checked_and_plots(tmp_path):
     pytest.importorskip("matplotlib")
     result.plot(str(tmp_path / "range.png"))
     assert (tmp_path / "range.png").stat().st_size > 0
+
+
+def test_resuming_with_dropout_from_a_checkpoint_equals_the_uninterrupted_run(tmp_path):
+    def dropout_model(seed):
+        return nn.MLP(3, [8, 8, 1], dropout=0.3, seed=seed)
+
+    whole_model, _, whole = run(6, model=dropout_model(0))
+    model, opt, first = run(3, model=dropout_model(0))
+    nn.save_checkpoint(tmp_path / "ckpt.npz", model, opt, epoch=3)
+    fresh = dropout_model(7)  # other weights and other dropout masks, until loaded
+    fresh_opt = optim.Adam(fresh.parameters(), lr=0.01)
+    epoch = nn.load_checkpoint(tmp_path / "ckpt.npz", fresh, fresh_opt)
+    _, _, second = run(6, initial_epoch=epoch, model=fresh, opt=fresh_opt)
+    assert first.loss + second.loss == whole.loss
+    assert_same_weights(fresh, whole_model)

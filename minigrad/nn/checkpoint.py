@@ -617,6 +617,14 @@ def _set_rng_state(rng: np.random.Generator, saved: Mapping[str, Any]) -> None:
     rng.bit_generator.state = state
 
 
+def _module_generators(model: Any) -> list[np.random.Generator]:
+    """The random generators of the model's modules (Dropout's masks), in module order."""
+    if not hasattr(model, "named_modules"):
+        return []
+    found = [getattr(module, "_rng", None) for _, module in model.named_modules()]
+    return [g for g in found if isinstance(g, np.random.Generator)]
+
+
 def save_checkpoint(
     path: str | os.PathLike,
     model: Any,
@@ -630,11 +638,16 @@ def save_checkpoint(
 
     Stores ``model.state_dict()`` under ``model.``, the optimizer's and the schedule's
     state (if given) under ``optimizer.`` and ``scheduler.``, the number of epochs done
-    (pass it back to ``fit(..., initial_epoch=epoch)``) and the state of a numpy
-    Generator you draw from yourself.  Same safe format as ``save``: numbers only,
-    nothing is pickled.  Read it back with ``load_checkpoint``.
+    (pass it back to ``fit(..., initial_epoch=epoch)``), the state of a numpy
+    Generator you draw from yourself, and the generators of the model's own modules
+    (Dropout's masks), so a resumed run with dropout draws the masks the uninterrupted
+    run would have.  Same safe format as ``save``: numbers only, nothing is pickled.
+    Read it back with ``load_checkpoint``.
     """
     state: dict[str, Any] = {"model": model.state_dict()}
+    generators = _module_generators(model)
+    if generators:
+        state["module_rngs"] = {str(i): _rng_state(g) for i, g in enumerate(generators)}
     if optimizer is not None:
         state["optimizer"] = optimizer.state_dict()
     if scheduler is not None:
@@ -669,11 +682,19 @@ def load_checkpoint(
     if absent:
         raise CheckpointError(f"{os.fspath(path)!r} holds no {' or '.join(absent)} state")
     model_state = flatten_state(nested["model"])
+    generators = _module_generators(model)
+    saved_generators = nested.get("module_rngs", {})
+    if saved_generators and len(saved_generators) != len(generators):
+        raise CheckpointError(
+            f"{os.fspath(path)!r} holds {len(saved_generators)} module random generators, "
+            f"the model has {len(generators)}"
+        )
     before = (
         model.state_dict(),
         optimizer.state_dict() if optimizer is not None else None,
         scheduler.state_dict() if scheduler is not None else None,
         rng.bit_generator.state if rng is not None else None,
+        [g.bit_generator.state for g in generators],
     )
     try:
         model.load_state_dict(model_state)
@@ -683,6 +704,8 @@ def load_checkpoint(
             scheduler.load_state_dict(nested["scheduler"])
         if rng is not None:
             _set_rng_state(rng, nested["rng"])
+        for i, generator in enumerate(generators if saved_generators else []):
+            _set_rng_state(generator, saved_generators[str(i)])
     except BaseException:
         model.load_state_dict(before[0])
         if optimizer is not None:
@@ -691,5 +714,7 @@ def load_checkpoint(
             scheduler.load_state_dict(before[2])
         if rng is not None:
             rng.bit_generator.state = before[3]
+        for generator, state in zip(generators, before[4]):
+            generator.bit_generator.state = state
         raise
     return int(nested["epoch"]) if "epoch" in nested else None
