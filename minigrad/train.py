@@ -808,11 +808,15 @@ def fit(
         # Never lose what was learnt about the run: the History rides on the exception.
         history.stop_reason = "error"
         history.message = f"{type(error).__name__} during epoch {epoch}: {error}"
-        error.history = history  # type: ignore[attr-defined]
-        error.add_note(
-            f"fit: the History of the {_plural(history.epochs_run, 'recorded epoch')} is "
-            "attached to this exception as .history"
-        )
+        try:
+            error.history = history  # type: ignore[attr-defined]
+        except (AttributeError, TypeError):  # an exception type that takes no attributes
+            pass
+        else:
+            error.add_note(
+                f"fit: the History of the {_plural(history.epochs_run, 'recorded epoch')} "
+                "is attached to this exception as .history"
+            )
         raise
     finally:
         display.close()
