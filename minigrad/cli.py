@@ -357,7 +357,7 @@ def run_train(args: argparse.Namespace) -> int:
     print(f"optimizer: {result['optimizer']}, lr {result['lr']:g}")
     every = max(1, history.epochs_run // 10)
     print(history.table(every=every))
-    print(history.summary())
+    print(history.summary(message=False))  # fit has printed the stop message already
     print(_metric_line("train", result["train"]))
     if result["validation"]:
         print(_metric_line("val", result["validation"]))
@@ -494,10 +494,13 @@ def run_graph(args: argparse.Namespace) -> int:
     if fmt != "html":
         out.backward(None if out.shape == () else np.ones(out.shape))
     summed = "" if out.shape == () else "  (not a single number: gradients are of its sum)"
-    print(f"out = {expression.text.strip()} = {_show(out.data)}{summed}")
+    # DOT or JSON printed to stdout is for a program (`| dot -Tsvg`, json.load): it must be
+    # alone there, so the human summary goes to stderr.
+    summary = sys.stderr if fmt in ("dot", "json") and not args.output else sys.stdout
+    print(f"out = {expression.text.strip()} = {_show(out.data)}{summed}", file=summary)
     if fmt != "html":
         for name, leaf in inputs.items():
-            print(f"  d out / d {name} = {_show(leaf.grad)}")
+            print(f"  d out / d {name} = {_show(leaf.grad)}", file=summary)
     if fmt == "txt":
         text = viz.ascii_tree(out) + "\n"
         if args.output:
@@ -732,7 +735,8 @@ def run_demo(args: argparse.Namespace) -> int:
     print(f"model: {result['description']}, {model.num_parameters()} parameters; "
           f"optimizer {result['optimizer']}, lr {result['lr']:g}")  # fmt: skip
     print(history.table(every=max(1, history.epochs_run // 8)))
-    print(f"stopped: {history.message or history.stop_reason}")
+    if not history.message:  # fit has printed the stop message, if there is one
+        print(f"stopped: {history.stop_reason}")
     print(f"final accuracy: train {result['train']['accuracy']:.1%}, "
           f"test {result['test']['accuracy']:.1%}")  # fmt: skip
     wrote += [Path(p) for p in _write_training_pictures(result, out)]
@@ -905,7 +909,9 @@ examples:
 GRAPH_HELP = """\
 Compute an expression, run backward from it, and draw its graph with every
 value and gradient.  The output format follows -o's extension unless --format
-says otherwise; without -o, the graph is printed as a text tree.
+says otherwise; without -o, the graph is printed as a text tree, or, with
+--format dot or json, as DOT or JSON alone on stdout (the values and gradients
+then go to stderr, so `| dot -Tsvg > g.svg` and json.load work).
 
 An expression uses numbers, names, + - * / ** @, unary minus and the functions
 tanh exp log relu sigmoid abs sqrt sum mean max min transpose.  A value is a
@@ -914,7 +920,8 @@ is summed before backward.
 
 examples:
   minigrad graph "tanh(x1*w1 + x2*w2 + b)" x1=2 x2=0 w1=-3 w2=1 b=6.88 -o neuron.svg
-  minigrad graph "sum(relu(W @ x))" "W=[[1,2],[3,4]]" "x=[1,-1]"
+  minigrad graph "sum(relu(W @ x))" "W=[[1,-2],[3,4]]" "x=[1,1]"    # one unit off
+  minigrad graph "a*a + a" a=3 --format dot | dot -Tsvg > reuse.svg
   minigrad graph "a*a + a" a=3 --format dot -o reuse.dot
   minigrad graph "tanh(x*w)" x=0.5 w=2 -o steps.html    # step through backward
 """
@@ -1099,8 +1106,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     debug = bool(os.environ.get("MINIGRAD_DEBUG"))
     prefix = "minigrad"
     try:
-        args = _parse(build_parser(), argv)
+        args, extra = _parse(build_parser(), argv)
         prefix = f"minigrad {args.command}"
+        if extra:  # named after the sub-command they were given to, like every other error
+            raise UsageError(
+                f"{prefix}: error: unrecognized arguments: {' '.join(extra)} (see {prefix} --help)"
+            )
         with warnings.catch_warnings():
             # numpy's overflow warnings are multi-line noise here: every command reports
             # non-finite results (divergence, a log of 0) in words instead.
@@ -1109,7 +1120,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as done:  # --help and --version
         return done.code if isinstance(done.code, int) else OK
     except UsageError as error:
-        _fail(str(error), debug)
+        message = str(error)
+        if not message.startswith("minigrad"):  # every error line names its command
+            message = f"{prefix}: error: {message}"
+        _fail(message, debug)
         return USAGE
     except ExprError as error:
         _fail(f"{prefix}: error: {error}", debug)
@@ -1129,12 +1143,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return FAILED
 
 
-def _parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
-    """Parse the command line; NAME=VALUE values may also come after the options.
+def _parse(
+    parser: argparse.ArgumentParser, argv: Sequence[str] | None
+) -> tuple[argparse.Namespace, list[str]]:
+    """Parse the command line: the arguments and the words left over.
 
-    argparse gives a ``nargs="*"`` positional only the words before the first option, so
-    ``gradcheck EXPR --grad a=... x=1`` would leave ``x=1`` unrecognised; such words join
-    the values, in order.  Anything else left over is an error, as argparse would say.
+    NAME=VALUE values may also come after the options: argparse gives a ``nargs="*"``
+    positional only the words before the first option, so ``gradcheck EXPR --grad a=...
+    x=1`` would leave ``x=1`` over; such words join the values, in order.
     """
     args, extra = parser.parse_known_args(argv)
     values = getattr(args, "values", None)
@@ -1142,9 +1158,7 @@ def _parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argpa
         late = [word for word in extra if "=" in word and not word.startswith("-")]
         values.extend(late)
         extra = [word for word in extra if word not in late]
-    if extra:
-        parser.error(f"unrecognized arguments: {' '.join(extra)}")
-    return args
+    return args, extra
 
 
 def _one_line(error: BaseException) -> str:

@@ -25,6 +25,7 @@ Conventions (the same as PyTorch's, so the numbers match step for step):
 
 from __future__ import annotations
 
+import bisect
 import math
 import numbers
 from typing import Any
@@ -39,14 +40,22 @@ __all__ = [
     "SGD",
     "Adam",
     "AdamW",
+    "RMSprop",
+    "Adagrad",
     "clip_grad_norm",
     "clip_grad_value",
+    "clip_coefficient",
     "grad_norm",
     "LRScheduler",
     "StepLR",
     "ExponentialLR",
     "CosineAnnealingLR",
     "LambdaLR",
+    "MultiStepLR",
+    "LinearLR",
+    "CosineAnnealingWarmRestarts",
+    "OneCycleLR",
+    "ReduceLROnPlateau",
 ]
 
 
@@ -60,9 +69,11 @@ def _number(value: Any, what: str) -> float:
 
 
 def _check_lr(lr: Any) -> float:
+    """A learning rate: a finite number >= 0.  Zero is allowed (a warmup starts there, a
+    frozen group stays there, as in PyTorch); a negative rate would climb the loss."""
     lr = _number(lr, "lr")
-    if not (lr > 0 and math.isfinite(lr)):
-        raise ValueError(f"lr (learning rate) must be a positive finite number, got {lr}")
+    if not (lr >= 0 and math.isfinite(lr)):
+        raise ValueError(f"lr (learning rate) must be a finite number >= 0, got {lr}")
     return lr
 
 
@@ -73,6 +84,12 @@ def _check_range(value: Any, what: str, low: float, high: float, high_open: bool
         bracket = ")" if high_open else "]"
         raise ValueError(f"{what} must be in [{low}, {high}{bracket}, got {value}")
     return value
+
+
+def _flag(value: Any, what: str) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{what} must be True or False, got {type(value).__name__} {value!r}")
+    return bool(value)
 
 
 def _check_nonnegative(value: Any, what: str) -> float:
@@ -142,6 +159,57 @@ def _scale(p: Value, factor: float) -> None:
         p.data = p.dtype.type(data * factor)
 
 
+# ============================================================================ saved state
+
+
+def _from_checkpoint(state: Any, who: str) -> Any:
+    """A state dict as ``state_dict()`` returns it: nested again if it was read back from
+    a checkpoint file, where ``nn.save`` stored it under dotted names."""
+    if isinstance(state, dict) and any(isinstance(k, str) and "." in k for k in state):
+        from minigrad.nn.checkpoint import nest_state
+
+        return nest_state(state)
+    if not isinstance(state, dict):
+        raise ValueError(f"{who}.load_state_dict expects a dict, got {type(state).__name__}")
+    return state
+
+
+def _listed(groups: Any) -> list:
+    """Parameter groups as a list (a checkpoint file gives {"0": ..., "1": ...})."""
+    if isinstance(groups, dict):
+        return [groups[k] for k in sorted(groups, key=int)]
+    return list(groups)
+
+
+def _group_from_checkpoint(group: dict[str, Any]) -> dict[str, Any]:
+    """One saved group with file arrays turned back into numbers: 0-d arrays into Python
+    scalars, "params" into a list of positions, other vectors (betas) into tuples."""
+    result = {}
+    for key, value in group.items():
+        if isinstance(value, np.ndarray):
+            if key == "params":
+                value = [int(i) for i in value.reshape(-1)]
+            elif value.ndim == 0:
+                value = value.item()
+            else:
+                value = tuple(v.item() for v in value.reshape(-1))
+        elif key == "params":
+            value = list(value)
+        result[key] = value
+    return result
+
+
+def _state_value(value: Any, p: Value) -> Any:
+    """One entry of a parameter's saved state: an integer 0-d array (a step counter) is
+    an int again; a float 0-d array stays an array only for a 0-d parameter (its buffer)."""
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        if value.dtype.kind in "biu":
+            return int(value)
+        if p.shape != ():
+            return float(value)
+    return value
+
+
 # ============================================================================ base class
 
 
@@ -206,6 +274,9 @@ class Optimizer:
     def _validate(self, settings: dict[str, Any]) -> None:
         """Check (and normalise in place) one group's hyperparameters."""
         settings["lr"] = _check_lr(settings["lr"])
+        for flag in ("maximize", "amsgrad", "nesterov", "centered"):
+            if flag in settings:
+                settings[flag] = _flag(settings[flag], flag)
 
     def _params(self) -> list[Value]:
         return [p for group in self.param_groups for p in group["params"]]
@@ -227,12 +298,18 @@ class Optimizer:
             p.grad = None
 
     def step(self) -> None:
-        """Update every parameter that has a gradient, in place, under ``no_grad``."""
+        """Update every parameter that has a gradient, in place, under ``no_grad``.
+
+        With ``maximize=True`` the gradient is negated first (g <- -g, before weight
+        decay, as in PyTorch), so the step climbs the objective instead of descending.
+        """
         with no_grad():
             for group in self.param_groups:
                 for p in group["params"]:
                     g = _grad_data(p)
                     if g is not None:
+                        if group.get("maximize"):
+                            g = -g
                         self._update(p, g, group, self.state.setdefault(id(p), {}))
 
     def _update(self, p: Value, g: np.ndarray, group: dict, state: dict) -> None:
@@ -260,12 +337,15 @@ class Optimizer:
         """Restore what ``state_dict`` returned (for the same parameters, in the same
         order).  Checked first: a mismatch raises ValueError and changes nothing."""
         name = type(self).__name__
+        state_dict = _from_checkpoint(state_dict, name)
         try:
-            groups, state = state_dict["param_groups"], state_dict["state"]
-        except (KeyError, TypeError):
+            groups, state = _listed(state_dict["param_groups"]), state_dict.get("state", {})
+        except (KeyError, TypeError, AttributeError, ValueError):
             raise ValueError(
-                f"{name}.load_state_dict expects a dict with 'state' and 'param_groups'"
+                f"{name}.load_state_dict expects a dict with 'state' and 'param_groups' "
+                "(what state_dict() returns, or nn.load of a file nn.save wrote from it)"
             ) from None
+        groups = [_group_from_checkpoint(group) for group in groups]
         if len(groups) != len(self.param_groups):
             raise ValueError(
                 f"{name}: the state has {len(groups)} parameter groups, "
@@ -284,6 +364,7 @@ class Optimizer:
             if not 0 <= i < len(params):
                 raise ValueError(f"{name}: the state refers to parameter {i}, which is absent")
             p = params[i]
+            entry = {key: _state_value(v, p) for key, v in entry.items()}
             for key, v in entry.items():
                 if isinstance(v, np.ndarray) and v.shape != p.shape:
                     raise ValueError(
@@ -294,10 +375,13 @@ class Optimizer:
                 k: (np.array(v, dtype=p.dtype, copy=True) if isinstance(v, np.ndarray) else v)
                 for k, v in entry.items()
             }
+        restored = []
         for saved, group in zip(groups, self.param_groups):
-            for key, v in saved.items():
-                if key != "params":
-                    group[key] = v
+            settings = {**group, **{k: v for k, v in saved.items() if k != "params"}}
+            self._validate(settings)  # a tampered or foreign file is refused, not trusted
+            restored.append(settings)
+        for settings, group in zip(restored, self.param_groups):
+            group.update(settings)
         self.state = new_state
 
     def __repr__(self) -> str:
@@ -334,6 +418,8 @@ class SGD(Optimizer):
         dampening: float = 0.0,
         nesterov: bool = False,
         weight_decay: float = 0.0,
+        *,
+        maximize: bool = False,
     ) -> None:
         super().__init__(
             params,
@@ -343,6 +429,7 @@ class SGD(Optimizer):
                 dampening=dampening,
                 nesterov=nesterov,
                 weight_decay=weight_decay,
+                maximize=maximize,
             ),
         )
 
@@ -351,7 +438,6 @@ class SGD(Optimizer):
         settings["momentum"] = _check_range(settings["momentum"], "momentum", 0.0, 1.0)
         settings["dampening"] = _check_range(settings["dampening"], "dampening", 0.0, 1.0)
         settings["weight_decay"] = _check_nonnegative(settings["weight_decay"], "weight_decay")
-        settings["nesterov"] = bool(settings["nesterov"])
         if settings["nesterov"] and (settings["momentum"] == 0 or settings["dampening"] != 0):
             raise ValueError("nesterov=True needs momentum > 0 and dampening = 0")
 
@@ -382,8 +468,12 @@ class Adam(Optimizer):
         g ← g + weight_decay · p                     (L2, as in PyTorch's Adam)
         m ← β1 · m + (1 - β1) · g                    (mean of the gradients)
         v ← β2 · v + (1 - β2) · g²                   (mean of their squares)
+        v ← max(v_max, v)  and keep it as v_max       (amsgrad=True only)
         m̂ = m / (1 - β1^t),  v̂ = v / (1 - β2^t)      (bias corrections)
         p ← p - lr · m̂ / (√v̂ + eps)
+
+    ``amsgrad`` (Reddi et al., 2018) divides by the largest v seen so far, so a
+    parameter's step size can only shrink.  ``maximize`` negates g first.
 
     Raises ValueError for lr <= 0 or not finite, betas outside [0, 1), eps < 0,
     weight_decay < 0.
@@ -398,8 +488,17 @@ class Adam(Optimizer):
         betas: tuple[float, float] = (0.9, 0.999),
         eps: float = 1e-8,
         weight_decay: float = 0.0,
+        amsgrad: bool = False,
+        *,
+        maximize: bool = False,
     ) -> None:
-        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay))
+        super().__init__(
+            params,
+            dict(
+                lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
+                maximize=maximize,
+            ),
+        )  # fmt: skip
 
     def _validate(self, settings: dict[str, Any]) -> None:
         super()._validate(settings)
@@ -436,6 +535,12 @@ class Adam(Optimizer):
         m += (1.0 - beta1) * g
         v *= beta2
         v += (1.0 - beta2) * (g * g)
+        if group["amsgrad"]:  # the largest v so far: the step size never grows back
+            v_max = state.get("max_exp_avg_sq")
+            if v_max is None:
+                v_max = state["max_exp_avg_sq"] = np.zeros(p.shape, dtype=p.dtype)
+            np.maximum(v_max, v, out=v_max)
+            v = v_max
         correction1 = 1.0 - beta1**t
         correction2 = 1.0 - beta2**t
         denominator = np.sqrt(v) / math.sqrt(correction2) + eps
@@ -459,8 +564,138 @@ class AdamW(Adam):
         betas: tuple[float, float] = (0.9, 0.999),
         eps: float = 1e-8,
         weight_decay: float = 1e-2,
+        amsgrad: bool = False,
+        *,
+        maximize: bool = False,
     ) -> None:
-        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
+        super().__init__(
+            params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
+            maximize=maximize,
+        )  # fmt: skip
+
+
+# ============================================================================ RMSprop, Adagrad
+
+
+class RMSprop(Optimizer):
+    """RMSprop (Hinton, 2012): divide each step by a running root mean square of the
+    gradients.  For each parameter p with gradient g, per step (PyTorch's formulation)::
+
+        g ← g + weight_decay · p
+        v ← α · v + (1 - α) · g²                      (mean of the squares)
+        centered:  ḡ ← α · ḡ + (1 - α) · g,  d = √(v - ḡ²) + eps   (a variance)
+        else:      d = √v + eps
+        momentum:  b ← momentum · b + g / d,  p ← p - lr · b
+        else:      p ← p - lr · g / d
+
+    Raises ValueError for lr < 0, alpha outside [0, 1], eps, momentum or weight_decay < 0.
+    """
+
+    def __init__(
+        self,
+        params: Any,
+        lr: float = 1e-2,
+        alpha: float = 0.99,
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        momentum: float = 0.0,
+        centered: bool = False,
+        *,
+        maximize: bool = False,
+    ) -> None:
+        super().__init__(
+            params,
+            dict(
+                lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum,
+                centered=centered, maximize=maximize,
+            ),
+        )  # fmt: skip
+
+    def _validate(self, settings: dict[str, Any]) -> None:
+        super()._validate(settings)
+        settings["alpha"] = _check_range(settings["alpha"], "alpha", 0.0, 1.0, high_open=False)
+        settings["eps"] = _check_nonnegative(settings["eps"], "eps")
+        settings["weight_decay"] = _check_nonnegative(settings["weight_decay"], "weight_decay")
+        settings["momentum"] = _check_nonnegative(settings["momentum"], "momentum")
+
+    def _update(self, p: Value, g: np.ndarray, group: dict, state: dict) -> None:
+        alpha, eps, wd, momentum = (
+            group["alpha"],
+            group["eps"],
+            group["weight_decay"],
+            group["momentum"],
+        )
+        if wd:
+            g = g + wd * p.data
+        if not state:
+            state["step"] = 0
+            state["square_avg"] = np.zeros(p.shape, dtype=p.dtype)
+        state["step"] += 1
+        v = state["square_avg"]
+        v *= alpha
+        v += (1.0 - alpha) * (g * g)
+        if group["centered"]:
+            mean = state.setdefault("grad_avg", np.zeros(p.shape, dtype=p.dtype))
+            mean *= alpha
+            mean += (1.0 - alpha) * g
+            denominator = np.sqrt(v - mean * mean) + eps
+        else:
+            denominator = np.sqrt(v) + eps
+        if momentum > 0:
+            buffer = state.setdefault("momentum_buffer", np.zeros(p.shape, dtype=p.dtype))
+            buffer *= momentum
+            buffer += g / denominator
+            _subtract(p, group["lr"] * buffer)
+        else:
+            _subtract(p, group["lr"] * (g / denominator))
+
+
+class Adagrad(Optimizer):
+    """Adagrad (Duchi et al., 2011): each coordinate's step is divided by the root of the
+    sum of all its past squared gradients.  Per step t = 1, 2, ... (PyTorch's form)::
+
+        g ← g + weight_decay · p
+        s ← s + g²                           (s starts at initial_accumulator_value)
+        p ← p - lr / (1 + (t - 1) · lr_decay) · g / (√s + eps)
+
+    Raises ValueError for lr < 0 or lr_decay, weight_decay, initial_accumulator_value or
+    eps below 0.
+    """
+
+    def __init__(
+        self,
+        params: Any,
+        lr: float = 1e-2,
+        lr_decay: float = 0.0,
+        weight_decay: float = 0.0,
+        initial_accumulator_value: float = 0.0,
+        eps: float = 1e-10,
+        *,
+        maximize: bool = False,
+    ) -> None:
+        super().__init__(
+            params,
+            dict(
+                lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
+                initial_accumulator_value=initial_accumulator_value, eps=eps, maximize=maximize,
+            ),
+        )  # fmt: skip
+
+    def _validate(self, settings: dict[str, Any]) -> None:
+        super()._validate(settings)
+        for name in ("lr_decay", "weight_decay", "initial_accumulator_value", "eps"):
+            settings[name] = _check_nonnegative(settings[name], name)
+
+    def _update(self, p: Value, g: np.ndarray, group: dict, state: dict) -> None:
+        if group["weight_decay"]:
+            g = g + group["weight_decay"] * p.data
+        if not state:
+            state["step"] = 0
+            state["sum"] = np.full(p.shape, group["initial_accumulator_value"], dtype=p.dtype)
+        state["step"] += 1
+        rate = group["lr"] / (1.0 + (state["step"] - 1) * group["lr_decay"])
+        state["sum"] += g * g
+        _subtract(p, rate * (g / (np.sqrt(state["sum"]) + group["eps"])))
 
 
 # ============================================================================ clipping
@@ -520,7 +755,7 @@ def clip_grad_norm(
                 "overflowed (try a smaller learning rate, or minigrad.detect_anomaly())"
             )
         return total
-    coefficient = max_norm / (total + 1e-6)
+    coefficient = clip_coefficient(max_norm, total)
     if coefficient < 1.0:
         for p in with_grads:
             g = p.grad
@@ -529,6 +764,13 @@ def clip_grad_norm(
             else:
                 p.grad = _like_param(p, _grad_data(p) * p.dtype.type(coefficient))
     return total
+
+
+def clip_coefficient(max_norm: float, total_norm: float) -> float:
+    """The factor ``clip_grad_norm`` multiplies the gradients by: max_norm / (norm + 1e-6)
+    when that is below 1, else 1 (PyTorch's formula; the 1e-6 keeps a zero norm finite).
+    ``fit(clip_grad_norm=...)`` uses this same function."""
+    return min(1.0, max_norm / (total_norm + 1e-6))
 
 
 def _like_param(p: Value, g: np.ndarray) -> Any:
@@ -657,6 +899,310 @@ class LambdaLR(LRScheduler):
 
     def lr_at(self, base_lr: float, epoch: int) -> float:
         factor = _number(self.lr_lambda(epoch), "lr_lambda(epoch)")
-        if not (factor > 0 and math.isfinite(factor)):
-            raise ValueError(f"lr_lambda({epoch}) = {factor}: the factor must be positive")
+        if not (factor >= 0 and math.isfinite(factor)):
+            raise ValueError(
+                f"lr_lambda({epoch}) = {factor}: the factor must be a finite number >= 0"
+            )
         return base_lr * factor
+
+
+class MultiStepLR(LRScheduler):
+    """lr = base_lr · gamma^(number of milestones <= epoch): multiply by gamma at each
+    milestone epoch (a milestone listed twice multiplies twice, as in PyTorch)."""
+
+    def __init__(self, optimizer: Optimizer, milestones: Any, gamma: float = 0.1) -> None:
+        try:
+            milestones = sorted(_positive_int(m, "a milestone") for m in milestones)
+        except TypeError:
+            raise TypeError(f"milestones must be a list of epochs, got {milestones!r}") from None
+        self.milestones = milestones
+        self.gamma = _positive(gamma, "gamma")
+        super().__init__(optimizer)
+
+    def lr_at(self, base_lr: float, epoch: int) -> float:
+        return base_lr * self.gamma ** bisect.bisect_right(self.milestones, epoch)
+
+
+class LinearLR(LRScheduler):
+    """Linear warmup (or decay): lr = base_lr · f(epoch), where f goes in a straight line
+    from ``start_factor`` at epoch 0 to ``end_factor`` at ``total_iters`` and stays there::
+
+        f(e) = start_factor + (end_factor - start_factor) · min(e, total_iters) / total_iters
+
+    PyTorch's defaults: start_factor = 1/3, end_factor = 1, total_iters = 5.
+    start_factor must be in (0, 1] and end_factor in [0, 1], as in PyTorch (a warmup from
+    exactly 0 is ``LambdaLR(opt, lambda e: min(1, e / n))``).
+    """
+
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        start_factor: float = 1.0 / 3,
+        end_factor: float = 1.0,
+        total_iters: int = 5,
+    ) -> None:
+        start = _number(start_factor, "start_factor")
+        if not 0 < start <= 1:
+            raise ValueError(f"start_factor must be in (0, 1], got {start}")
+        self.start_factor = start
+        self.end_factor = _check_range(end_factor, "end_factor", 0.0, 1.0, high_open=False)
+        self.total_iters = _positive_int(total_iters, "total_iters")
+        super().__init__(optimizer)
+
+    def lr_at(self, base_lr: float, epoch: int) -> float:
+        share = min(epoch, self.total_iters) / self.total_iters
+        return base_lr * (self.start_factor + (self.end_factor - self.start_factor) * share)
+
+
+class CosineAnnealingWarmRestarts(LRScheduler):
+    """SGDR (Loshchilov & Hutter, 2017): cosine annealing that restarts at base_lr.
+
+    The first cycle lasts T_0 epochs, each next one T_mult times longer.  With T_cur the
+    epochs since the last restart and T_i the current cycle's length::
+
+        lr = eta_min + (base_lr - eta_min) · (1 + cos(π · T_cur / T_i)) / 2
+    """
+
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        T_0: int,  # noqa: N803  (PyTorch's names)
+        T_mult: int = 1,  # noqa: N803
+        eta_min: float = 0.0,
+    ) -> None:
+        self.T_0 = _positive_int(T_0, "T_0")
+        self.T_mult = _positive_int(T_mult, "T_mult")
+        self.eta_min = _check_nonnegative(eta_min, "eta_min")
+        super().__init__(optimizer)
+
+    def position(self, epoch: int) -> tuple[int, int]:
+        """(T_cur, T_i): epochs into the current cycle, and that cycle's length."""
+        t_cur, t_i = epoch, self.T_0
+        while t_cur >= t_i:
+            t_cur -= t_i
+            t_i *= self.T_mult
+        return t_cur, t_i
+
+    def lr_at(self, base_lr: float, epoch: int) -> float:
+        t_cur, t_i = self.position(epoch)
+        return self.eta_min + (base_lr - self.eta_min) * (1 + math.cos(math.pi * t_cur / t_i)) / 2
+
+
+class OneCycleLR(LRScheduler):
+    """The 1cycle policy (Smith & Topin, 2019), stepped after every *batch*.
+
+    The rate climbs from max_lr / div_factor to max_lr over the first ``pct_start`` of
+    ``total_steps`` (= epochs · steps_per_epoch), then anneals to
+    max_lr / (div_factor · final_div_factor); each phase follows half a cosine
+    (``anneal_strategy="cos"``: end + (start - end) · (1 + cos(π · pct)) / 2) or a line.
+    ``three_phase=True``: up, back down to the start, then to the minimum.  With
+    ``cycle_momentum`` the momentum (SGD's ``momentum``, Adam's beta1) moves the other
+    way, between max_momentum and base_momentum.  Stepping past ``total_steps`` raises.
+    ``fit`` steps it after each batch (``per_batch = True``).
+    """
+
+    per_batch = True
+
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        max_lr: float,
+        total_steps: int | None = None,
+        epochs: int | None = None,
+        steps_per_epoch: int | None = None,
+        pct_start: float = 0.3,
+        anneal_strategy: str = "cos",
+        cycle_momentum: bool = True,
+        base_momentum: float = 0.85,
+        max_momentum: float = 0.95,
+        div_factor: float = 25.0,
+        final_div_factor: float = 1e4,
+        three_phase: bool = False,
+    ) -> None:
+        if total_steps is None:
+            if epochs is None or steps_per_epoch is None:
+                raise ValueError("OneCycleLR needs total_steps, or epochs and steps_per_epoch")
+            total_steps = _positive_int(epochs, "epochs") * _positive_int(
+                steps_per_epoch, "steps_per_epoch"
+            )
+        self.total_steps = _positive_int(total_steps, "total_steps")
+        pct_start = _number(pct_start, "pct_start")
+        if not 0 < pct_start < 1:
+            raise ValueError(f"pct_start must be in (0, 1), got {pct_start}")
+        if anneal_strategy not in ("cos", "linear"):
+            raise ValueError(f"anneal_strategy must be 'cos' or 'linear', got {anneal_strategy!r}")
+        self.anneal_strategy = anneal_strategy
+        self.cycle_momentum = _flag(cycle_momentum, "cycle_momentum")
+        self.base_momentum = _check_range(base_momentum, "base_momentum", 0.0, 1.0)
+        self.max_momentum = _check_range(max_momentum, "max_momentum", 0.0, 1.0)
+        max_lr = _positive(max_lr, "max_lr")
+        self.div_factor = _positive(div_factor, "div_factor")
+        self.final_div_factor = _positive(final_div_factor, "final_div_factor")
+        self.max_lr = max_lr
+        if self.cycle_momentum and not all(
+            "momentum" in g or "betas" in g for g in optimizer.param_groups
+        ):
+            raise ValueError("OneCycleLR: cycle_momentum=True needs an optimizer with momentum "
+                             "or betas; pass cycle_momentum=False")  # fmt: skip
+        up = pct_start * self.total_steps - 1
+        end = self.total_steps - 1
+        # (last step of the phase, lr factor at its start, at its end, momentum at its start,
+        # at its end); factors multiply max_lr: 1 / div_factor is the starting rate.
+        start, low = 1 / self.div_factor, 1 / (self.div_factor * self.final_div_factor)
+        top, bottom = self.max_momentum, self.base_momentum
+        if three_phase:
+            self.phases = [
+                (up, start, 1.0, top, bottom),
+                (2 * pct_start * self.total_steps - 2, 1.0, start, bottom, top),
+                (end, start, low, top, top),
+            ]
+        else:
+            self.phases = [(up, start, 1.0, top, bottom), (end, 1.0, low, bottom, top)]
+        for group in optimizer.param_groups:
+            group["lr"] = max_lr  # base_lrs are max_lr: lr_at scales them down
+        super().__init__(optimizer)
+
+    def _anneal(self, start: float, end: float, pct: float) -> float:
+        if self.anneal_strategy == "cos":
+            return end + (start - end) / 2.0 * (math.cos(math.pi * pct) + 1)
+        return (end - start) * pct + start
+
+    def _phase(self, step: int) -> tuple[float, float]:
+        """(lr factor, momentum) at ``step``."""
+        if step > self.total_steps:
+            raise ValueError(
+                f"OneCycleLR stepped {step} times, past total_steps={self.total_steps}"
+            )
+        first = 0.0
+        for i, (last, lr_a, lr_b, m_a, m_b) in enumerate(self.phases):
+            if step <= last or i == len(self.phases) - 1:
+                pct = (step - first) / (last - first)
+                return self._anneal(lr_a, lr_b, pct), self._anneal(m_a, m_b, pct)
+            first = last
+        raise AssertionError("unreachable")
+
+    def lr_at(self, base_lr: float, epoch: int) -> float:
+        return base_lr * self._phase(epoch)[0]
+
+    def _apply(self) -> None:
+        super()._apply()
+        if self.cycle_momentum:
+            momentum = self._phase(self.last_epoch)[1]
+            for group in self.optimizer.param_groups:
+                if "betas" in group:
+                    group["betas"] = (momentum, group["betas"][1])
+                else:
+                    group["momentum"] = momentum
+
+
+class ReduceLROnPlateau:
+    """Divide the rate by 1/factor when a metric has stopped improving: call
+    ``step(metric)`` once per epoch with, say, the validation loss.
+
+    The metric improves when it beats the best so far by the threshold (mode "min",
+    threshold_mode "rel": metric < best · (1 - threshold); "abs": metric < best -
+    threshold; "max" mirrors both).  After more than ``patience`` epochs without
+    improvement every group's lr becomes max(lr · factor, min_lr) (changes smaller than
+    ``eps`` are skipped), then ``cooldown`` epochs pass before counting again.  PyTorch's
+    rules and defaults.  ``fit`` passes it the monitored quantity (``needs_metric``).
+    """
+
+    needs_metric = True
+
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        mode: str = "min",
+        factor: float = 0.1,
+        patience: int = 10,
+        threshold: float = 1e-4,
+        threshold_mode: str = "rel",
+        cooldown: int = 0,
+        min_lr: float | list[float] = 0.0,
+        eps: float = 1e-8,
+    ) -> None:
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"ReduceLROnPlateau needs a minigrad optimizer, got {optimizer!r}")
+        if mode not in ("min", "max"):
+            raise ValueError(f"mode must be 'min' or 'max', got {mode!r}")
+        if threshold_mode not in ("rel", "abs"):
+            raise ValueError(f"threshold_mode must be 'rel' or 'abs', got {threshold_mode!r}")
+        factor = _number(factor, "factor")
+        if not 0 <= factor < 1:
+            raise ValueError(f"factor must be in [0, 1) (the rate is multiplied by it), "
+                             f"got {factor}")  # fmt: skip
+        groups = len(optimizer.param_groups)
+        min_lrs = list(min_lr) if isinstance(min_lr, (list, tuple)) else [min_lr] * groups
+        if len(min_lrs) != groups:
+            raise ValueError(f"min_lr has {len(min_lrs)} entries for {groups} parameter groups")
+        self.optimizer = optimizer
+        self.mode, self.threshold_mode = mode, threshold_mode
+        self.factor = factor
+        self.patience = _count(patience, "patience")
+        self.threshold = _check_nonnegative(threshold, "threshold")
+        self.cooldown = _count(cooldown, "cooldown")
+        self.min_lrs = [_check_nonnegative(m, "min_lr") for m in min_lrs]
+        self.eps = _check_nonnegative(eps, "eps")
+        self.best = math.inf if mode == "min" else -math.inf
+        self.num_bad_epochs = 0
+        self.cooldown_counter = 0
+        self.last_epoch = 0
+
+    def is_better(self, value: float, best: float) -> bool:
+        """Whether ``value`` improves on ``best`` by more than the threshold."""
+        if self.mode == "min":
+            limit = (
+                best * (1 - self.threshold)
+                if self.threshold_mode == "rel"
+                else (best - self.threshold)
+            )
+            return value < limit
+        limit = (
+            best * (1 + self.threshold) if self.threshold_mode == "rel" else (best + self.threshold)
+        )
+        return value > limit
+
+    def step(self, metric: float) -> None:
+        """Record one epoch's metric; lower the rates after a plateau."""
+        value = _number(metric, "ReduceLROnPlateau.step(metric)")
+        self.last_epoch += 1
+        if self.is_better(value, self.best):
+            self.best, self.num_bad_epochs = value, 0
+        else:
+            self.num_bad_epochs += 1
+        if self.cooldown_counter > 0:
+            self.cooldown_counter -= 1
+            self.num_bad_epochs = 0
+        if self.num_bad_epochs > self.patience:
+            for group, floor in zip(self.optimizer.param_groups, self.min_lrs):
+                new_lr = max(group["lr"] * self.factor, floor)
+                if group["lr"] - new_lr > self.eps:
+                    group["lr"] = new_lr
+            self.cooldown_counter = self.cooldown
+            self.num_bad_epochs = 0
+
+    def get_last_lr(self) -> list[float]:
+        return [group["lr"] for group in self.optimizer.param_groups]
+
+    def state_dict(self) -> dict[str, Any]:
+        """The counters and the best value (numbers only: fits ``nn.save``)."""
+        return {
+            "best": self.best, "num_bad_epochs": self.num_bad_epochs,
+            "cooldown_counter": self.cooldown_counter, "last_epoch": self.last_epoch,
+        }  # fmt: skip
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.best = float(state["best"])
+        self.num_bad_epochs = int(state["num_bad_epochs"])
+        self.cooldown_counter = int(state["cooldown_counter"])
+        self.last_epoch = int(state["last_epoch"])
+
+    def __repr__(self) -> str:
+        return f"ReduceLROnPlateau(best={self.best:g}, bad epochs={self.num_bad_epochs}, " \
+               f"lr={self.get_last_lr()})"  # fmt: skip
+
+
+def _count(value: Any, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+        raise ValueError(f"{what} must be an integer >= 0, got {value!r}")
+    return int(value)

@@ -25,6 +25,7 @@ of plain gradient descent, 2 / lambda_max.
 
 from __future__ import annotations
 
+import copy
 import math
 import numbers
 import sys
@@ -38,16 +39,27 @@ import numpy as np
 from minigrad.autograd import grad as _grad
 from minigrad.autograd import no_grad
 from minigrad.data.utils import DataLoader
+from minigrad.optim import clip_coefficient
 from minigrad.value import Value
 
 __all__ = [
     "fit",
+    "Callback",
+    "StopTraining",
     "evaluate",
     "predict",
     "History",
     "EarlyStopping",
+    "accuracy",
+    "precision",
+    "recall",
+    "f1",
+    "confusion_matrix",
+    "plot_confusion_matrix",
     "STOP_REASONS",
     "lr_sweep",
+    "lr_range_test",
+    "RangeTestResult",
     "SweepResult",
     "SweepRow",
     "dataset_loss",
@@ -56,8 +68,35 @@ __all__ = [
     "critical_learning_rate",
 ]
 
-#: Why a ``fit`` run ended (``History.stop_reason``).
-STOP_REASONS = ("converged", "early-stopped", "diverged", "finished")
+#: Why a ``fit`` run ended (``History.stop_reason``): "stopped" is a callback's
+#: ``StopTraining``, "error" an exception raised mid-run (the History rides on it).
+STOP_REASONS = ("converged", "early-stopped", "diverged", "finished", "stopped", "error")
+
+
+class StopTraining(Exception):  # noqa: N818 (a signal, like StopIteration, not an error)
+    """Raise it in a callback to end ``fit`` cleanly: the History is returned with
+    ``stop_reason == "stopped"`` and the exception's text as ``message``.
+
+    Raised from ``on_epoch_end`` the epoch is complete (recorded, schedule stepped);
+    raised from ``on_batch_end`` the epoch ends after that batch and is recorded with the
+    batches it ran.
+    """
+
+
+class Callback:
+    """Base class of ``fit`` callbacks; override the hooks you need (both do nothing).
+
+    A plain function ``callback(history, model)`` works too: it is called as
+    ``on_epoch_end``.  Raise ``StopTraining`` in a hook to stop the run.
+    """
+
+    def on_batch_end(self, history: History, model: Any, logs: dict[str, float]) -> None:
+        """After each optimizer step.  ``logs``: "epoch", "iteration" (within the epoch,
+        from 1), "loss" (the batch's), "grad_norm" (before clipping), "lr"."""
+
+    def on_epoch_end(self, history: History, model: Any) -> None:
+        """After the epoch is recorded in ``history`` (before the schedule steps)."""
+
 
 #: Loss names accepted by ``fit`` and where they live in ``minigrad.nn.functional``.
 LOSSES = {
@@ -77,22 +116,91 @@ LOSSES = {
 # ============================================================================ metrics
 
 
-def accuracy(prediction: np.ndarray, target: np.ndarray) -> float:
-    """The fraction of examples whose predicted class equals the target class.
+def predicted_classes(prediction: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(predicted class, true class) per example, as 1-D integer arrays.
 
     Several output columns: the predicted class is the argmax (logits or probabilities).
     One output (shape (n,) or (n, 1)): a logit or score, class 1 when it is > 0; if the
     targets use the labels -1/+1 (hinge loss) the prediction is -1 or +1, otherwise 0 or 1.
     """
     prediction = np.asarray(prediction)
-    target = np.asarray(target).reshape(len(prediction), -1)
+    target = np.asarray(target).reshape(len(prediction), -1)[:, 0]
     if prediction.ndim == 2 and prediction.shape[1] > 1:
         predicted = prediction.argmax(axis=1)
     else:
         positive = prediction.reshape(len(prediction)) > 0
         negative_label = -1 if np.any(target == -1) else 0
         predicted = np.where(positive, 1, negative_label)
-    return float(np.mean(predicted == target[:, 0])) if len(prediction) else math.nan
+    return predicted.astype(np.int64), target.astype(np.int64)
+
+
+def accuracy(prediction: np.ndarray, target: np.ndarray) -> float:
+    """The fraction of examples whose predicted class equals the target class (the class
+    read from the outputs as ``predicted_classes`` says)."""
+    predicted, target = predicted_classes(prediction, target)
+    return float(np.mean(predicted == target)) if len(predicted) else math.nan
+
+
+def confusion_matrix(
+    prediction: np.ndarray, target: np.ndarray, labels: Sequence[int] | None = None
+) -> np.ndarray:
+    """C[i, j] = how many examples of true class labels[i] were predicted as labels[j]
+    (rows: truth, columns: prediction; scikit-learn's layout).  ``labels`` defaults to
+    every class seen in either, sorted."""
+    predicted, target = predicted_classes(prediction, target)
+    if labels is None:
+        labels = np.union1d(predicted, target)
+    labels = [int(label) for label in labels]
+    index = {label: i for i, label in enumerate(labels)}
+    matrix = np.zeros((len(labels), len(labels)), dtype=np.int64)
+    for t, p in zip(target, predicted):
+        if t in index and p in index:
+            matrix[index[t], index[p]] += 1
+    return matrix
+
+
+def _per_class(prediction: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, ...]:
+    """(true positives, predicted positives, actual positives) per class.  One output
+    column (a binary classifier): class 1 only.  Several columns: every class seen in the
+    targets or the predictions (scikit-learn's macro average)."""
+    predicted, target = predicted_classes(prediction, target)
+    prediction = np.asarray(prediction)
+    several = prediction.ndim == 2 and prediction.shape[1] > 1
+    labels = np.union1d(predicted, target) if several else np.array([1])
+    tp = np.array([np.sum((predicted == c) & (target == c)) for c in labels], dtype=float)
+    predicted_positive = np.array([np.sum(predicted == c) for c in labels], dtype=float)
+    actual_positive = np.array([np.sum(target == c) for c in labels], dtype=float)
+    return tp, predicted_positive, actual_positive
+
+
+def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+    """numerator / denominator, 0 where the denominator is 0 (scikit-learn's
+    zero_division=0)."""
+    return np.divide(numerator, denominator, out=np.zeros_like(numerator),
+                     where=denominator > 0)  # fmt: skip
+
+
+def precision(prediction: np.ndarray, target: np.ndarray) -> float:
+    """TP / (TP + FP): of the examples predicted positive, the share that are.  One
+    output (a binary classifier): of class 1 (scikit-learn's average="binary"); several
+    outputs: the mean over the classes (average="macro").  0 when nothing is predicted
+    positive (zero_division=0)."""
+    tp, predicted_positive, _ = _per_class(prediction, target)
+    return float(np.mean(_ratio(tp, predicted_positive)))
+
+
+def recall(prediction: np.ndarray, target: np.ndarray) -> float:
+    """TP / (TP + FN): of the positive examples, the share found.  Averaged as
+    ``precision``; 0 for a class with no example."""
+    tp, _, actual_positive = _per_class(prediction, target)
+    return float(np.mean(_ratio(tp, actual_positive)))
+
+
+def f1(prediction: np.ndarray, target: np.ndarray) -> float:
+    """2 · precision · recall / (precision + recall) = 2 TP / (2 TP + FP + FN), per class
+    and then averaged as ``precision`` (macro F1 averages the per-class F1 scores)."""
+    tp, predicted_positive, actual_positive = _per_class(prediction, target)
+    return float(np.mean(_ratio(2 * tp, predicted_positive + actual_positive)))
 
 
 def mean_absolute_error(prediction: np.ndarray, target: np.ndarray) -> float:
@@ -115,10 +223,54 @@ def root_mean_squared_error(prediction: np.ndarray, target: np.ndarray) -> float
 #: Metric names accepted by ``fit(metrics=[...])``; any callable(prediction, target) works too.
 METRICS: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
     "accuracy": accuracy,
+    "precision": precision,
+    "recall": recall,
+    "f1": f1,
     "mae": mean_absolute_error,
     "mse": mean_squared_error,
     "rmse": root_mean_squared_error,
 }
+
+#: Which way each built-in quantity improves, for ``fit(mode="auto")``.  A metric
+#: function of your own may say so itself with an attribute: ``f1.direction = "max"``.
+METRIC_DIRECTIONS: dict[str, str] = {
+    "loss": "min",
+    "accuracy": "max",
+    "precision": "max",
+    "recall": "max",
+    "f1": "max",
+    "mae": "min",
+    "mse": "min",
+    "rmse": "min",
+}
+
+
+def plot_confusion_matrix(
+    prediction: np.ndarray,
+    target: np.ndarray,
+    path: str | None = None,
+    labels: Sequence[int] | None = None,
+) -> Any:
+    """Draw ``confusion_matrix`` as a grid of counts (rows: true class, columns:
+    predicted) and return the Figure; saved through Agg when ``path`` is given."""
+    matrix = confusion_matrix(prediction, target, labels)
+    if labels is None:
+        labels = np.union1d(*predicted_classes(prediction, target))
+    fig = _new_figure(path, figsize=(1.2 + 0.6 * len(matrix), 1 + 0.6 * len(matrix)))
+    ax = fig.subplots()
+    ax.imshow(matrix, cmap="Blues")
+    for (i, j), count in np.ndenumerate(matrix):
+        colour = "white" if count > matrix.max() / 2 else "black"
+        ax.text(j, i, str(count), ha="center", va="center", color=colour)
+    ax.set_xticks(range(len(labels)), [str(v) for v in labels])
+    ax.set_yticks(range(len(labels)), [str(v) for v in labels])
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
+    ax.set_title("confusion matrix")
+    fig.tight_layout()
+    if path is not None:
+        fig.savefig(path)
+    return fig
 
 
 # ============================================================================ History
@@ -158,6 +310,7 @@ class History:
         self.iterations_per_epoch: int = 0
         self.iterations: int = 0
         self.epochs_requested: int = 0
+        self.initial_epoch: int = 0
 
     # ----------------------------------------------------------------- access
 
@@ -210,22 +363,34 @@ class History:
         return [k for k in order if k in self.history] + metrics + ["lr", "grad_norm"]
 
     def table(self, every: int = 1) -> str:
-        """The per-epoch record as a text table (every ``every``-th epoch and the last)."""
+        """The per-epoch record as a text table (every ``every``-th epoch, the first and
+        the last).  The ``lr`` column is left out when the rate never changed (the summary
+        and ``history.lr`` still have it); with loss, val_loss, two metrics, lr and
+        grad_norm the table fits 80 columns."""
         columns = [c for c in self._columns() if c in self.history]
+        if "lr" in columns and len(set(self.history["lr"])) <= 1:
+            columns.remove("lr")
         lines = [_table_header(columns)]
         for i, epoch in enumerate(self.epochs):
             if epoch % every == 0 or i == len(self.epochs) - 1 or i == 0:
-                lines.append(_table_row(epoch, [self.history[c][i] for c in columns]))
+                lines.append(_table_row(epoch, [self.history[c][i] for c in columns], columns))
         return "\n".join(lines)
 
-    def summary(self) -> str:
-        """One paragraph: how the run went and why it stopped."""
+    def summary(self, message: bool = True) -> str:
+        """One paragraph: how the run went and why it stopped (``message=False`` leaves
+        out the stop message, for a caller that has shown it already)."""
         lines = [
             f"{self.n_train} training samples, batch size {self.batch_size}: "
-            f"{self.iterations_per_epoch} iterations per epoch; "
-            f"{self.epochs_run} of {self.epochs_requested} epochs run "
-            f"({self.iterations} iterations).",
-            f"stop reason: {self.stop_reason}" + (f" ({self.message})" if self.message else ""),
+            f"{_plural(self.iterations_per_epoch, 'iteration')} per epoch; "
+            + (
+                f"{self.epochs_run} of {self.epochs_requested} epochs run "
+                if not self.initial_epoch
+                else f"{self.epochs_run} epochs run, resumed after epoch {self.initial_epoch} "
+                f"of {self.epochs_requested} "
+            )
+            + f"({_plural(self.iterations, 'iteration')}).",
+            f"stop reason: {self.stop_reason}"
+            + (f" ({self.message})" if self.message and message else ""),
         ]
         if self.loss:
             lines.append(
@@ -336,12 +501,17 @@ def _fmt(x: float) -> str:
     return f"{x:.6g}" if isinstance(x, (int, float)) else str(x)
 
 
+def _width(column: str) -> int:
+    """A column's width: its name or an 11-character number (``-1.2345e+10``), plus a space."""
+    return max(11, len(column)) + 1
+
+
 def _table_header(columns: Sequence[str]) -> str:
-    return f"{'epoch':>6}" + "".join(f"{c:>14}" for c in columns)
+    return f"{'epoch':>6}" + "".join(f"{c:>{_width(c)}}" for c in columns)
 
 
-def _table_row(epoch: int, values: Sequence[float]) -> str:
-    return f"{epoch:>6}" + "".join(f"{_fmt(v):>14}" for v in values)
+def _table_row(epoch: int, values: Sequence[float], columns: Sequence[str]) -> str:
+    return f"{epoch:>6}" + "".join(f"{v:>{_width(c)}.5g}" for v, c in zip(values, columns))
 
 
 # ============================================================================ early stopping
@@ -351,11 +521,21 @@ class EarlyStopping:
     """Keep track of the best value of a monitored quantity and count epochs without progress.
 
     In mode "min" an epoch improves when ``value < best - min_delta`` ("max": when
-    ``value > best + min_delta``).  ``should_stop`` becomes True once ``patience`` epochs
-    in a row have not improved (``patience=None`` never stops; the best is still tracked).
+    ``value > best + min_delta``); ``best_epoch`` is the last epoch that improved so.
+    ``should_stop`` becomes True once ``patience`` epochs in a row have not improved
+    (``patience=None`` never stops; the best is still tracked).  With a ``baseline`` an
+    improvement restarts the count only if it also beats the baseline by ``min_delta``
+    (Keras's rule): a run that never gets past the baseline stops after ``patience``
+    epochs.
     """
 
-    def __init__(self, patience: int | None = None, min_delta: float = 0.0, mode: str = "min"):
+    def __init__(
+        self,
+        patience: int | None = None,
+        min_delta: float = 0.0,
+        mode: str = "min",
+        baseline: float | None = None,
+    ):
         if patience is not None and (
             isinstance(patience, bool) or not isinstance(patience, numbers.Integral) or patience < 0
         ):
@@ -369,6 +549,13 @@ class EarlyStopping:
             raise ValueError(f"min_delta must be a finite number >= 0, got {min_delta!r}")
         if mode not in ("min", "max"):
             raise ValueError(f"mode must be 'min' or 'max', got {mode!r}")
+        if baseline is not None and (
+            isinstance(baseline, bool)
+            or not isinstance(baseline, numbers.Real)
+            or not math.isfinite(baseline)
+        ):
+            raise ValueError(f"baseline must be None or a finite number, got {baseline!r}")
+        self.baseline = None if baseline is None else float(baseline)
         self.patience = patience
         self.min_delta = float(min_delta)
         self.mode = mode
@@ -376,16 +563,19 @@ class EarlyStopping:
         self.best_epoch: int | None = None
         self.wait = 0
 
+    def _beats(self, value: float, reference: float) -> bool:
+        if self.mode == "min":
+            return value < reference - self.min_delta
+        return value > reference + self.min_delta
+
     def update(self, value: float, epoch: int) -> bool:
         """Record the epoch's value; return True if it is a new best."""
-        if self.mode == "min":
-            improved = value < self.best - self.min_delta
-        else:
-            improved = value > self.best + self.min_delta
-        if improved and math.isfinite(value):
-            self.best, self.best_epoch, self.wait = value, epoch, 0
-            return True
         self.wait += 1
+        if math.isfinite(value) and self._beats(value, self.best):
+            self.best, self.best_epoch = value, epoch
+            if self.baseline is None or self._beats(value, self.baseline):
+                self.wait = 0
+            return True
         return False
 
     @property
@@ -407,19 +597,26 @@ def fit(
     epochs: int = 10,
     batch_size: int | None = None,
     shuffle: bool = True,
+    drop_last: bool = False,
     seed: int | np.random.Generator = 0,
+    sample_weight: Any = None,
+    class_weight: dict[int, float] | None = None,
     validation_data: tuple[Any, Any] | None = None,
     validation_split: float | None = None,
     metrics: Sequence[str | Callable[[np.ndarray, np.ndarray], float]] = (),
     patience: int | None = None,
     min_delta: float = 0.0,
     monitor: str | None = None,
+    mode: str = "auto",
+    baseline: float | None = None,
+    start_from_epoch: int = 0,
     restore_best_weights: bool = False,
     tol: float | None = None,
     divergence_factor: float = 1e3,
     scheduler: Any = None,
     clip_grad_norm: float | None = None,
-    callbacks: Sequence[Callable[[History, Any], Any]] = (),
+    callbacks: Sequence[Callable[[History, Any], Any] | Callback] = (),
+    initial_epoch: int = 0,
     verbose: bool = True,
     print_every: int | None = None,
 ) -> History:
@@ -450,19 +647,42 @@ def fit(
     numpy arrays.
 
     Stopping: ``patience`` epochs without an improvement larger than ``min_delta`` in
-    ``monitor`` (default "val_loss" with validation data, else "loss"; names containing
-    "acc" are maximised) stop with "early-stopped".  ``restore_best_weights=True`` puts
-    the parameters of the best epoch back at the end, whatever the stop reason.  ``tol``:
-    stop with "converged" when |loss_k - loss_(k-1)| <= tol * |loss_(k-1)|.  A batch loss
-    or gradient that is NaN/inf, or an epoch loss larger than both the initial loss and
-    ``divergence_factor`` times the best epoch loss, stops training at once with
-    "diverged" and the message "diverged at epoch k ...".
+    ``monitor`` (default "val_loss" with validation data, else "loss") stop with
+    "early-stopped".  ``mode`` says which way is better: "min", "max", or "auto" (the
+    default), which knows the loss and the built-in metrics, reads a metric function's
+    ``direction`` attribute, and otherwise refuses, as Keras 3 does, rather than guess.
+    ``baseline``: an improvement restarts the patience count only if it also beats this
+    value.  ``start_from_epoch=k``: epochs up to k are not monitored (warmup).
+    ``best_epoch`` is the last epoch that improved by more than ``min_delta``.
+    ``restore_best_weights=True`` puts the parameters of the best epoch back at the end,
+    whatever the stop reason.  ``tol``: stop with "converged" when
+    |loss_k - loss_(k-1)| <= tol * |loss_(k-1)|.  A batch loss or gradient that is
+    NaN/inf, or an epoch loss larger than both the initial loss and ``divergence_factor``
+    times the best epoch loss, stops training at once with "diverged" and the message
+    "diverged at epoch k ...".
 
     Each epoch: ``scheduler.step()`` is called after it (an lr schedule from
-    ``minigrad.optim``), or, if ``scheduler`` is a plain function, ``optimizer.lr =
-    scheduler(epoch)`` before it (epochs count from 1); with ``clip_grad_norm`` the
-    gradients are rescaled so their global norm is at most that value before each step;
-    each ``callback(history, model)`` runs after the epoch is recorded.
+    ``minigrad.optim``; ``ReduceLROnPlateau`` gets ``step(monitored value)``;
+    ``OneCycleLR`` is stepped after every batch instead), or, if ``scheduler`` is a plain
+    function, ``optimizer.lr = scheduler(epoch)`` before it (epochs count from 1).  With
+    ``clip_grad_norm=c`` the gradients are multiplied by c / (norm + 1e-6) when that is
+    below 1, before each step (PyTorch's formula, the same as ``optim.clip_grad_norm``).
+
+    Callbacks: a function ``callback(history, model)`` runs after each epoch is recorded;
+    a ``Callback`` object may also define ``on_batch_end(history, model, logs)``.  A
+    callback raising ``StopTraining`` ends the run (stop reason "stopped").
+
+    Resuming: ``epochs`` is the number of the last epoch and ``initial_epoch`` the number
+    of epochs already done (Keras's meaning): ``fit(..., epochs=5, seed=s)`` then
+    ``fit(..., epochs=10, initial_epoch=5, seed=s)`` with the same optimizer gives
+    exactly the run of ``fit(..., epochs=10, seed=s)``: the validation split and the
+    shuffles are drawn from ``seed`` as in the uninterrupted run.  A Generator passed as
+    ``seed`` is copied, never advanced, so the second call draws the same.  (Dropout
+    layers draw from their own generators, which continue with the model; from a file,
+    ``nn.save_checkpoint`` stores them.)
+
+    dtype: the data are converted to the parameters' floating dtype, so a float32 model
+    trains, predicts and evaluates in float32.
 
     Output: ``verbose=True`` shows a tqdm progress bar (epoch, loss, val_loss; in Jupyter
     tqdm's notebook bar when ipywidgets is installed, the text bar otherwise, never an
@@ -473,45 +693,61 @@ def fit(
     data set, NaN/inf in X or y, a batch size or epoch count below 1, a validation split
     outside (0, 1), an unknown loss or metric raise ValueError/TypeError naming the
     problem, and then neither the model nor the data have changed.  X and y are never
-    modified.
+    modified.  An exception raised during the run (in the model, the loss, a callback,
+    or Ctrl-C) propagates with the History of the epochs recorded so far attached as
+    ``error.history`` (stop reason "error").
     """
     run = _prepare(
         model, X, y, loss=loss, optimizer=optimizer, lr=lr, epochs=epochs,
-        batch_size=batch_size, shuffle=shuffle, seed=seed, validation_data=validation_data,
+        batch_size=batch_size, shuffle=shuffle, drop_last=drop_last, seed=seed,
+        sample_weight=sample_weight, class_weight=class_weight, validation_data=validation_data,
         validation_split=validation_split, metrics=metrics, patience=patience,
-        min_delta=min_delta, monitor=monitor, tol=tol, divergence_factor=divergence_factor,
-        clip_grad_norm=clip_grad_norm, print_every=print_every,
+        min_delta=min_delta, monitor=monitor, mode=mode, baseline=baseline,
+        start_from_epoch=start_from_epoch, tol=tol, divergence_factor=divergence_factor,
+        clip_grad_norm=clip_grad_norm, print_every=print_every, initial_epoch=initial_epoch,
+        callbacks=callbacks,
     )  # fmt: skip
     # Every argument has been checked; from here on the model may change.
     params, optimizer, loss_fn, loader = run.params, run.optimizer, run.loss_fn, run.loader
     history = run.history
-    display = _Display(epochs, verbose, print_every)
+    first = run.initial_epoch + 1
+    display = _Display(epochs - run.initial_epoch, verbose, print_every)
     display.say(
         f"training on {history.n_train} samples, batch size {loader.batch_size}: "
-        f"{len(loader)} iterations per epoch, {epochs} epochs"
+        f"{_plural(len(loader), 'iteration')} per epoch, "
+        + (f"epochs {first} to {epochs}" if run.initial_epoch else _plural(epochs, "epoch"))
         + (f"; validating on {history.n_val} samples" if history.n_val else "")
     )
     was_training = bool(getattr(model, "training", True))
     best_weights = None
+    epoch = run.initial_epoch
+    per_batch_schedule = bool(getattr(scheduler, "per_batch", False))
     try:
         # fit checks every batch loss and gradient norm itself and reports the first NaN or
         # inf, so numpy's overflow warnings would only repeat that, once per operation.
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             _check_initial_loss(run, model)  # the reference for divergence and lr_sweep
-            display.header(run)
+            display.header(run, show_lr=scheduler is not None)
 
-            for epoch in range(1, epochs + 1):
+            for epoch in range(first, epochs + 1):
                 if history.stop_reason == "diverged":  # already before the first update
                     break
                 if scheduler is not None and not hasattr(scheduler, "step"):
                     optimizer.lr = scheduler(epoch)
                 tally = _EpochTally(float(getattr(optimizer, "lr", math.nan)))
                 _set_mode(model, True)
+                stop: StopTraining | None = None
 
                 for X_batch, y_batch in loader:
+                    if run.weights is not None:  # the loader yields row numbers: look up
+                        rows = y_batch.astype(np.int64)
+                        y_batch, w_batch = run.y[rows], run.weights[rows]
                     prediction = model(Value(X_batch, requires_grad=False))  # forward
                     y_batch = _match_target(y_batch, prediction)
-                    batch_loss = loss_fn(prediction, y_batch)  # loss
+                    if run.weights is None:
+                        batch_loss = loss_fn(prediction, y_batch)  # loss
+                    else:
+                        batch_loss = _weighted_loss(loss_fn, prediction, y_batch, w_batch)
                     value = _scalar_loss(batch_loss)
                     if not math.isfinite(value):
                         tally.problem = f"the training loss became {value}"
@@ -526,32 +762,64 @@ def fit(
                         tally.problem = f"the gradient norm became {norm}"
                         tally.bad_loss = value
                         break
-                    if clip_grad_norm is not None and norm > clip_grad_norm:
-                        _scale_gradients(params, clip_grad_norm / norm)
+                    if clip_grad_norm is not None:  # PyTorch's formula, as optim's clipping
+                        coefficient = clip_coefficient(clip_grad_norm, norm)
+                        if coefficient < 1.0:
+                            _scale_gradients(params, coefficient)
                     optimizer.step()  # update the parameters
+                    if per_batch_schedule:  # OneCycleLR: one schedule step per batch
+                        scheduler.step()
                     history.iterations += 1
                     tally.add(value, norm, prediction, y_batch, run.metric_fns)
+                    if run.batch_hooks:
+                        logs = {"epoch": epoch, "iteration": tally.iterations, "loss": value,
+                                "grad_norm": norm, "lr": tally.lr}  # fmt: skip
+                        stop = _call_hooks(run.batch_hooks, history, model, logs)
+                        if stop is not None:
+                            break
 
                 if tally.problem is not None:  # stop at once: no NaN for the rest of the run
                     _record_divergence(run, tally, epoch)
                     display.epoch_done(history, epoch, force=True)
                     break
+                if stop is not None and tally.iterations == 0:  # nothing to record
+                    _stopped(history, stop, epoch)
+                    break
 
                 history._record(epoch, _epoch_record(run, model, tally))
-                if run.stopper.update(history[run.monitor][-1], epoch):
+                if epoch > run.start_from_epoch and run.stopper.update(
+                    history[run.monitor][-1], epoch
+                ):
                     history.best_epoch, history.best_value = epoch, run.stopper.best
                     if restore_best_weights:
                         best_weights = _snapshot(params)
-                for callback in callbacks:
-                    callback(history, model)
-                if scheduler is not None and hasattr(scheduler, "step"):
-                    scheduler.step()
+                if stop is None:  # a stop inside the epoch skips the epoch-end hooks
+                    stop = _call_hooks(run.epoch_hooks, history, model, None)
+                    if hasattr(scheduler, "step") and not per_batch_schedule:
+                        _step_scheduler(scheduler, history, run.monitor)
 
-                _decide_stop(run, epoch)  # diverged, converged or early-stopped?
+                if stop is not None:
+                    _stopped(history, stop, epoch)
+                else:
+                    _decide_stop(run, epoch)  # diverged, converged or early-stopped?
                 stopping = history.stop_reason != "finished"
                 display.epoch_done(history, epoch, force=stopping or epoch == epochs)
                 if stopping:
                     break
+    except BaseException as error:
+        # Never lose what was learnt about the run: the History rides on the exception.
+        history.stop_reason = "error"
+        history.message = f"{type(error).__name__} during epoch {epoch}: {error}"
+        try:
+            error.history = history  # type: ignore[attr-defined]
+        except (AttributeError, TypeError):  # an exception type that takes no attributes
+            pass
+        else:
+            error.add_note(
+                f"fit: the History of the {_plural(history.epochs_run, 'recorded epoch')} "
+                "is attached to this exception as .history"
+            )
+        raise
     finally:
         display.close()
         _set_mode(model, was_training)
@@ -562,6 +830,40 @@ def fit(
     if history.message:
         display.say(history.message)
     return history
+
+
+def _plural(count: int, noun: str) -> str:
+    """``"1 iteration"``, ``"2 iterations"``."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def _call_hooks(hooks: list[Callable], history: History, model: Any, logs: Any) -> Any:
+    """Call each hook; return the first ``StopTraining`` raised (the rest still run)."""
+    stop = None
+    for hook in hooks:
+        try:
+            if logs is None:
+                hook(history, model)
+            else:
+                hook(history, model, logs)
+        except StopTraining as signal:
+            stop = stop or signal
+    return stop
+
+
+def _stopped(history: History, stop: StopTraining, epoch: int) -> None:
+    history.stop_reason = "stopped"
+    reason = str(stop) or "StopTraining raised by a callback"
+    history.message = f"stopped at epoch {epoch}: {reason}"
+
+
+def _step_scheduler(scheduler: Any, history: History, monitor: str) -> None:
+    """``scheduler.step()``; a schedule that reads a metric (ReduceLROnPlateau) gets the
+    monitored quantity of the epoch."""
+    if getattr(scheduler, "needs_metric", False):
+        scheduler.step(history[monitor][-1])
+    else:
+        scheduler.step()
 
 
 # ----------------------------------------------------------------------------- fit helpers
@@ -586,11 +888,24 @@ class _Run:
     tol: float | None
     divergence_factor: float
     history: History
+    initial_epoch: int = 0
+    start_from_epoch: int = 0
+    weights: np.ndarray | None = None
+    batch_hooks: list[Callable] = field(default_factory=list)
+    epoch_hooks: list[Callable] = field(default_factory=list)
 
 
 def _prepare(model: Any, X: Any, y: Any, **a: Any) -> _Run:
     """Check every argument of ``fit`` (raising before anything is touched) and set up."""
     epochs = _positive_int(a["epochs"], "epochs")
+    initial_epoch = _count(a["initial_epoch"], "initial_epoch")
+    if initial_epoch >= epochs:
+        raise ValueError(
+            f"fit: initial_epoch={initial_epoch} leaves nothing to train with epochs={epochs}; "
+            "epochs is the number of the last epoch (Keras's meaning), so to train 5 more "
+            f"epochs after {initial_epoch} pass epochs={initial_epoch + 5}"
+        )
+    start_from_epoch = _count(a["start_from_epoch"], "start_from_epoch")
     batch_size = a["batch_size"]
     if batch_size is not None:
         batch_size = _positive_int(batch_size, "batch_size")
@@ -598,24 +913,39 @@ def _prepare(model: Any, X: Any, y: Any, **a: Any) -> _Run:
     loss_fn, _ = _loss_function(a["loss"])
     metric_fns = _metric_functions(a["metrics"])
     params = _parameters(model)
+    X = _in_model_dtype(X, params)
+    batch_hooks, epoch_hooks = _hooks(a["callbacks"])
     validation_data, validation_split = a["validation_data"], a["validation_split"]
     if validation_data is not None and validation_split is not None:
         raise ValueError("fit: pass validation_data or validation_split, not both")
-    rng = _rng(a["seed"])
+    # A Generator is copied, never advanced: a second call (a resumed run) draws the same
+    # validation split and the same sequence of shuffles as the first.
+    rng = copy.deepcopy(_rng(a["seed"]))
+    weights = _sample_weights(a["sample_weight"], a["class_weight"], y)
+    if weights is not None and not (isinstance(a["loss"], str) or _takes_reduction(loss_fn)):
+        raise TypeError(
+            "fit: sample_weight and class_weight need the loss of each example: use a named "
+            "loss, or a loss function with a reduction='none' argument"
+        )
     X_val = y_val = None
     if validation_split is not None:
-        X, y, X_val, y_val = _split_off_validation(X, y, validation_split, rng)
+        rows = np.arange(len(X))
+        X, rows, X_val, y_val = _split_off_validation(X, rows, validation_split, rng)
+        y_val, y = y[y_val], y[rows]  # y_val holds row numbers until here
+        weights = None if weights is None else weights[rows]
     elif validation_data is not None:
         if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
             raise TypeError("fit: validation_data must be a pair (X_val, y_val)")
         X_val, y_val = _checked_data(*validation_data, "X_val", "y_val")
+        X_val = _in_model_dtype(X_val, params)
     has_val = X_val is not None
     monitor = a["monitor"] or ("val_loss" if has_val else "loss")
     valid_monitors = ["loss"] + [name for name, _ in metric_fns]
     valid_monitors += ["val_" + m for m in valid_monitors] if has_val else []
     if monitor not in valid_monitors:
         raise ValueError(f"fit: cannot monitor {monitor!r}; choose one of {valid_monitors}")
-    stopper = EarlyStopping(a["patience"], a["min_delta"], "max" if "acc" in monitor else "min")
+    direction = _direction(a["mode"], monitor, metric_fns)
+    stopper = EarlyStopping(a["patience"], a["min_delta"], direction, a["baseline"])
     tol = a["tol"]
     if tol is not None and not (isinstance(tol, numbers.Real) and tol >= 0):
         raise ValueError(f"fit: tol must be None or a number >= 0, got {tol!r}")
@@ -628,20 +958,165 @@ def _prepare(model: Any, X: Any, y: Any, **a: Any) -> _Run:
     if a["print_every"] is not None:
         _positive_int(a["print_every"], "print_every")
     optimizer = _optimizer(a["optimizer"], a["lr"], params)
-    loader = DataLoader(X, y, batch_size, shuffle=a["shuffle"], seed=rng)
+    # With weights the loader yields row numbers, so the weights follow the shuffle.
+    batched_y = y if weights is None else np.arange(len(X))
+    loader = DataLoader(
+        X, batched_y, batch_size, shuffle=a["shuffle"], seed=rng, drop_last=a["drop_last"]
+    )
+    loader.skip_epochs(initial_epoch)  # resume the shuffling where epoch initial_epoch left it
 
     history = History()
     history.n_train, history.n_val = len(X), (len(X_val) if has_val else 0)
     history.batch_size = loader.batch_size
     history.iterations_per_epoch = len(loader)
     history.epochs_requested = epochs
+    history.initial_epoch = initial_epoch
     history.monitor = monitor
     return _Run(
         X=X, y=y, X_val=X_val, y_val=y_val, batch_size=batch_size, params=params,
         optimizer=optimizer, loss_fn=loss_fn, metric_fns=metric_fns, loader=loader,
         monitor=monitor, stopper=stopper, tol=tol, divergence_factor=float(factor),
-        history=history,
+        history=history, initial_epoch=initial_epoch, start_from_epoch=start_from_epoch,
+        batch_hooks=batch_hooks, epoch_hooks=epoch_hooks, weights=weights,
     )  # fmt: skip
+
+
+def _takes_reduction(loss_fn: Callable) -> bool:
+    import inspect
+
+    try:
+        return "reduction" in inspect.signature(loss_fn).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def _sample_weights(sample_weight: Any, class_weight: Any, y: np.ndarray) -> np.ndarray | None:
+    """One weight per training row: sample_weight[i] * class_weight[y[i]] (either may be
+    absent); None when neither is given."""
+    if sample_weight is None and class_weight is None:
+        return None
+    weights = np.ones(len(y))
+    if sample_weight is not None:
+        if isinstance(sample_weight, Value):
+            sample_weight = sample_weight.data
+        given = np.asarray(sample_weight)
+        if given.dtype.kind not in "biuf" or given.shape != (len(y),):
+            raise ValueError(
+                f"fit: sample_weight must be {len(y)} numbers, one per row of X, got "
+                f"{'shape ' + str(given.shape) if given.dtype.kind in 'biuf' else given.dtype}"
+            )
+        if not np.all(np.isfinite(given)) or np.any(given < 0):
+            raise ValueError("fit: sample_weight must be finite and >= 0")
+        weights = weights * given
+    if class_weight is not None:
+        if not isinstance(class_weight, dict):
+            raise TypeError(f"fit: class_weight must be a dict {{class: weight}}, got "
+                            f"{type(class_weight).__name__}")  # fmt: skip
+        labels = np.asarray(y).reshape(len(y), -1)[:, 0]
+        if labels.dtype.kind == "f" and not np.all(labels == np.round(labels)):
+            raise ValueError("fit: class_weight needs class labels in y, not continuous targets")
+        missing = sorted({int(v) for v in np.unique(labels)} - {int(k) for k in class_weight})
+        if missing:
+            raise ValueError(f"fit: class_weight has no weight for the classes {missing}")
+        for label, w in class_weight.items():
+            if (
+                isinstance(w, bool)
+                or not isinstance(w, numbers.Real)
+                or not (math.isfinite(w) and w >= 0)
+            ):
+                raise ValueError(f"fit: class_weight[{label!r}] must be a number >= 0, got {w!r}")
+        table = {int(k): float(v) for k, v in class_weight.items()}
+        weights = weights * np.array([table[int(v)] for v in labels])
+    return weights
+
+
+def _weighted_loss(
+    loss_fn: Callable, prediction: Value, target: np.ndarray, weights: np.ndarray
+) -> Value:
+    """sum_i w_i · loss_i / n: each example's loss (averaged over its outputs) weighted,
+    divided by the batch size, as Keras's sample_weight does."""
+    per_example = loss_fn(prediction, target, reduction="none")
+    if per_example.ndim > 1:
+        per_example = per_example.reshape(len(weights), -1).mean(axis=1)
+    elif per_example.ndim == 0:
+        per_example = per_example.reshape(1)
+    w = Value(weights.astype(per_example.dtype).reshape(per_example.shape), requires_grad=False)
+    return (per_example * w).sum() * (1.0 / len(weights))
+
+
+def _count(value: Any, name: str) -> int:
+    """An integer >= 0 (``initial_epoch``, ``start_from_epoch``)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"fit: {name} must be an integer >= 0, got {type(value).__name__} "
+                        f"{value!r}")  # fmt: skip
+    if value < 0:
+        raise ValueError(f"fit: {name} must be an integer >= 0, got {value}")
+    return int(value)
+
+
+def _hooks(callbacks: Any) -> tuple[list[Callable], list[Callable]]:
+    """(batch-end hooks, epoch-end hooks) from plain functions and Callback objects."""
+    if callable(callbacks) or isinstance(callbacks, Callback):
+        callbacks = [callbacks]
+    batch, epoch = [], []
+    for callback in callbacks:
+        on_batch = getattr(callback, "on_batch_end", None)
+        on_epoch = getattr(callback, "on_epoch_end", None)
+        if on_batch is None and on_epoch is None:
+            if not callable(callback):
+                raise TypeError(
+                    "fit: a callback must be a function callback(history, model) or an object "
+                    f"with on_epoch_end/on_batch_end methods, got {type(callback).__name__}"
+                )
+            on_epoch = callback
+        if on_batch is not None:
+            batch.append(on_batch)
+        if on_epoch is not None:
+            epoch.append(on_epoch)
+    return batch, epoch
+
+
+def _direction(mode: Any, monitor: str, metric_fns: list) -> str:
+    """ "min" or "max" for the monitored quantity; "auto" reads it from the name, as
+    Keras 3 does, and refuses a name it cannot read instead of guessing."""
+    if mode in ("min", "max"):
+        return mode
+    if mode != "auto":
+        raise ValueError(f"fit: mode must be 'auto', 'min' or 'max', got {mode!r}")
+    name = monitor.removeprefix("val_")
+    custom = dict(metric_fns).get(name)
+    declared = getattr(custom, "direction", None)
+    if declared in ("min", "max"):
+        return declared
+    if custom is METRICS.get(name) and name in METRIC_DIRECTIONS:
+        return METRIC_DIRECTIONS[name]
+    if name == "loss":
+        return "min"
+    raise ValueError(
+        f"fit: mode='auto' cannot tell whether {monitor!r} should go up or down; pass "
+        f"mode='max' (for a score such as F1) or mode='min' (for an error), or give the "
+        f"metric function an attribute direction = 'max' or 'min'"
+    )
+
+
+def _model_dtype(model: Any) -> np.dtype | None:
+    """The floating dtype the model's parameters share (None if they have none)."""
+    try:
+        params = list(model.parameters()) if hasattr(model, "parameters") else list(model)
+    except TypeError:
+        return None
+    dtypes = {np.dtype(p.dtype) for p in params if isinstance(p, Value)}
+    dtypes = {d for d in dtypes if d.kind == "f"}
+    return np.result_type(*dtypes) if dtypes else None
+
+
+def _in_model_dtype(X: np.ndarray, model: Any) -> np.ndarray:
+    """X in the model's floating dtype, so a float32 model runs in float32 (a float64 Value
+    around the data would promote every operation to float64)."""
+    dtype = _model_dtype(model)
+    if dtype is None or X.dtype == dtype:
+        return X
+    return X.astype(dtype)
 
 
 class _EpochTally:
@@ -672,7 +1147,22 @@ class _EpochTally:
 
 def _check_initial_loss(run: _Run, model: Any) -> None:
     history = run.history
-    history.initial_loss = _evaluate(model, run.X, run.y, run.loss_fn, [], run.batch_size)["loss"]
+    if run.weights is None:
+        history.initial_loss = _evaluate(model, run.X, run.y, run.loss_fn, [], run.batch_size)[
+            "loss"
+        ]
+    else:  # the weighted loss, the quantity the training losses report
+        was_training = bool(getattr(model, "training", True))
+        _set_mode(model, False)
+        try:
+            with no_grad():
+                prediction = model(Value(run.X, requires_grad=False))
+                target = _match_target(run.y, prediction)
+                history.initial_loss = _weighted_loss(
+                    run.loss_fn, prediction, target, run.weights
+                ).item()
+        finally:
+            _set_mode(model, was_training)
     if not math.isfinite(history.initial_loss):
         history.stop_reason = "diverged"
         history.diverged_at = 0
@@ -752,10 +1242,14 @@ def _decide_stop(run: _Run, epoch: int) -> None:
     elif run.stopper.should_stop:
         stopper = run.stopper
         history.stop_reason = "early-stopped"
+        by = f" by more than {stopper.min_delta:g}" if stopper.min_delta else ""
+        beyond = (
+            f" beyond the baseline {stopper.baseline:g}" if stopper.baseline is not None else ""
+        )
         history.message = (
-            f"early-stopped at epoch {epoch}: {run.monitor} has not improved by more than "
-            f"{stopper.min_delta:g} for {stopper.wait} epochs "
-            f"(best {_fmt(stopper.best)} at epoch {stopper.best_epoch})"
+            f"early-stopped at epoch {epoch}: {run.monitor} has not improved{by}{beyond} for "
+            f"{_plural(stopper.wait, 'epoch')} (best {_fmt(stopper.best)} at epoch "
+            f"{stopper.best_epoch})"
         )
 
 
@@ -791,6 +1285,7 @@ class _Display:
 
     def __init__(self, epochs: int, verbose: bool, print_every: int | None):
         self.print_every = print_every
+        self.columns: list[str] = []
         self.active = bool(verbose) or print_every is not None
         self.bar = None
         if verbose:
@@ -805,9 +1300,11 @@ class _Display:
         else:
             print(text)
 
-    def header(self, run: _Run) -> None:
+    def header(self, run: _Run, show_lr: bool) -> None:
+        """The printed table's header; ``lr`` only when a schedule may change it."""
+        self.columns = [c for c in _columns(run) if c != "time" and (show_lr or c != "lr")]
         if self.print_every is not None:
-            self.say(_table_header([c for c in _columns(run) if c != "time"]))
+            self.say(_table_header(self.columns))
 
     def epoch_done(self, history: History, epoch: int, force: bool) -> None:
         if self.bar is not None:
@@ -818,8 +1315,8 @@ class _Display:
             self.bar.update(1)
         every = self.print_every
         if every is not None and (epoch % every == 0 or epoch == 1 or force):
-            columns = [c for c in history._columns() if c in history.history]
-            self.say(_table_row(epoch, [history.history[c][-1] for c in columns]))
+            columns = self.columns
+            self.say(_table_row(epoch, [history.history[c][-1] for c in columns], columns))
 
     def close(self) -> None:
         if self.bar is not None:
@@ -957,8 +1454,12 @@ def _optimizer(optimizer: Any, lr: float | None, params: list[Value]) -> Any:
                 "fit: pass an optimizer (e.g. optim.Adam(model.parameters(), lr=1e-3)) "
                 "or lr=... for plain gradient descent"
             )
-        if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not lr > 0:
-            raise ValueError(f"fit: lr must be a positive number, got {lr!r}")
+        if (
+            isinstance(lr, bool)
+            or not isinstance(lr, numbers.Real)
+            or not (lr >= 0 and math.isfinite(lr))
+        ):
+            raise ValueError(f"fit: lr must be a finite number >= 0, got {lr!r}")
         from minigrad.optim import SGD
 
         return SGD(params, lr=float(lr))
@@ -1032,7 +1533,7 @@ def predict(model: Any, X: Any, batch_size: int | None = None) -> np.ndarray:
 
     The model's mode is restored afterwards.  ``batch_size`` splits ``X`` into chunks.
     """
-    X = _checked_features(X, "predict")
+    X = _in_model_dtype(_checked_features(X, "predict"), model)
     was_training = bool(getattr(model, "training", True))
     _set_mode(model, False)
     try:
@@ -1064,6 +1565,7 @@ def evaluate(
     The model's mode is restored afterwards.
     """
     X, y = _checked_data(X, y, "X", "y")
+    X = _in_model_dtype(X, model)
     loss_fn, _ = _loss_function(loss)
     if batch_size is not None:
         batch_size = _positive_int(batch_size, "batch_size")
@@ -1125,12 +1627,15 @@ class SweepResult:
     """The rows of ``lr_sweep``, one per learning rate, in the order given.
 
     ``str(result)`` is a table; ``result.rows`` the rows; ``result.verdicts`` maps each
-    lr to its verdict; ``result.plot()`` draws every loss curve.
+    lr to its verdict ("too small", "slow", "converges", "too large", "diverges");
+    ``result.conclusion`` one sentence on the whole range; ``result.plot()`` draws every
+    loss curve.
     """
 
-    def __init__(self, rows: list[SweepRow], rule: str):
+    def __init__(self, rows: list[SweepRow], rule: str, conclusion: str = ""):
         self.rows = rows
         self.rule = rule
+        self.conclusion = conclusion
 
     def __iter__(self):
         return iter(self.rows)
@@ -1164,7 +1669,7 @@ class SweepResult:
                 f"{r.lr:>12.4g}{_fmt(r.initial_loss):>16}{_fmt(r.final_loss):>16}"
                 f"{r.epochs_run:>8}  {r.verdict}" + (f" ({r.note})" if r.note else "")
             )
-        return "\n".join(lines + [self.rule])
+        return "\n".join(lines + ([self.conclusion] if self.conclusion else []) + [self.rule])
 
     def __repr__(self) -> str:
         return f"SweepResult({[(r.lr, r.verdict) for r in self.rows]})"
@@ -1174,7 +1679,8 @@ class SweepResult:
         verdict; returns the Figure (saved with Agg when ``path`` is given)."""
         fig = _new_figure(path, figsize=(8, 5))
         ax = fig.subplots()
-        colours = {"too small": "tab:blue", "converges": "tab:green", "diverges": "tab:red"}
+        colours = {"too small": "tab:blue", "slow": "tab:cyan", "converges": "tab:green",
+                   "too large": "tab:orange", "diverges": "tab:red"}  # fmt: skip
         for r in self.rows:
             losses = [r.initial_loss] + r.history.loss
             ax.plot(range(len(losses)), _finite(losses), color=colours[r.verdict],
@@ -1213,11 +1719,19 @@ def lr_sweep(
     Verdicts, from the training losses: **diverges** if ``fit`` stopped with "diverged"
     or the final loss is not finite or is above the initial loss.  Otherwise the progress
     of a run is log(initial / final loss), and the best lr is the one with the most
-    progress: an lr *below* the best one is **too small** if its loss fell by less than
-    ``min_decrease`` (a fraction of the initial loss: it barely moved) or it made less than
-    ``too_small`` times the best progress; every other run **converges** (a slow run
-    *above* the best lr gets the note that its steps overshoot: it is near divergence,
-    not too small).  Each row's ``note`` says why.
+    progress.  A run "barely moved" if its loss fell by less than ``min_decrease`` (a
+    fraction of the initial loss).
+
+    * below the best lr: **too small** if it barely moved or made less than
+      ``too_small`` times the best progress, else **converges**;
+    * the best lr itself: **converges**, unless it barely moved too: then **too small**
+      if it is the largest rate tried (larger ones may do better), else **slow** (larger
+      rates did worse: the limit is not the rate);
+    * above the best lr: **too large** if it barely moved (its steps overshoot), else
+      **converges** (a note says when it was slower than the best: near divergence).
+
+    Each row's ``note`` says what was measured; ``result.conclusion`` sums up the range
+    (which rate is best, or that every rate is too small, or too large).
 
     The verdicts judge the loss only.  A loss can look converged while a parameter in a
     flat direction of the loss is still far from its optimum (see the apartment example
@@ -1262,19 +1776,9 @@ def lr_sweep(
     rows = []
     for (lr, h), gain in zip(runs, gains):
         final = h.loss[-1] if h.loss else h.initial_loss
-        barely_moved = final > (1 - min_decrease) * h.initial_loss
-        slow = gain is not None and gain < too_small * best_gain
-        note = ""
-        if gain is None:
-            verdict = "diverges"
-            note = h.message if h.stop_reason == "diverged" else "the loss ended above its start"
-        elif (barely_moved or slow) and lr < best_lr:
-            verdict = "too small"
-            note = "the loss barely moved" if barely_moved else f"slower than lr={best_lr:.3g}"
-        else:
-            verdict = "converges"
-            if barely_moved or slow:  # larger than the best lr: steps overshoot the minimum
-                note = f"slower than lr={best_lr:.3g}: the steps overshoot, near divergence"
+        verdict, note = _verdict(
+            lr, h, final, gain, best_lr, best_gain, max(lrs), too_small, min_decrease
+        )
         finite_losses = [v for v in h.loss if math.isfinite(v)]
         rows.append(
             SweepRow(
@@ -1286,9 +1790,71 @@ def lr_sweep(
     rule = (
         f"(diverges: loss NaN/inf or above the initial loss; too small: below the best lr and "
         f"the loss fell by less than {min_decrease:.0%}, or made under {too_small:.0%} of the "
-        "best run's progress in log-loss)"
+        "best run's progress in log-loss; too large: above the best lr and the loss fell by "
+        f"less than {min_decrease:.0%})"
     )
-    return SweepResult(rows, rule)
+    return SweepResult(rows, rule, _conclusion(rows, min_decrease))
+
+
+def _fell(h: History, final: float) -> str:
+    """How much the loss fell, in words: "fell 7.8%"."""
+    share = 1 - final / h.initial_loss if h.initial_loss else 0.0
+    return f"the loss fell {share:.1%}" if share >= 0.001 else "the loss fell by less than 0.1%"
+
+
+def _verdict(
+    lr: float, h: History, final: float, gain: float | None, best_lr: float,
+    best_gain: float, largest_lr: float, too_small: float, min_decrease: float,
+) -> tuple[str, str]:  # fmt: skip
+    """(verdict, note) of one run of the sweep; each note says what was measured."""
+    if gain is None:
+        return "diverges", h.message if h.stop_reason == "diverged" else (
+            "the loss ended above its start"
+        )
+    barely_moved = final > (1 - min_decrease) * h.initial_loss
+    slow = gain < too_small * best_gain
+    if lr < best_lr:
+        if barely_moved:
+            return "too small", f"{_fell(h, final)}: it barely moved"
+        if slow:
+            return "too small", f"slower than lr={best_lr:.3g}"
+        return "converges", ""
+    if lr == best_lr:  # the run with the most progress
+        if not barely_moved:
+            return "converges", ""
+        if lr == largest_lr:  # nothing larger was tried: larger rates may well do better
+            return "too small", f"{_fell(h, final)}, the most of the range: try larger rates"
+        return "slow", (
+            f"{_fell(h, final)}, the most of the range, and larger rates did worse: "
+            "more epochs, or an adaptive optimizer such as Adam"
+        )
+    if barely_moved:  # larger than the best lr and it barely moved: the steps overshoot
+        return "too large", f"{_fell(h, final)}, less than at lr={best_lr:.3g}: steps overshoot"
+    if slow:
+        return "converges", f"slower than lr={best_lr:.3g}: the steps overshoot, near divergence"
+    return "converges", ""
+
+
+def _conclusion(rows: list[SweepRow], min_decrease: float) -> str:
+    """One sentence on the whole range: which rate to use, or which way to look."""
+    lrs = [r.lr for r in rows]
+    if all(r.verdict == "diverges" for r in rows):
+        return f"every rate diverges: the whole range is too large; try rates below {min(lrs):.3g}"
+    if all(r.verdict in ("too small", "slow") for r in rows):
+        return (
+            f"every rate is too small: the loss fell by less than {min_decrease:.0%} at each; "
+            f"try rates above {max(lrs):.3g}"
+        )
+    best = max(
+        (r for r in rows if r.verdict == "converges"),
+        key=lambda r: _log_gain(r.initial_loss, r.final_loss),
+        default=None,
+    )
+    if best is None:
+        return "no rate converges: the stable rates barely move the loss and the larger diverge"
+    if best.lr == max(lrs):
+        return f"best: lr={best.lr:.3g}, the largest tried: larger rates may be faster still"
+    return f"best: lr={best.lr:.3g}"
 
 
 def _log_gain(initial: float, final: float) -> float:
@@ -1297,7 +1863,7 @@ def _log_gain(initial: float, final: float) -> float:
     return math.log(initial / final) if initial > 0 else 0.0
 
 
-def _optimizer_factory(optimizer: Any) -> Callable[[list, float], Any]:
+def _optimizer_factory(optimizer: Any, who: str = "lr_sweep") -> Callable[[list, float], Any]:
     if callable(optimizer):
         return optimizer
     if optimizer == "sgd":
@@ -1308,7 +1874,162 @@ def _optimizer_factory(optimizer: Any) -> Callable[[list, float], Any]:
         from minigrad.optim import Adam
 
         return lambda params, lr: Adam(params, lr=lr)
-    raise ValueError(f"lr_sweep: optimizer must be 'sgd', 'adam' or a function, got {optimizer!r}")
+    raise ValueError(f"{who}: optimizer must be 'sgd', 'adam' or a function, got {optimizer!r}")
+
+
+# ============================================================================ lr range test
+
+
+@dataclass
+class RangeTestResult:
+    """What ``lr_range_test`` measured: the rate and the training loss of each step.
+
+    ``losses`` are the batch losses, ``smoothed`` their bias-corrected exponential moving
+    average; ``suggestion`` is the rate where the smoothed loss falls fastest against
+    log(lr) (before its minimum), ``lr_at_minimum`` where it is lowest (a common rule
+    of thumb takes a tenth of it); ``stopped_early`` is True when the loss blew up.
+    """
+
+    lrs: list[float]
+    losses: list[float]
+    smoothed: list[float]
+    suggestion: float
+    lr_at_minimum: float
+    stopped_early: bool
+
+    def __str__(self) -> str:
+        ending = "the loss blew up, the test stopped there" if self.stopped_early else (
+            "the whole range was run"
+        )  # fmt: skip
+        return (
+            f"learning-rate range test: {len(self.lrs)} steps from lr={self.lrs[0]:.3g} to "
+            f"{self.lrs[-1]:.3g} ({ending}); smoothed loss lowest at lr={self.lr_at_minimum:.3g}"
+            f", falling fastest at lr={self.suggestion:.3g}: suggested lr {self.suggestion:.3g}"
+        )
+
+    def plot(self, path: str | None = None) -> Any:
+        """Loss against learning rate (log scale), raw and smoothed, with the suggestion
+        marked; returns the Figure (saved through Agg when ``path`` is given)."""
+        fig = _new_figure(path, figsize=(7, 4.5))
+        ax = fig.subplots()
+        ax.plot(self.lrs, _finite(self.losses), alpha=0.3, label="batch loss")
+        ax.plot(self.lrs, _finite(self.smoothed), label="smoothed")
+        ax.axvline(self.suggestion, color="tab:green", linestyle=":",
+                   label=f"suggested lr {self.suggestion:.3g}")  # fmt: skip
+        ax.set_xscale("log")
+        ax.set_xlabel("learning rate")
+        ax.set_ylabel("training loss")
+        ax.legend(fontsize="small")
+        fig.tight_layout()
+        if path is not None:
+            fig.savefig(path)
+        return fig
+
+
+def lr_range_test(
+    model: Any,
+    X: Any,
+    y: Any,
+    *,
+    loss: str | Callable = "mse",
+    optimizer: str | Callable[[list, float], Any] = "sgd",
+    start_lr: float = 1e-7,
+    end_lr: float = 10.0,
+    num_iter: int = 100,
+    batch_size: int | None = None,
+    seed: int | np.random.Generator = 0,
+    smoothing: float = 0.05,
+    diverge_factor: float = 5.0,
+) -> RangeTestResult:
+    """The learning-rate range test (Smith, 2017): one run whose rate grows every batch.
+
+    Step i (0 .. num_iter - 1) trains one batch at lr_i = start_lr · (end_lr /
+    start_lr)^(i / (num_iter - 1)), a geometric ramp, and records the batch loss (before
+    the step).  The smoothed loss is s_i = a_i / (1 - β^(i+1)) with a_i = β a_(i-1) + (1 -
+    β) loss_i and β = 1 - smoothing.  The run stops early once s_i exceeds
+    ``diverge_factor`` times its lowest value, or a loss is NaN/inf.  The batches cycle
+    through the data (reshuffled each pass, drawn from ``seed``).
+
+    Unlike ``lr_sweep`` (separate runs, one per rate) this costs one short run; its
+    suggestion is where the loss falls fastest, a starting point rather than a verdict.
+    ``optimizer`` is "sgd", "adam" or a function ``(params, lr) -> optimizer``.  The model
+    is trained during the test and its parameters are put back afterwards.
+    """
+    X, y = _checked_data(X, y, "X", "y")
+    params = _parameters(model)
+    X = _in_model_dtype(X, params)
+    loss_fn, _ = _loss_function(loss)
+    for value, name in ((start_lr, "start_lr"), (end_lr, "end_lr")):
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, numbers.Real)
+            or not (math.isfinite(value) and value > 0)
+        ):
+            raise ValueError(f"lr_range_test: {name} must be a positive number, got {value!r}")
+    if not start_lr < end_lr:
+        raise ValueError(f"lr_range_test: start_lr={start_lr} must be below end_lr={end_lr}")
+    num_iter = _positive_int(num_iter, "num_iter")
+    if num_iter < 2:
+        raise ValueError("lr_range_test: num_iter must be at least 2")
+    if not (isinstance(smoothing, numbers.Real) and 0 < smoothing <= 1):
+        raise ValueError(f"lr_range_test: smoothing must be in (0, 1], got {smoothing!r}")
+    if not (isinstance(diverge_factor, numbers.Real) and diverge_factor > 1):
+        raise ValueError(f"lr_range_test: diverge_factor must be > 1, got {diverge_factor!r}")
+    if batch_size is not None:
+        batch_size = _positive_int(batch_size, "batch_size")
+    optimizer = _optimizer_factory(optimizer, "lr_range_test")(params, start_lr)
+    loader = DataLoader(X, y, batch_size, shuffle=True, seed=copy.deepcopy(_rng(seed)))
+    ratio = end_lr / start_lr
+    lrs, losses, smoothed = [], [], []
+    average, stopped = 0.0, False
+    saved = _snapshot(params)
+    was_training = bool(getattr(model, "training", True))
+    _set_mode(model, True)
+    try:
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            batches = iter(loader)
+            for i in range(num_iter):
+                try:
+                    X_batch, y_batch = next(batches)
+                except StopIteration:  # one pass done: the next, in a new order
+                    batches = iter(loader)
+                    X_batch, y_batch = next(batches)
+                lr = start_lr * ratio ** (i / (num_iter - 1))
+                optimizer.lr = lr
+                prediction = model(Value(X_batch, requires_grad=False))
+                batch_loss = loss_fn(prediction, _match_target(y_batch, prediction))
+                value = _scalar_loss(batch_loss)
+                if not math.isfinite(value):
+                    stopped = True
+                    break
+                average = (1 - smoothing) * average + smoothing * value
+                lrs.append(lr)
+                losses.append(value)
+                smoothed.append(average / (1 - (1 - smoothing) ** (i + 1)))
+                if smoothed[-1] > diverge_factor * min(smoothed):
+                    stopped = True
+                    break
+                optimizer.zero_grad()
+                batch_loss.backward(intermediate_grads=False)
+                optimizer.step()
+    finally:
+        _restore(params, saved)
+        for p in params:
+            p.grad = None
+        _set_mode(model, was_training)
+    if len(lrs) < 2:
+        raise ValueError(
+            f"lr_range_test: the loss was not finite from the first steps (start_lr={start_lr}"
+            "); start lower or check the data"
+        )
+    curve = np.asarray(smoothed)
+    lowest = int(np.argmin(curve))
+    slope = np.gradient(curve, np.log(lrs))
+    steepest = int(np.argmin(slope[: lowest + 1])) if lowest > 0 else 0
+    return RangeTestResult(
+        lrs=lrs, losses=losses, smoothed=smoothed, suggestion=float(lrs[steepest]),
+        lr_at_minimum=float(lrs[lowest]), stopped_early=stopped,
+    )  # fmt: skip
 
 
 # ============================================================================ curvature
@@ -1319,7 +2040,7 @@ def dataset_loss(model: Any, X: Any, y: Any, loss: str | Callable = "mse") -> Va
     built the way ``fit`` builds a batch loss; the input to the curvature helpers."""
     X, y = _checked_data(X, y, "X", "y")
     loss_fn, _ = _loss_function(loss)
-    prediction = model(Value(X, requires_grad=False))
+    prediction = model(Value(_in_model_dtype(X, model), requires_grad=False))
     return loss_fn(prediction, _match_target(y, prediction))
 
 

@@ -547,14 +547,14 @@ def _():
 
 @row(
     "optim",
-    "learning rate 0",
-    "optim.SGD(model.parameters(), lr=0)",
+    "a negative learning rate (0 is allowed, as in PyTorch)",
+    "optim.SGD(model.parameters(), lr=-0.1)",
     ValueError,
-    "must be a positive finite number, got 0.0",
+    "must be a finite number >= 0, got -0.1",
     untouched=_model_untouched,
 )
 def _():
-    return mg.optim.SGD(_trained.parameters(), lr=0)
+    return mg.optim.SGD(_trained.parameters(), lr=-0.1)
 
 
 @row(

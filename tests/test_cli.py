@@ -297,6 +297,32 @@ def test_graph_with_arrays_and_explicit_format(tmp_path):
     np.testing.assert_allclose(grads["x"], W.T @ d, rtol=1e-6)
 
 
+@pytest.mark.parametrize("fmt", ["json", "dot"])
+def test_machine_readable_graph_is_alone_on_stdout(fmt):
+    result = run("graph", *NEURON, "--format", fmt)
+    assert result.returncode == 0, result.stderr
+    if fmt == "json":
+        assert json.loads(result.stdout)["format"] == "minigrad-graph"  # nothing before it
+    else:
+        assert result.stdout.startswith("digraph")
+    assert "d out / d w1" in result.stderr  # the summary, for the human, on stderr
+
+
+def test_graph_help_examples_have_live_relus():
+    """The --help example must show gradients that are not all zero (a dead ReLU)."""
+    from minigrad.cli import GRAPH_HELP
+
+    relu_example = next(
+        line for line in GRAPH_HELP.splitlines() if "minigrad graph" in line and "relu" in line
+    )
+    args = re.findall(r'"([^"]*)"', relu_example)
+    result = run("graph", *args)
+    assert result.returncode == 0, result.stderr
+    gradients = re.findall(r"d out / d \w+ = (.*)", result.stdout)
+    numbers = [abs(float(x)) for g in gradients for x in re.findall(r"-?[\d.]+", g)]
+    assert any(numbers), result.stdout
+
+
 # ---------------------------------------------------------------------------- gradcheck
 
 
@@ -319,6 +345,26 @@ def test_gradcheck_sweep_and_method():
 
 
 # ---------------------------------------------------------------------------- lr-sweep
+
+
+def test_lr_sweep_verdicts_are_true_when_every_rate_is_too_small():
+    result = run("lr-sweep", "--dataset", "moons")
+    assert result.returncode == 0, result.stderr
+    rows = re.findall(r"^\s*([\d.e+-]+)\s+\S+\s+\S+\s+\d+\s+(.*)$", result.stdout, re.M)
+    assert [verdict.split(" (")[0] for _, verdict in rows] == ["too small"] * 4
+    for lr, verdict in rows:  # no rate is compared with itself
+        assert f"lr={float(lr):.3g}" not in verdict, verdict
+    assert "every rate is too small" in result.stdout and "try rates above 0.00012" in result.stdout
+
+
+def test_train_prints_the_stop_message_once():
+    result = run("train", "--dataset", "moons", "--epochs", "80", "--patience", "3")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("early-stopped at epoch") == 1, result.stdout
+    assert "by more than 0 " not in result.stdout
+    for line in result.stdout.splitlines():
+        if line.lstrip().startswith(("epoch", "1 ")):
+            assert len(line) <= 80, line
 
 
 def test_lr_sweep_on_the_apartment_prices(tmp_path):
@@ -396,7 +442,11 @@ BAD_FLAGS = [
 def test_bad_flags_get_one_line(args, words, tmp_path):
     result = run(*args, cwd=tmp_path)
     assert result.returncode == 2
-    assert_one_line_error(result, words)
+    message = assert_one_line_error(result, words)
+    # The documented form: every error names its command.
+    commands = ("demo", "train", "graph", "gradcheck", "lr-sweep")
+    prefix = f"minigrad {args[0]}" if args and args[0] in commands else "minigrad"
+    assert message.startswith(f"{prefix}: error: "), message
 
 
 #: Malformed expressions (with the values given) and words of their one-line answer.

@@ -266,15 +266,18 @@ def test_zero_grad_and_lr_attribute_and_param_groups():
     assert a.grad is None and b.grad is None
     opt.lr = 0.2
     assert [g["lr"] for g in opt.param_groups] == [0.2, 0.2]
-    with pytest.raises(ValueError, match="lr .* must be a positive finite number, got -1.0"):
+    with pytest.raises(ValueError, match=r"lr .* must be a finite number >= 0, got -1.0"):
         opt.lr = -1
+    opt.lr = 0  # allowed, as in PyTorch: the start of a warmup, a frozen group
+    assert opt.lr == 0.0
+    opt.lr = 0.2
     assert "SGD(lr=0.2" in repr(opt)
 
 
 @pytest.mark.parametrize(
     "make, message",
     [
-        (lambda p: optim.SGD(p, lr=0), r"lr \(learning rate\) must be a positive finite .* 0.0"),
+        (lambda p: optim.SGD(p, lr=-1), r"lr \(learning rate\) must be a finite number >= 0"),
         (lambda p: optim.SGD(p, lr=-0.1), "got -0.1"),
         (lambda p: optim.SGD(p, lr=float("nan")), "got nan"),
         (lambda p: optim.Adam(p, lr=float("inf")), "got inf"),

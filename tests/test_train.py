@@ -352,7 +352,7 @@ BAD_INPUTS = [
     ({"validation_data": (np.zeros((2, 3)), np.zeros(2)), "validation_split": 0.2}, ValueError,
      "not both"),
     ({"loss": "mystery"}, ValueError, "unknown loss 'mystery'"),
-    ({"metrics": ["precision"]}, ValueError, "unknown metric 'precision'"),
+    ({"metrics": ["precison"]}, ValueError, "unknown metric 'precison'"),
     ({"monitor": "val_loss"}, ValueError, "cannot monitor 'val_loss'"),
     ({"patience": -2}, ValueError, "patience must be None or an integer >= 0"),
     ({"optimizer": None}, ValueError, "pass an optimizer"),
@@ -454,7 +454,16 @@ def test_gradient_clipping_rescales_the_step():
     gradient = 2 / 10 * A.T @ (A @ np.zeros(4) - y)
     norm = np.linalg.norm(gradient)
     assert norm > 0.5 and h.grad_norm[0] == pytest.approx(norm)  # recorded before clipping
-    np.testing.assert_allclose(theta_of(model), -0.1 * gradient * 0.5 / norm, rtol=1e-12)
+    # PyTorch's formula, the one optim.clip_grad_norm uses: c / (norm + 1e-6), not c / norm.
+    np.testing.assert_allclose(theta_of(model), -0.1 * gradient * 0.5 / (norm + 1e-6), rtol=1e-12)
+    # ... and fit's step is the step of the hand-written loop with optim.clip_grad_norm.
+    by_hand = linear_model(3)
+    opt = optim.SGD(by_hand.parameters(), lr=0.1)
+    loss = ((by_hand(Value(X)).reshape(-1) - y) ** 2).mean()
+    loss.backward()
+    optim.clip_grad_norm(by_hand.parameters(), 0.5)
+    opt.step()
+    np.testing.assert_array_equal(theta_of(model), theta_of(by_hand))
 
 
 def test_restore_best_weights_without_patience():
@@ -477,14 +486,15 @@ def test_progress_bar_quiet_mode_and_printed_table(capsys):
     fit(model, X, y, lr=0.05, epochs=3, validation_split=0.25, verbose=True)
     out, err = capsys.readouterr()
     assert "3/3" in err and "loss=" in err and "val_loss=" in err  # the bar, on stderr
-    assert "15 samples, batch size 15: 1 iterations per epoch" in out  # log lines, on stdout
+    assert "15 samples, batch size 15: 1 iteration per epoch" in out  # log lines, on stdout
     fit(model, X, y, lr=0.05, epochs=3, verbose=False)
     out, err = capsys.readouterr()
     assert out == "" and err == ""
     fit(model, X, y, lr=0.05, epochs=7, verbose=False, print_every=3)
     out, _ = capsys.readouterr()
     rows = [line.split()[0] for line in out.splitlines()[2:]]
-    assert out.splitlines()[1].split()[:3] == ["epoch", "loss", "lr"]
+    # No schedule: the lr column would be constant, so it is left out.
+    assert out.splitlines()[1].split() == ["epoch", "loss", "grad_norm"]
     assert rows == ["1", "3", "6", "7"]
 
 

@@ -325,6 +325,14 @@ class DataLoader:
     def __len__(self) -> int:
         return iterations_per_epoch(len(self.X), self.batch_size, self.drop_last)
 
+    def skip_epochs(self, epochs: int) -> None:
+        """Advance the shuffling as if ``epochs`` epochs had been iterated, without making
+        a batch: the next ``for`` loop visits the rows in the order epoch ``epochs + 1``
+        would have.  ``fit(..., initial_epoch=k)`` resumes the shuffling this way."""
+        if self.shuffle and self.batch_size < len(self.X):
+            for _ in range(epochs):
+                self.rng.permutation(len(self.X))  # the draw __iter__ makes per epoch
+
     def __iter__(self) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
         n, b = len(self.X), self.batch_size
         order = self.rng.permutation(n) if self.shuffle and b < n else np.arange(n)

@@ -8,13 +8,17 @@
   ``logsumexp``, ``dropout``;
 * ``nn.init``: initialisers taking an explicit seed or ``numpy.random.Generator``;
 * checkpoints: ``Module.save``/``Module.load`` (atomic ``.npz``, never unpickled), and
-  ``nn.save``/``nn.load`` for plain state dicts.
+  ``nn.save``/``nn.load`` for plain and nested state dicts (optimizers, schedules), and
+  ``nn.save_checkpoint``/``nn.load_checkpoint`` for model + optimizer + schedule + epoch
+  + random-generator state in one file.
 """
 
 from minigrad.nn import functional, init
 from minigrad.nn.checkpoint import CheckpointError
 from minigrad.nn.checkpoint import load as load
+from minigrad.nn.checkpoint import load_checkpoint as load_checkpoint
 from minigrad.nn.checkpoint import save as save
+from minigrad.nn.checkpoint import save_checkpoint as save_checkpoint
 from minigrad.nn.layers import (
     MLP,
     Dropout,
@@ -45,6 +49,8 @@ __all__ = [
     "CheckpointError",
     "save",
     "load",
+    "save_checkpoint",
+    "load_checkpoint",
     "functional",
     "init",
 ]

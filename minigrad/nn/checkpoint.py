@@ -39,7 +39,19 @@ import numpy as np
 
 from minigrad._units import human_bytes
 
-__all__ = ["CheckpointError", "Archive", "Entry", "save", "load", "read", "FORMAT_VERSION"]
+__all__ = [
+    "CheckpointError",
+    "Archive",
+    "Entry",
+    "save",
+    "load",
+    "read",
+    "flatten_state",
+    "nest_state",
+    "save_checkpoint",
+    "load_checkpoint",
+    "FORMAT_VERSION",
+]
 
 #: Version of the archive layout; a file written by a newer layout is refused.
 FORMAT_VERSION = 1
@@ -63,13 +75,59 @@ def _write_arrays(file: IO[bytes], arrays: Mapping[str, np.ndarray]) -> None:
                 np.lib.format.write_array(member, array, allow_pickle=False)
 
 
+def flatten_state(state: Mapping[Any, Any], prefix: str = "") -> dict[str, Any]:
+    """A nested state (an optimizer's or a schedule's ``state_dict()``) as one flat dict.
+
+    Nested mappings and lists of mappings become dotted names:
+    ``{"state": {0: {"exp_avg": a}}, "param_groups": [{"lr": 0.1, "betas": (0.9, 0.99)}]}``
+    becomes ``{"state.0.exp_avg": a, "param_groups.0.lr": 0.1, "param_groups.0.betas":
+    (0.9, 0.99)}``.  Leaves (arrays, numbers, lists of numbers) are kept as they are.
+    ``nest_state`` undoes it (with string keys at every level).
+    """
+    if not isinstance(state, Mapping):
+        raise TypeError(f"a state dict must be a mapping of names to arrays, got {type(state)}")
+    flat: dict[str, Any] = {}
+    for key, value in state.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            flat.update(flatten_state(value, name + "."))
+        elif (
+            isinstance(value, (list, tuple))
+            and value
+            and all(isinstance(v, Mapping) for v in value)
+        ):
+            flat.update(flatten_state(dict(enumerate(value)), name + "."))
+        else:
+            flat[name] = value
+    return flat
+
+
+def nest_state(flat: Mapping[str, Any]) -> dict[str, Any]:
+    """The inverse of ``flatten_state``: ``{"a.b.c": x}`` -> ``{"a": {"b": {"c": x}}}``.
+
+    Keys stay strings (``"0"``, not 0): the loaders that read nested state (optimizers,
+    schedules) convert positions themselves.
+    """
+    nested: dict[str, Any] = {}
+    for name, value in flat.items():
+        *path, last = str(name).split(".")
+        level = nested
+        for part in path:
+            child = level.setdefault(part, {})
+            if not isinstance(child, dict):
+                raise CheckpointError(f"state entry {name!r} clashes with the entry {part!r}")
+            level = child
+        level[last] = value
+    return nested
+
+
 def _checked_arrays(state: Mapping[str, Any]) -> dict[str, np.ndarray]:
     from minigrad.value import Value
 
     if not isinstance(state, Mapping):
         raise TypeError(f"a state dict must be a mapping of names to arrays, got {type(state)}")
     arrays = {}
-    for name, data in state.items():
+    for name, data in flatten_state(state).items():
         if not isinstance(name, str) or not name:
             raise TypeError(f"state dict keys must be non-empty strings, got {name!r}")
         if name.startswith("__minigrad_"):
@@ -86,6 +144,10 @@ def _checked_arrays(state: Mapping[str, Any]) -> dict[str, np.ndarray]:
 
 def save(state: Any, path: str | os.PathLike, source: str | None = None) -> None:
     """Write a state dict (or a Module's ``state_dict()``) to ``path`` atomically.
+
+    Nested state (an optimizer's or a schedule's ``state_dict()``) is stored under dotted
+    names (``flatten_state``), so ``nn.save(opt.state_dict(), "opt.npz")`` then
+    ``opt.load_state_dict(nn.load("opt.npz"))`` resumes without pickle.
 
     ``path`` is used as given (add the ``.npz`` suffix yourself if you want it).  The
     previous file at ``path``, if any, stays intact until the new one is complete on disk.
@@ -500,3 +562,159 @@ def load_into(
             value.data = array
         else:
             value.data = float(array) if value.dtype == np.float64 else value.dtype.type(array)
+
+
+# ============================================================================ training checkpoints
+
+#: Bit generators whose state ``save_checkpoint`` can store, by the code stored for them.
+_BIT_GENERATORS = {1: "PCG64", 2: "PCG64DXSM"}
+_WORD = (1 << 64) - 1
+
+
+def _rng_state(rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """A Generator's state as numbers: its 128-bit ``state`` and ``inc`` as 64-bit halves."""
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+    state = rng.bit_generator.state
+    codes = {name: code for code, name in _BIT_GENERATORS.items()}
+    if state.get("bit_generator") not in codes:
+        raise TypeError(
+            f"save_checkpoint can store the state of {sorted(codes)} generators (what "
+            f"numpy.random.default_rng makes), not {state.get('bit_generator')!r}"
+        )
+    words = []
+    for part in ("state", "inc"):
+        words += [state["state"][part] >> 64, state["state"][part] & _WORD]
+    return {
+        "kind": np.array(codes[state["bit_generator"]]),
+        "words": np.array(words, dtype=np.uint64),
+        "has_uint32": np.array(state["has_uint32"]),
+        "uinteger": np.array(state["uinteger"], dtype=np.uint64),
+    }
+
+
+def _set_rng_state(rng: np.random.Generator, saved: Mapping[str, Any]) -> None:
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+    try:
+        kind = _BIT_GENERATORS[int(saved["kind"])]
+        high_s, low_s, high_i, low_i = (int(w) for w in np.asarray(saved["words"]))
+        state = {
+            "bit_generator": kind,
+            "state": {"state": (high_s << 64) | low_s, "inc": (high_i << 64) | low_i},
+            "has_uint32": int(saved["has_uint32"]),
+            "uinteger": int(saved["uinteger"]),
+        }
+    except (KeyError, ValueError, TypeError) as error:
+        raise CheckpointError(
+            f"the checkpoint's random-generator state is damaged: {error}"
+        ) from None
+    if rng.bit_generator.state["bit_generator"] != kind:
+        raise CheckpointError(
+            f"the checkpoint holds a {kind} generator state; rng is a "
+            f"{rng.bit_generator.state['bit_generator']}"
+        )
+    rng.bit_generator.state = state
+
+
+def _module_generators(model: Any) -> list[np.random.Generator]:
+    """The random generators of the model's modules (Dropout's masks), in module order."""
+    if not hasattr(model, "named_modules"):
+        return []
+    found = [getattr(module, "_rng", None) for _, module in model.named_modules()]
+    return [g for g in found if isinstance(g, np.random.Generator)]
+
+
+def save_checkpoint(
+    path: str | os.PathLike,
+    model: Any,
+    optimizer: Any = None,
+    scheduler: Any = None,
+    *,
+    epoch: int | None = None,
+    rng: np.random.Generator | None = None,
+) -> None:
+    """Everything needed to resume training, in one atomic ``.npz`` file, in one call.
+
+    Stores ``model.state_dict()`` under ``model.``, the optimizer's and the schedule's
+    state (if given) under ``optimizer.`` and ``scheduler.``, the number of epochs done
+    (pass it back to ``fit(..., initial_epoch=epoch)``), the state of a numpy
+    Generator you draw from yourself, and the generators of the model's own modules
+    (Dropout's masks), so a resumed run with dropout draws the masks the uninterrupted
+    run would have.  Same safe format as ``save``: numbers only, nothing is pickled.
+    Read it back with ``load_checkpoint``.
+    """
+    state: dict[str, Any] = {"model": model.state_dict()}
+    generators = _module_generators(model)
+    if generators:
+        state["module_rngs"] = {str(i): _rng_state(g) for i, g in enumerate(generators)}
+    if optimizer is not None:
+        state["optimizer"] = optimizer.state_dict()
+    if scheduler is not None:
+        state["scheduler"] = scheduler.state_dict()
+    if epoch is not None:
+        if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0:
+            raise ValueError(f"save_checkpoint: epoch must be an integer >= 0, got {epoch!r}")
+        state["epoch"] = np.array(epoch)
+    if rng is not None:
+        state["rng"] = _rng_state(rng)
+    save(state, path, source="checkpoint:" + type(model).__name__)
+
+
+def load_checkpoint(
+    path: str | os.PathLike,
+    model: Any,
+    optimizer: Any = None,
+    scheduler: Any = None,
+    *,
+    rng: np.random.Generator | None = None,
+) -> int | None:
+    """Restore what ``save_checkpoint`` wrote into ``model`` (and ``optimizer``,
+    ``scheduler``, ``rng`` when given); returns the saved epoch (None if none was saved).
+
+    All or nothing: if any part does not fit (another architecture, an optimizer of other
+    parameters, a part missing from the file), ``CheckpointError`` (or the ValueError of
+    the part) is raised and the model, optimizer, schedule and generator keep their state.
+    """
+    nested = nest_state(load(path))
+    wanted = {"model": model, "optimizer": optimizer, "scheduler": scheduler, "rng": rng}
+    absent = [part for part, obj in wanted.items() if obj is not None and part not in nested]
+    if absent:
+        raise CheckpointError(f"{os.fspath(path)!r} holds no {' or '.join(absent)} state")
+    model_state = flatten_state(nested["model"])
+    generators = _module_generators(model)
+    saved_generators = nested.get("module_rngs", {})
+    if saved_generators and len(saved_generators) != len(generators):
+        raise CheckpointError(
+            f"{os.fspath(path)!r} holds {len(saved_generators)} module random generators, "
+            f"the model has {len(generators)}"
+        )
+    before = (
+        model.state_dict(),
+        optimizer.state_dict() if optimizer is not None else None,
+        scheduler.state_dict() if scheduler is not None else None,
+        rng.bit_generator.state if rng is not None else None,
+        [g.bit_generator.state for g in generators],
+    )
+    try:
+        model.load_state_dict(model_state)
+        if optimizer is not None:
+            optimizer.load_state_dict(nested["optimizer"])
+        if scheduler is not None:
+            scheduler.load_state_dict(nested["scheduler"])
+        if rng is not None:
+            _set_rng_state(rng, nested["rng"])
+        for i, generator in enumerate(generators if saved_generators else []):
+            _set_rng_state(generator, saved_generators[str(i)])
+    except BaseException:
+        model.load_state_dict(before[0])
+        if optimizer is not None:
+            optimizer.load_state_dict(before[1])
+        if scheduler is not None:
+            scheduler.load_state_dict(before[2])
+        if rng is not None:
+            rng.bit_generator.state = before[3]
+        for generator, state in zip(generators, before[4]):
+            generator.bit_generator.state = state
+        raise
+    return int(nested["epoch"]) if "epoch" in nested else None
