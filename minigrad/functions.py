@@ -1259,6 +1259,10 @@ class MaxPool2d(Primitive):
     [[1, 1], [1, 1]] only the top-left element gets the gradient; an input that is the
     chosen maximum of several overlapping windows receives the sum.  Backward is a
     scatter of g to the chosen positions, whose own derivative is the matching gather.
+
+    Both passes loop over the kh·kw kernel offsets, each step working on every window at
+    once through a strided view: the running maximum is replaced where an offset's value
+    is larger (or NaN), exactly PyTorch's rule, without copying the windows.
     """
 
     name = "max_pool2d"
@@ -1266,27 +1270,35 @@ class MaxPool2d(Primitive):
     @staticmethod
     def forward(ctx, x, geometry):
         windows = _windows(x, geometry, pad_value=-np.inf)  # (N, C, kh, kw, OH, OW)
-        n, c, kh, kw, oh, ow = windows.shape
-        flat = windows.reshape(n, c, kh * kw, oh, ow)  # a copy, made once
-        choice = np.argmax(flat, axis=2)
-        out = np.take_along_axis(flat, choice[:, :, None], axis=2)[:, :, 0]
-        if np.isnan(out).any():  # PyTorch keeps the last NaN of a window
-            last = kh * kw - 1 - np.argmax(np.isnan(flat[:, :, ::-1]), axis=2)
-            choice = np.where(np.isnan(out), last, choice)
+        kh, kw = geometry.kernel
+        best = windows[:, :, 0, 0].copy()
+        choice = np.zeros(best.shape, dtype=np.intp if kh * kw > 127 else np.int8)
+        for k in range(1, kh * kw):
+            candidate = windows[:, :, k // kw, k % kw]
+            better = candidate > best
+            if np.isnan(candidate).any():  # rare: keep the test off the common path
+                better |= np.isnan(candidate)
+            np.copyto(best, candidate, where=better)
+            choice[better] = k
         ctx.geometry, ctx.x_shape, ctx.choice = geometry, x.shape, choice
-        return out
+        return best
 
     @staticmethod
     def backward(ctx, grad):
         geometry, x_shape, choice = ctx.geometry, ctx.x_shape, ctx.choice
-        n, c = x_shape[:2]
-        kh, kw = geometry.kernel
         if isinstance(grad, Value):  # create_graph: scatter by flat index, differentiable
             return _pool_scatter(grad, choice, x_shape, geometry)
-        cols = np.zeros((n, c, kh * kw) + choice.shape[2:], dtype=grad.dtype)
-        np.put_along_axis(cols, choice[:, :, None], grad[:, :, None], axis=2)
-        cols = cols.reshape(n, c, kh, kw, *choice.shape[2:]).transpose(1, 2, 3, 0, 4, 5)
-        return _fold_data(cols, x_shape, geometry)
+        n, c, h, w = x_shape
+        (kh, kw), (sh, sw), (ph, pw), (dh, dw) = geometry[:4]
+        oh, ow = choice.shape[2:]
+        image = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=grad.dtype)
+        zero = grad.dtype.type(0)
+        for k in range(kh * kw):
+            i, j = divmod(k, kw)
+            rows = slice(i * dh, i * dh + sh * (oh - 1) + 1, sh)
+            columns = slice(j * dw, j * dw + sw * (ow - 1) + 1, sw)
+            image[:, :, rows, columns] += np.where(choice == k, grad, zero)
+        return image[:, :, ph : ph + h, pw : pw + w] if ph or pw else image
 
 
 def _pool_scatter(grad: Value, choice: np.ndarray, x_shape: tuple, geometry) -> Value:

@@ -15,6 +15,18 @@ from minigrad.nn import functional, init
 from minigrad.nn.checkpoint import CheckpointError
 from minigrad.nn.checkpoint import load as load
 from minigrad.nn.checkpoint import save as save
+from minigrad.nn.conv_layers import (
+    AdaptiveAvgPool2d,
+    AvgPool2d,
+    BatchNorm2d,
+    Conv1d,
+    Conv2d,
+    Dropout2d,
+    Flatten,
+    Linear,
+    MaxPool2d,
+    Unflatten,
+)
 from minigrad.nn.layers import (
     MLP,
     Dropout,
@@ -27,6 +39,7 @@ from minigrad.nn.layers import (
     Softmax,
     Tanh,
 )
+from minigrad.nn.models import DIGITS_CNN_RECIPE, digits_cnn
 from minigrad.nn.module import Module, Sequential
 
 __all__ = [
@@ -47,4 +60,16 @@ __all__ = [
     "load",
     "functional",
     "init",
+    "Conv2d",
+    "Conv1d",
+    "Linear",
+    "MaxPool2d",
+    "AvgPool2d",
+    "AdaptiveAvgPool2d",
+    "Flatten",
+    "Unflatten",
+    "BatchNorm2d",
+    "Dropout2d",
+    "digits_cnn",
+    "DIGITS_CNN_RECIPE",
 ]
