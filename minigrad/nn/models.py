@@ -11,7 +11,7 @@ from minigrad.nn.conv_layers import Conv2d, Flatten, Linear, MaxPool2d, Unflatte
 from minigrad.nn.layers import ReLU
 from minigrad.nn.module import Sequential
 
-__all__ = ["digits_cnn", "DIGITS_CNN_RECIPE"]
+__all__ = ["digits_cnn", "DIGITS_CNN_RECIPE", "cnn_recipe"]
 
 #: How the digits CNN is trained: the recipe measured in PyTorch (mean test accuracy
 #: 97.4%, standard deviation 0.9%, over 200 initialisations).
@@ -42,3 +42,23 @@ def digits_cnn(seed: Any = None, rng: Any = None, dtype: Any = np.float32) -> Se
         Flatten(),
         Linear(64, 10, rng=gen, dtype=dtype),
     )
+
+
+def cnn_recipe(dataset: str, seed: Any = None) -> tuple[Sequential, dict[str, Any]]:
+    """The CNN for a built-in data set and its training recipe (optimizer, lr, epochs,
+    batch_size, patience, description), for ``minigrad train --model cnn``.
+
+    Only the 8x8 digits are images; any other data set raises ValueError saying so.
+    """
+    if dataset != "digits":
+        raise ValueError(
+            f"--model cnn needs images; of the built-in data sets only 'digits' has them, "
+            f"not {dataset!r}"
+        )
+    recipe = dict(
+        DIGITS_CNN_RECIPE,
+        patience=0,  # a fixed 15 epochs, as the PyTorch measurement
+        description="CNN(conv 1->8 3x3, relu, maxpool 2, conv 8->16 3x3, relu, maxpool 2, "
+        "linear 64->10), float32",
+    )
+    return digits_cnn(seed=seed), recipe
