@@ -999,8 +999,11 @@ def _windows(
     (OH, OW) keeps only the first windows: a transposed convolution's output_padding adds
     rows and columns that no window of the forward convolution reached."""
     (ph, pw), (sh, sw), (dh, dw) = geometry.padding, geometry.stride, geometry.dilation
-    if ph or pw:
-        x = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=pad_value)
+    if ph or pw:  # (np.pad, slower on small arrays, computes the same)
+        n, c, h, w = x.shape
+        padded = np.full((n, c, h + 2 * ph, w + 2 * pw), pad_value, dtype=x.dtype)
+        padded[:, :, ph : ph + h, pw : pw + w] = x
+        x = padded
     oh, ow = size or geometry.output_size(x.shape[2] - 2 * ph, x.shape[3] - 2 * pw)
     n_str, c_str, h_str, w_str = x.strides
     shape = x.shape[:2] + geometry.kernel + (oh, ow)
@@ -1261,8 +1264,9 @@ class MaxPool2d(Primitive):
     scatter of g to the chosen positions, whose own derivative is the matching gather.
 
     Both passes loop over the kh·kw kernel offsets, each step working on every window at
-    once through a strided view: the running maximum is replaced where an offset's value
-    is larger (or NaN), exactly PyTorch's rule, without copying the windows.
+    once through a strided view of the input (no copy of the windows): forward takes a
+    running ``maximum``; backward hands each output's gradient to the first offset whose
+    value equals the maximum.
     """
 
     name = "max_pool2d"
@@ -1271,34 +1275,69 @@ class MaxPool2d(Primitive):
     def forward(ctx, x, geometry):
         windows = _windows(x, geometry, pad_value=-np.inf)  # (N, C, kh, kw, OH, OW)
         kh, kw = geometry.kernel
-        best = windows[:, :, 0, 0].copy()
-        choice = np.zeros(best.shape, dtype=np.intp if kh * kw > 127 else np.int8)
+        out = windows[:, :, 0, 0].copy()
         for k in range(1, kh * kw):
-            candidate = windows[:, :, k // kw, k % kw]
-            better = candidate > best
-            if np.isnan(candidate).any():  # rare: keep the test off the common path
-                better |= np.isnan(candidate)
-            np.copyto(best, candidate, where=better)
-            choice[better] = k
-        ctx.geometry, ctx.x_shape, ctx.choice = geometry, x.shape, choice
-        return best
+            np.maximum(out, windows[:, :, k // kw, k % kw], out=out)  # NaN propagates
+        ctx.geometry, ctx.x_shape, ctx.windows = geometry, x.shape, windows
+        ctx.save_for_backward(out)
+        return out
 
     @staticmethod
     def backward(ctx, grad):
-        geometry, x_shape, choice = ctx.geometry, ctx.x_shape, ctx.choice
-        if isinstance(grad, Value):  # create_graph: scatter by flat index, differentiable
-            return _pool_scatter(grad, choice, x_shape, geometry)
+        geometry, x_shape, windows = ctx.geometry, ctx.x_shape, ctx.windows
+        out = data_of(ctx.saved_tensors[0])
+        if isinstance(grad, Value) or np.isnan(out).any():
+            choice = _pool_choice(windows, out)
+            if isinstance(grad, Value):  # create_graph: scatter by flat index, differentiable
+                return _pool_scatter(grad, choice, x_shape, geometry)
+            hits = [choice == k for k in range(windows.shape[2] * windows.shape[3])]
+        else:
+            hits = _first_hits(windows, out)
         n, c, h, w = x_shape
         (kh, kw), (sh, sw), (ph, pw), (dh, dw) = geometry[:4]
-        oh, ow = choice.shape[2:]
-        image = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=grad.dtype)
+        oh, ow = out.shape[2:]
+        tiled = (sh, sw) == (kh, kw) and (dh, dw) == (1, 1) and (h, w) == (oh * kh, ow * kw)
+        disjoint = sh >= dh * (kh - 1) + 1 and sw >= dw * (kw - 1) + 1
+        # Windows that tile the image write every pixel once: no zeros to start from.
+        make = np.empty if tiled and not (ph or pw) else np.zeros
+        image = make((n, c, h + 2 * ph, w + 2 * pw), dtype=grad.dtype)
         zero = grad.dtype.type(0)
-        for k in range(kh * kw):
+        for k, hit in enumerate(hits):
             i, j = divmod(k, kw)
             rows = slice(i * dh, i * dh + sh * (oh - 1) + 1, sh)
             columns = slice(j * dw, j * dw + sw * (ow - 1) + 1, sw)
-            image[:, :, rows, columns] += np.where(choice == k, grad, zero)
+            if disjoint:
+                np.copyto(image[:, :, rows, columns], np.where(hit, grad, zero))
+            else:
+                image[:, :, rows, columns] += np.where(hit, grad, zero)
         return image[:, :, ph : ph + h, pw : pw + w] if ph or pw else image
+
+
+def _first_hits(windows: np.ndarray, out: np.ndarray) -> list:
+    """For each kernel offset, where it holds its window's first maximum (no NaN)."""
+    kh, kw = windows.shape[2:4]
+    taken = windows[:, :, 0, 0] == out
+    hits = [taken]
+    for k in range(1, kh * kw):
+        hit = windows[:, :, k // kw, k % kw] == out
+        hit &= ~taken
+        taken = taken | hit
+        hits.append(hit)
+    return hits
+
+
+def _pool_choice(windows: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """The kernel offset each window's gradient goes to: its first maximum, or for a window
+    holding NaN, its last NaN (PyTorch's rule: a NaN replaces the running maximum)."""
+    kh, kw = windows.shape[2:4]
+    choice = np.full(out.shape, -1, dtype=np.intp)
+    for k, hit in enumerate(_first_hits(windows, out)):
+        choice[hit] = k
+    nan_windows = np.isnan(out)
+    if nan_windows.any():
+        for k in range(kh * kw):
+            choice[nan_windows & np.isnan(windows[:, :, k // kw, k % kw])] = k
+    return choice
 
 
 def _pool_scatter(grad: Value, choice: np.ndarray, x_shape: tuple, geometry) -> Value:

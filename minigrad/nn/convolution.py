@@ -413,6 +413,8 @@ def max_pool2d(
 def _check_no_window_of_padding_only(shape: tuple, geometry: ConvGeometry, fn: str) -> None:
     """With dilation, a window can hold padding only (its maximum would be -inf, with no
     input to send the gradient to; PyTorch 2.13 corrupts memory there).  Refuse it."""
+    if geometry.dilation == (1, 1) or geometry.padding == (0, 0):
+        return  # padding <= kernel / 2 then leaves a real pixel in every window
     for axis, n, size, k, s, p, d in zip(
         ("height", "width"),
         shape[2:],
