@@ -1028,12 +1028,12 @@ def _unfold_data(x: np.ndarray, geometry: ConvGeometry, size: Any = None) -> np.
     """im2col: the windows of x (N, C, H, W) as a contiguous array (C, kh, kw, OH, OW, N),
     so that ``reshape(C·kh·kw, OH·OW·N)`` is the matrix every convolution product uses."""
     (ph, pw), (sh, sw), (dh, dw) = geometry.padding, geometry.stride, geometry.dilation
-    image = _batch_last(x)
-    c, h, w, n = image.shape
-    if ph or pw:
-        padded = np.zeros((c, h + 2 * ph, w + 2 * pw, n), dtype=x.dtype)
-        padded[:, ph : ph + h, pw : pw + w] = image
-        image = padded
+    n, c, h, w = x.shape
+    if ph or pw:  # padded and put batch-last in one copy
+        image = np.zeros((c, h + 2 * ph, w + 2 * pw, n), dtype=x.dtype)
+        image[:, ph : ph + h, pw : pw + w] = x.transpose(1, 2, 3, 0)
+    else:
+        image = _batch_last(x)
     oh, ow = size or geometry.output_size(h, w)
     c_str, h_str, w_str, n_str = image.strides
     windows = _as_strided(
@@ -1066,12 +1066,20 @@ def _grouped(cols: np.ndarray, groups: int) -> np.ndarray:
     return cols.reshape(groups, (c // groups) * kh * kw, oh * ow * n)
 
 
+def _products(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """One matrix product per group, (G, m, k) @ (G, k, n); a plain 2-d product for one
+    group (numpy's stacked matmul is slower on large single matrices)."""
+    if a.shape[0] == 1:
+        return np.matmul(a[0], b[0])[None]
+    return np.matmul(a, b)
+
+
 def _conv_data(x: np.ndarray, w: np.ndarray, geometry: ConvGeometry, cols: Any = None) -> Any:
     """conv2d on arrays: (output (N, O, OH, OW), the unfolded input)."""
     if cols is None:
         cols = _unfold_data(x, geometry)
     groups, o = geometry.groups, w.shape[0]
-    out = np.matmul(w.reshape(groups, o // groups, -1), _grouped(cols, groups))  # (G, O/G, L)
+    out = _products(w.reshape(groups, o // groups, -1), _grouped(cols, groups))  # (G, O/G, L)
     return out.reshape((o,) + cols.shape[3:]).transpose(3, 0, 1, 2), cols
 
 
@@ -1080,21 +1088,29 @@ def _grad_matrix(g: np.ndarray, groups: int) -> np.ndarray:
     return _batch_last(g).reshape(groups, g.shape[1] // groups, -1)
 
 
-def _conv_transpose_data(g: np.ndarray, w: np.ndarray, x_shape: tuple, geometry) -> np.ndarray:
+def _conv_transpose_data(
+    g: np.ndarray, w: np.ndarray, x_shape: tuple, geometry, g_matrix: Any = None
+) -> np.ndarray:
     """The adjoint of conv2d in x: dx = fold(wᵀ · g), an image of ``x_shape``."""
     groups, (kh, kw) = geometry.groups, geometry.kernel
+    if g_matrix is None:
+        g_matrix = _grad_matrix(g, groups)
     w_mat = w.reshape(groups, w.shape[0] // groups, -1)  # (G, O/G, C/G·kh·kw)
-    cols = np.matmul(w_mat.transpose(0, 2, 1), _grad_matrix(g, groups))  # (G, C/G·kk, L)
+    cols = _products(w_mat.transpose(0, 2, 1), g_matrix)  # (G, C/G·kk, L)
     n, _, oh, ow = g.shape
     return _fold_data(cols.reshape(x_shape[1], kh, kw, oh, ow, n), x_shape, geometry)
 
 
-def _conv_weight_data(x: np.ndarray, g: np.ndarray, w_shape: tuple, geometry, cols=None):
+def _conv_weight_data(
+    x: np.ndarray, g: np.ndarray, w_shape: tuple, geometry, cols=None, g_matrix: Any = None
+):
     """The adjoint of conv2d in w: dw = g · unfold(x)ᵀ, summed over batch and positions."""
     if cols is None:
         cols = _unfold_data(x, geometry, g.shape[2:])
     groups = geometry.groups
-    dw = np.matmul(_grad_matrix(g, groups), _grouped(cols, groups).transpose(0, 2, 1))
+    if g_matrix is None:
+        g_matrix = _grad_matrix(g, groups)
+    dw = _products(g_matrix, _grouped(cols, groups).transpose(0, 2, 1))
     return dw.reshape(w_shape)
 
 
@@ -1126,10 +1142,10 @@ def _conv_transpose(g: Any, w: Any, x_shape: tuple, geometry: ConvGeometry) -> A
     return _conv_transpose_data(g, w, x_shape, geometry)
 
 
-def _conv_weight(x: Any, g: Any, w_shape: tuple, geometry: ConvGeometry, cols: Any = None) -> Any:
+def _conv_weight(x: Any, g: Any, w_shape: tuple, geometry: ConvGeometry) -> Any:
     if _any_value(x, g):
         return Conv2dWeight.apply(as_value(x), as_value(g), w_shape=w_shape, geometry=geometry)
-    return _conv_weight_data(x, g, w_shape, geometry, cols)
+    return _conv_weight_data(x, g, w_shape, geometry)
 
 
 def _channel_sum(g: Any) -> Any:
@@ -1163,9 +1179,16 @@ class Conv2d(Primitive):
         x, w = ctx.saved_tensors[:2]
         need = ctx.needs_input_grad
         geometry = ctx.geometry
-        cols = None if isinstance(grad, Value) else ctx.cols
-        grad_x = _conv_transpose(grad, w, ctx.x_shape, geometry) if need[0] else None
-        grad_w = _conv_weight(x, grad, ctx.w_shape, geometry, cols) if need[1] else None
+        if isinstance(grad, Value):  # create_graph: the rules as nodes of the table
+            grad_x = _conv_transpose(grad, w, ctx.x_shape, geometry) if need[0] else None
+            grad_w = _conv_weight(x, grad, ctx.w_shape, geometry) if need[1] else None
+        else:  # the same two products on arrays, sharing g's matrix and the saved im2col
+            g_matrix = _grad_matrix(grad, geometry.groups)
+            grad_x = grad_w = None
+            if need[0]:
+                grad_x = _conv_transpose_data(grad, w, ctx.x_shape, geometry, g_matrix)
+            if need[1]:
+                grad_w = _conv_weight_data(x, grad, ctx.w_shape, geometry, ctx.cols, g_matrix)
         if len(need) == 2:
             return grad_x, grad_w
         return grad_x, grad_w, (_channel_sum(grad) if need[2] else None)
