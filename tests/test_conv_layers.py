@@ -197,3 +197,15 @@ def test_state_dict_round_trip_of_the_digits_cnn(tmp_path):
     assert list(model.state_dict()) == [
         "1.weight", "1.bias", "4.weight", "4.bias", "8.weight", "8.bias"
     ]  # fmt: skip
+
+
+def test_the_cnn_graph_is_drawn_with_a_cluster_per_module_and_state_dict_names():
+    from minigrad.nn import functional as F
+
+    model = nn.digits_cnn(seed=0)
+    loss = F.cross_entropy(model(np.zeros((2, 64))), np.array([0, 1]))
+    source = mg.to_dot(loss, model=model, show_data=False, show_grad=False)
+    for name in ("1.weight", "1.bias", "4.weight", "8.weight"):
+        assert f'label="{name} |' in source
+    assert source.count("subgraph cluster_m") == 3  # the two convolutions and the linear
+    assert '"conv2d"' in source and '"max_pool2d"' in source

@@ -115,11 +115,9 @@ class Conv2d(Module):
         gen = _generator(seed, rng, who)
         shape = (out_channels, in_channels // groups) + self.kernel_size
         fan_in = int(np.prod(shape[1:]))
-        self.weight = Value(_pytorch_uniform(shape, fan_in, gen, self.dtype), name="weight")
+        self.weight = Value(_pytorch_uniform(shape, fan_in, gen, self.dtype))
         self.bias = (
-            Value(_pytorch_uniform((out_channels,), fan_in, gen, self.dtype), name="bias")
-            if bias
-            else None
+            Value(_pytorch_uniform((out_channels,), fan_in, gen, self.dtype)) if bias else None
         )
 
     def _size(self, value: Any, what: str, minimum: int) -> tuple:
@@ -198,11 +196,9 @@ class Linear(Module):
         self.dtype = initialisers._check_dtype(dtype)
         gen = _generator(seed, rng, "Linear")
         shape = (out_features, in_features)
-        self.weight = Value(_pytorch_uniform(shape, in_features, gen, self.dtype), name="weight")
+        self.weight = Value(_pytorch_uniform(shape, in_features, gen, self.dtype))
         self.bias = (
-            Value(_pytorch_uniform((out_features,), in_features, gen, self.dtype), name="bias")
-            if bias
-            else None
+            Value(_pytorch_uniform((out_features,), in_features, gen, self.dtype)) if bias else None
         )
 
     def forward(self, x: Any) -> Value:
@@ -384,8 +380,8 @@ class BatchNorm2d(Module):
         self.eps, self.momentum = float(eps), float(momentum)
         self.dtype = initialisers._check_dtype(dtype)
         c = self.num_features
-        self.weight = Value(np.ones(c, self.dtype), name="weight") if affine else None
-        self.bias = Value(np.zeros(c, self.dtype), name="bias") if affine else None
+        self.weight = Value(np.ones(c, self.dtype)) if affine else None
+        self.bias = Value(np.zeros(c, self.dtype)) if affine else None
         self.track_running_stats = bool(track_running_stats)
         if self.track_running_stats:
             self.running_mean = Value(np.zeros(c, self.dtype), requires_grad=False)
