@@ -101,20 +101,21 @@ def torch_cnn_step(torch: Any, x: np.ndarray, labels: np.ndarray, model: Any) ->
 
 
 def mygrad_cnn_step(mygrad: Any, x: np.ndarray, labels: np.ndarray, model: Any) -> Any:
-    """The same step in MyGrad: its ``conv_nd`` and ``max_pool``, softmax_crossentropy."""
-    from mygrad.nn.layers import conv_nd, max_pool
-    from mygrad.nn.losses import softmax_crossentropy
+    """The same step in MyGrad: ``nnet.conv_nd``, ``nnet.max_pool``, ``softmax_crossentropy``
+    and an in-place SGD update, with the minigrad model's weights."""
+    from mygrad.nnet.activations import relu
+    from mygrad.nnet.layers import conv_nd, max_pool
+    from mygrad.nnet.losses import softmax_crossentropy
 
-    state = model.state_dict()
-    params = {k: mygrad.tensor(v) for k, v in state.items()}
+    params = {k: mygrad.tensor(v) for k, v in model.state_dict().items()}
     images = x.reshape(-1, 1, 8, 8)
 
     def step() -> float:
         h = conv_nd(images, params["1.weight"], stride=1, padding=1)
-        h = mygrad.nnet.activations.relu(h + params["1.bias"].reshape(1, -1, 1, 1))
+        h = relu(h + params["1.bias"].reshape(1, -1, 1, 1))
         h = max_pool(h, (2, 2), 2)
         h = conv_nd(h, params["4.weight"], stride=1, padding=1)
-        h = mygrad.nnet.activations.relu(h + params["4.bias"].reshape(1, -1, 1, 1))
+        h = relu(h + params["4.bias"].reshape(1, -1, 1, 1))
         h = max_pool(h, (2, 2), 2).reshape(len(images), 64)
         logits = mygrad.matmul(h, params["8.weight"].T) + params["8.bias"]
         loss = softmax_crossentropy(logits, labels)
@@ -124,6 +125,7 @@ def mygrad_cnn_step(mygrad: Any, x: np.ndarray, labels: np.ndarray, model: Any) 
             p.null_grad()
         return float(loss.data)
 
+    step.params = params
     return step
 
 

@@ -1158,7 +1158,7 @@ class Conv2d(Primitive):
 
     y[n, o, p, q] = b[o] + Σ_{c, i, j} x_pad[n, c, p·s + i·d, q·s + j·d] · w[o, c, i, j]
     (c runs over the group of o).  Computed as one matrix product per group,
-    w (O, C·kh·kw) @ unfold(x) (C·kh·kw, N·OH·OW).
+    w (O, C·kh·kw) @ unfold(x) (C·kh·kw, OH·OW·N).
 
     Backward: both gradients are convolutions again.  dx = conv_transpose2d(g, w) (the
     same weights, run backwards: each output's gradient spread over the window it read);
@@ -1229,7 +1229,7 @@ class Conv2dWeight(Primitive):
     """dw = conv2d_weight(x, g): the adjoint of conv2d in its weights, of shape ``w_shape``.
 
     dw[o, c, i, j] = Σ_{n, p, q} x_pad[n, c, p·s + i·d, q·s + j·d] · g[n, o, p, q]: the
-    correlation of the input with the output gradient, g (O, N·OH·OW) @ unfold(x)ᵀ.
+    correlation of the input with the output gradient, g (O, OH·OW·N) @ unfold(x)ᵀ.
 
     Backward: d/dx = conv_transpose2d(g, G) and d/dg = conv2d(x, G).
     """
