@@ -1210,7 +1210,7 @@ class ConvTranspose2d(Primitive):
     @staticmethod
     def forward(ctx, g, w, *bias, x_shape, geometry):
         ctx.save_for_backward(g, w)
-        ctx.geometry, ctx.g_shape, ctx.w_shape = geometry, g.shape, w.shape
+        ctx.geometry, ctx.g_shape, ctx.w_shape, ctx.x_shape = geometry, g.shape, w.shape, x_shape
         out = _conv_transpose_data(g, w, x_shape, geometry)
         return _add_channel_bias(out, bias[0]) if bias else out
 
@@ -1239,7 +1239,7 @@ class Conv2dWeight(Primitive):
     @staticmethod
     def forward(ctx, x, g, w_shape, geometry):
         ctx.save_for_backward(x, g)
-        ctx.geometry, ctx.x_shape, ctx.g_shape = geometry, x.shape, g.shape
+        ctx.geometry, ctx.x_shape, ctx.g_shape, ctx.w_shape = geometry, x.shape, g.shape, w_shape
         return _conv_weight_data(x, g, w_shape, geometry)
 
     @staticmethod
@@ -1278,7 +1278,7 @@ class Fold(Primitive):
 
     @staticmethod
     def forward(ctx, cols, x_shape, geometry):
-        ctx.geometry = geometry
+        ctx.geometry, ctx.x_shape = geometry, x_shape
         n, c = x_shape[:2]
         oh, ow = geometry.output_size(*x_shape[2:])
         blocks = cols.transpose(1, 2, 0).reshape((c,) + geometry.kernel + (oh, ow, n))
