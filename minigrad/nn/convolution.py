@@ -78,7 +78,7 @@ def _check_image(x: Value, fn: str, what: str = "input") -> None:
     if x.ndim != 4:
         hint = ""
         if x.ndim == 3:
-            hint = f"; for one image use x.reshape(1, *{x.shape})"
+            hint = f"; for one image use x.reshape(1, {', '.join(map(str, x.shape))})"
         raise ValueError(
             f"{fn}: {what} must have shape (N, C, H, W) (batch, channels, height, width), "
             f"got shape {x.shape}{hint}"
