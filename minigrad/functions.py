@@ -990,21 +990,17 @@ class ConvGeometry(tuple):
         )
 
 
-def _windows(
-    x: np.ndarray, geometry: ConvGeometry, pad_value: float = 0.0, size: Any = None
-) -> np.ndarray:
+def _windows(x: np.ndarray, geometry: ConvGeometry, pad_value: float = 0.0) -> np.ndarray:
     """A read-only view (N, C, kh, kw, OH, OW) of x (N, C, H, W), padded with ``pad_value``:
     element [n, c, i, j, p, q] is x_pad[n, c, p·s_h + i·d_h, q·s_w + j·d_w].  No copy of
-    the windows is made (only of the padded image when there is padding).  ``size``
-    (OH, OW) keeps only the first windows: a transposed convolution's output_padding adds
-    rows and columns that no window of the forward convolution reached."""
+    the windows is made (only of the padded image when there is padding)."""
     (ph, pw), (sh, sw), (dh, dw) = geometry.padding, geometry.stride, geometry.dilation
     if ph or pw:  # (np.pad, slower on small arrays, computes the same)
         n, c, h, w = x.shape
         padded = np.full((n, c, h + 2 * ph, w + 2 * pw), pad_value, dtype=x.dtype)
         padded[:, :, ph : ph + h, pw : pw + w] = x
         x = padded
-    oh, ow = size or geometry.output_size(x.shape[2] - 2 * ph, x.shape[3] - 2 * pw)
+    oh, ow = geometry.output_size(x.shape[2] - 2 * ph, x.shape[3] - 2 * pw)
     n_str, c_str, h_str, w_str = x.strides
     shape = x.shape[:2] + geometry.kernel + (oh, ow)
     strides = (n_str, c_str, h_str * dh, w_str * dw, h_str * sh, w_str * sw)
@@ -1026,7 +1022,9 @@ def _batch_last(x: np.ndarray) -> np.ndarray:
 
 def _unfold_data(x: np.ndarray, geometry: ConvGeometry, size: Any = None) -> np.ndarray:
     """im2col: the windows of x (N, C, H, W) as a contiguous array (C, kh, kw, OH, OW, N),
-    so that ``reshape(C·kh·kw, OH·OW·N)`` is the matrix every convolution product uses."""
+    so that ``reshape(C·kh·kw, OH·OW·N)`` is the matrix every convolution product uses.
+    ``size`` (OH, OW) keeps only the first windows: a transposed convolution's
+    output_padding adds rows and columns that no window of the forward convolution read."""
     (ph, pw), (sh, sw), (dh, dw) = geometry.padding, geometry.stride, geometry.dilation
     n, c, h, w = x.shape
     if ph or pw:  # padded and put batch-last in one copy
