@@ -375,6 +375,13 @@ def test_a_single_weight_picks_out_one_pixel():
             "covers only padding",
         ),
         (
+            lambda: F.conv_transpose2d(np.zeros((1, 1, 1, 1)), np.zeros((1, 1, 1, 1)), padding=1),
+            "gives an output of size",
+        ),
+        (lambda: F.fold(np.zeros((1, 7, 9)), (4, 4), 2), "not a multiple of kh·kw = 4"),
+        (lambda: F.adaptive_avg_pool2d(np.zeros((1, 1, 4, 4)), 0), "output_size"),
+        (lambda: F.conv1d(np.zeros((1, 2, 5, 5)), np.zeros((1, 2, 3))), r"\(N, C, L\)"),
+        (
             lambda: F.conv_transpose2d(
                 np.zeros((1, 2, 3, 3)), np.zeros((2, 1, 2, 2)), stride=2, output_padding=2
             ),
