@@ -23,4 +23,6 @@ This package imports nothing heavy at import time: ``python -m benchmarks`` must
 to set the BLAS thread count before numpy is loaded.
 """
 
-BENCHMARKS = ("scalar_mlp", "tensor_mlp", "tiny_ops", "scaling", "gradcheck_cost", "rendering")
+BENCHMARKS = (
+    "scalar_mlp", "tensor_mlp", "tiny_ops", "scaling", "gradcheck_cost", "rendering", "conv",
+)  # fmt: skip

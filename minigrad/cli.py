@@ -208,8 +208,11 @@ def _train(
     seed: int = 0,
     verbose: bool = True,
     print_every: int | None = None,
+    model_kind: str = "mlp",
 ) -> dict[str, Any]:
-    """Train on a built-in data set; return everything a command reports."""
+    """Train on a built-in data set; return everything a command reports.
+
+    ``model_kind="cnn"``: the library's CNN and recipe for the data set (``nn.models``)."""
     from minigrad import data, nn, optim
     from minigrad.train import evaluate, fit
 
@@ -234,6 +237,13 @@ def _train(
     n_out = int(np.max(y)) + 1 if classification else 1
     sizes = [*hidden, n_out]
     model = nn.MLP(X.shape[1], sizes, activation=activation, dropout=dropout, seed=seed)
+    description = _describe_model(X.shape[1], sizes, activation, dropout)
+    if model_kind == "cnn":
+        try:
+            model, recipe = nn.models.cnn_recipe(dataset, seed=seed)
+        except ValueError as error:
+            raise UsageError(str(error)) from None
+        description = recipe["description"]
     optimizer = optimizer or recipe["optimizer"]
     lr = lr if lr is not None else recipe["lr"]
     maker = optim.Adam if optimizer == "adam" else optim.SGD
@@ -265,7 +275,7 @@ def _train(
         dataset=dataset,
         task="classification" if classification else "regression",
         model=model,
-        description=_describe_model(X.shape[1], sizes, activation, dropout),
+        description=description,
         optimizer=optimizer,
         lr=lr,
         loss=loss,
@@ -343,6 +353,7 @@ def run_train(args: argparse.Namespace) -> int:
         val_split=args.val_split,
         seed=args.seed,
         verbose=not args.json,
+        model_kind=args.model,
     )
     history = result["history"]
     wrote: list[str] = []
@@ -1012,6 +1023,9 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         metavar="SIZES",
         help="hidden layer sizes, e.g. 16,16 (0: none)",
+    )
+    train.add_argument(
+        "--model", choices=("mlp", "cnn"), default="mlp", help="mlp, or cnn (digits only)"
     )
     train.add_argument("--activation", choices=ACTIVATIONS, default="relu", help="(relu)")
     train.add_argument(

@@ -945,3 +945,463 @@ def where(condition: Any, x: Any, y: Any) -> Value:
     """Like ``numpy.where``: ``x`` where ``condition`` holds, else ``y``; differentiable in
     ``x`` and ``y`` (either may be a Value, an array or a number), not in the condition."""
     return Where.apply(as_value(x), as_value(y), condition=np.asarray(data_of(condition), bool))
+
+
+# ============================================================================ convolution
+# Images are NCHW (batch, channels, height, width) and convolution weights OIHW (output
+# channels, input channels per group, kernel height, kernel width), as in PyTorch.
+#
+# Three linear operations close the table under differentiation:
+#
+#   conv2d(x, w)            y[n,o,p,q] = Σ_{c,i,j} x_pad[n, c, p·s + i·d, q·s + j·d] w[o, c, i, j]
+#   conv_transpose2d(g, w)  its adjoint in x: each output's g spread back over its window
+#   conv2d_weight(x, g)     its adjoint in w: Σ over batch and positions of x's window · g
+#
+# The derivative of each one is one of the three others, so every rule below is written
+# with the three helpers ``_conv``, ``_conv_transpose`` and ``_conv_weight``: on plain data
+# they compute with numpy; on Values (``create_graph=True``) they record nodes, and second
+# derivatives of a convolutional network work.  Each is a matrix product with the
+# unfolded input (im2col): no Python loop over positions or channels, only, in the
+# adjoint "fold", a loop over the kh·kw kernel offsets.
+
+_as_strided = np.lib.stride_tricks.as_strided
+
+
+class ConvGeometry(tuple):
+    """(kernel, stride, padding, dilation, groups) of a 2-d convolution, each spatial one a
+    pair (height, width): one hashable object shared by a convolution and its adjoints."""
+
+    __slots__ = ()
+
+    def __new__(cls, kernel: tuple, stride: tuple, padding: tuple, dilation: tuple, groups: int):
+        return super().__new__(cls, (kernel, stride, padding, dilation, groups))
+
+    kernel = property(lambda self: self[0])
+    stride = property(lambda self: self[1])
+    padding = property(lambda self: self[2])
+    dilation = property(lambda self: self[3])
+    groups = property(lambda self: self[4])
+
+    def output_size(self, height: int, width: int) -> tuple[int, int]:
+        """(OH, OW), with OH = (H + 2·pad - dil·(k - 1) - 1) // stride + 1."""
+        return tuple(  # type: ignore[return-value]
+            (n + 2 * p - d * (k - 1) - 1) // s + 1
+            for n, k, s, p, d in zip(
+                (height, width), self.kernel, self.stride, self.padding, self.dilation
+            )
+        )
+
+
+def _windows(x: np.ndarray, geometry: ConvGeometry, pad_value: float = 0.0) -> np.ndarray:
+    """A read-only view (N, C, kh, kw, OH, OW) of x (N, C, H, W), padded with ``pad_value``:
+    element [n, c, i, j, p, q] is x_pad[n, c, p·s_h + i·d_h, q·s_w + j·d_w].  No copy of
+    the windows is made (only of the padded image when there is padding)."""
+    (ph, pw), (sh, sw), (dh, dw) = geometry.padding, geometry.stride, geometry.dilation
+    if ph or pw:  # (np.pad, slower on small arrays, computes the same)
+        n, c, h, w = x.shape
+        padded = np.full((n, c, h + 2 * ph, w + 2 * pw), pad_value, dtype=x.dtype)
+        padded[:, :, ph : ph + h, pw : pw + w] = x
+        x = padded
+    oh, ow = geometry.output_size(x.shape[2] - 2 * ph, x.shape[3] - 2 * pw)
+    n_str, c_str, h_str, w_str = x.strides
+    shape = x.shape[:2] + geometry.kernel + (oh, ow)
+    strides = (n_str, c_str, h_str * dh, w_str * dw, h_str * sh, w_str * sw)
+    return _as_strided(x, shape, strides, writeable=False)
+
+
+# The unfolded input is laid out (C, kh, kw, OH, OW, N): the batch is the innermost axis,
+# so that im2col and col2im move runs of OW·N contiguous numbers instead of runs of OW
+# (numpy's strided copies cost per run; with 4x4 feature maps, runs of 4 made col2im five
+# times slower).  Images are handled as (C, H, W, N) internally, and the outputs are
+# (N, C, H, W) views of that memory: numpy's elementwise operations keep the layout, so
+# the next convolution finds its input already in the order it wants.
+
+
+def _batch_last(x: np.ndarray) -> np.ndarray:
+    """(N, C, H, W) -> (C, H, W, N) in contiguous memory (a view if it already is)."""
+    return np.ascontiguousarray(x.transpose(1, 2, 3, 0))
+
+
+def _unfold_data(x: np.ndarray, geometry: ConvGeometry, size: Any = None) -> np.ndarray:
+    """im2col: the windows of x (N, C, H, W) as a contiguous array (C, kh, kw, OH, OW, N),
+    so that ``reshape(C·kh·kw, OH·OW·N)`` is the matrix every convolution product uses.
+    ``size`` (OH, OW) keeps only the first windows: a transposed convolution's
+    output_padding adds rows and columns that no window of the forward convolution read."""
+    (ph, pw), (sh, sw), (dh, dw) = geometry.padding, geometry.stride, geometry.dilation
+    n, c, h, w = x.shape
+    if ph or pw:  # padded and put batch-last in one copy
+        image = np.zeros((c, h + 2 * ph, w + 2 * pw, n), dtype=x.dtype)
+        image[:, ph : ph + h, pw : pw + w] = x.transpose(1, 2, 3, 0)
+    else:
+        image = _batch_last(x)
+    oh, ow = size or geometry.output_size(h, w)
+    c_str, h_str, w_str, n_str = image.strides
+    windows = _as_strided(
+        image,
+        (c,) + geometry.kernel + (oh, ow, n),
+        (c_str, h_str * dh, w_str * dw, h_str * sh, w_str * sw, n_str),
+        writeable=False,
+    )
+    return np.ascontiguousarray(windows)
+
+
+def _fold_data(cols: np.ndarray, x_shape: tuple, geometry: ConvGeometry) -> np.ndarray:
+    """col2im, the adjoint of ``_unfold_data``: cols (C, kh, kw, OH, OW, N) summed back to
+    an image (N, C, H, W) (a view of (C, H, W, N) memory); an input pixel in several
+    windows receives the sum.  One strided addition per kernel offset (kh·kw of them)."""
+    n, c, h, w = x_shape
+    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = geometry[:4]
+    oh, ow = cols.shape[3:5]
+    out = np.zeros((c, h + 2 * ph, w + 2 * pw, n), dtype=cols.dtype)
+    for i in range(kh):
+        rows = slice(i * dh, i * dh + sh * (oh - 1) + 1, sh)
+        for j in range(kw):
+            out[:, rows, j * dw : j * dw + sw * (ow - 1) + 1 : sw] += cols[:, i, j]
+    return out[:, ph : ph + h, pw : pw + w].transpose(3, 0, 1, 2)
+
+
+def _grouped(cols: np.ndarray, groups: int) -> np.ndarray:
+    """(C, kh, kw, OH, OW, N) -> (G, C/G·kh·kw, OH·OW·N): one matrix per group (a view)."""
+    c, kh, kw, oh, ow, n = cols.shape
+    return cols.reshape(groups, (c // groups) * kh * kw, oh * ow * n)
+
+
+def _products(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """One matrix product per group, (G, m, k) @ (G, k, n); a plain 2-d product for one
+    group (numpy's stacked matmul is slower on large single matrices)."""
+    if a.shape[0] == 1:
+        return np.matmul(a[0], b[0])[None]
+    return np.matmul(a, b)
+
+
+def _conv_data(x: np.ndarray, w: np.ndarray, geometry: ConvGeometry, cols: Any = None) -> Any:
+    """conv2d on arrays: (output (N, O, OH, OW), the unfolded input)."""
+    if cols is None:
+        cols = _unfold_data(x, geometry)
+    groups, o = geometry.groups, w.shape[0]
+    out = _products(w.reshape(groups, o // groups, -1), _grouped(cols, groups))  # (G, O/G, L)
+    return out.reshape((o,) + cols.shape[3:]).transpose(3, 0, 1, 2), cols
+
+
+def _grad_matrix(g: np.ndarray, groups: int) -> np.ndarray:
+    """An output-shaped gradient (N, O, OH, OW) as (G, O/G, OH·OW·N)."""
+    return _batch_last(g).reshape(groups, g.shape[1] // groups, -1)
+
+
+def _conv_transpose_data(
+    g: np.ndarray, w: np.ndarray, x_shape: tuple, geometry, g_matrix: Any = None
+) -> np.ndarray:
+    """The adjoint of conv2d in x: dx = fold(wᵀ · g), an image of ``x_shape``."""
+    groups, (kh, kw) = geometry.groups, geometry.kernel
+    if g_matrix is None:
+        g_matrix = _grad_matrix(g, groups)
+    w_mat = w.reshape(groups, w.shape[0] // groups, -1)  # (G, O/G, C/G·kh·kw)
+    cols = _products(w_mat.transpose(0, 2, 1), g_matrix)  # (G, C/G·kk, L)
+    n, _, oh, ow = g.shape
+    return _fold_data(cols.reshape(x_shape[1], kh, kw, oh, ow, n), x_shape, geometry)
+
+
+def _conv_weight_data(
+    x: np.ndarray, g: np.ndarray, w_shape: tuple, geometry, cols=None, g_matrix: Any = None
+):
+    """The adjoint of conv2d in w: dw = g · unfold(x)ᵀ, summed over batch and positions."""
+    if cols is None:
+        cols = _unfold_data(x, geometry, g.shape[2:])
+    groups = geometry.groups
+    if g_matrix is None:
+        g_matrix = _grad_matrix(g, groups)
+    dw = _products(g_matrix, _grouped(cols, groups).transpose(0, 2, 1))
+    return dw.reshape(w_shape)
+
+
+def _add_channel_bias(out: np.ndarray, bias: np.ndarray) -> np.ndarray:
+    if out.dtype == np.result_type(out, bias):
+        out += bias.reshape(-1, 1, 1)
+        return out
+    return out + bias.reshape(-1, 1, 1)
+
+
+def _any_value(*items: Any) -> bool:
+    return any(isinstance(item, Value) for item in items)
+
+
+def _conv(x: Any, w: Any, geometry: ConvGeometry, size: tuple) -> Any:
+    """conv2d(x, w), cropped to ``size`` (OH, OW) (see ``_windows``)."""
+    if _any_value(x, w):
+        out = Conv2d.apply(as_value(x), as_value(w), geometry=geometry)
+    else:
+        out = _conv_data(x, w, geometry)[0]
+    if out.shape[2:] != size:
+        out = out[:, :, : size[0], : size[1]]
+    return out
+
+
+def _conv_transpose(g: Any, w: Any, x_shape: tuple, geometry: ConvGeometry) -> Any:
+    if _any_value(g, w):
+        return ConvTranspose2d.apply(as_value(g), as_value(w), x_shape=x_shape, geometry=geometry)
+    return _conv_transpose_data(g, w, x_shape, geometry)
+
+
+def _conv_weight(x: Any, g: Any, w_shape: tuple, geometry: ConvGeometry) -> Any:
+    if _any_value(x, g):
+        return Conv2dWeight.apply(as_value(x), as_value(g), w_shape=w_shape, geometry=geometry)
+    return _conv_weight_data(x, g, w_shape, geometry)
+
+
+def _channel_sum(g: Any) -> Any:
+    """Σ over batch and positions of an (N, C, H, W) gradient: a per-channel bias gradient."""
+    return g.sum(axis=(0, 2, 3))
+
+
+class Conv2d(Primitive):
+    """y = conv2d(x, w) (+ b): x (N, C, H, W), w (O, C/groups, kh, kw), b (O,) optional.
+
+    y[n, o, p, q] = b[o] + Σ_{c, i, j} x_pad[n, c, p·s + i·d, q·s + j·d] · w[o, c, i, j]
+    (c runs over the group of o).  Computed as one matrix product per group,
+    w (O, C·kh·kw) @ unfold(x) (C·kh·kw, OH·OW·N).
+
+    Backward: both gradients are convolutions again.  dx = conv_transpose2d(g, w) (the
+    same weights, run backwards: each output's gradient spread over the window it read);
+    dw = conv2d_weight(x, g) (x's windows correlated with g); db = Σ g over n, p, q.
+    """
+
+    name = "conv2d"
+
+    @staticmethod
+    def forward(ctx, x, w, *bias, geometry):
+        out, cols = _conv_data(x, w, geometry)
+        ctx.save_for_backward(x, w)
+        ctx.geometry, ctx.cols, ctx.x_shape, ctx.w_shape = geometry, cols, x.shape, w.shape
+        return _add_channel_bias(out, bias[0]) if bias else out
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, w = ctx.saved_tensors[:2]
+        need = ctx.needs_input_grad
+        geometry = ctx.geometry
+        if isinstance(grad, Value):  # create_graph: the rules as nodes of the table
+            grad_x = _conv_transpose(grad, w, ctx.x_shape, geometry) if need[0] else None
+            grad_w = _conv_weight(x, grad, ctx.w_shape, geometry) if need[1] else None
+        else:  # the same two products on arrays, sharing g's matrix and the saved im2col
+            g_matrix = _grad_matrix(grad, geometry.groups)
+            grad_x = grad_w = None
+            if need[0]:
+                grad_x = _conv_transpose_data(grad, w, ctx.x_shape, geometry, g_matrix)
+            if need[1]:
+                grad_w = _conv_weight_data(x, grad, ctx.w_shape, geometry, ctx.cols, g_matrix)
+        if len(need) == 2:
+            return grad_x, grad_w
+        return grad_x, grad_w, (_channel_sum(grad) if need[2] else None)
+
+
+class ConvTranspose2d(Primitive):
+    """dx = conv_transpose2d(g, w) (+ b): the adjoint of conv2d in its input, to an image of
+    ``x_shape``; g (N, O, OH, OW), w (O, C/groups, kh, kw) -> (N, C, H, W).
+
+    dx[n, c, h, v] = Σ over (o, i, j, p, q) with h = p·s + i·d - pad, v = q·s + j·d - pad of
+    g[n, o, p, q] · w[o, c, i, j]: fold(wᵀ @ g).  As a layer it upsamples (PyTorch's
+    ``conv_transpose2d``, whose weight (C_in, C_out/groups, kh, kw) is this w).
+
+    Backward: d/dg = conv2d(G, w) (a convolution again) and d/dw = conv2d_weight(G, g).
+    """
+
+    name = "conv_transpose2d"
+
+    @staticmethod
+    def forward(ctx, g, w, *bias, x_shape, geometry):
+        ctx.save_for_backward(g, w)
+        ctx.geometry, ctx.g_shape, ctx.w_shape, ctx.x_shape = geometry, g.shape, w.shape, x_shape
+        out = _conv_transpose_data(g, w, x_shape, geometry)
+        return _add_channel_bias(out, bias[0]) if bias else out
+
+    @staticmethod
+    def backward(ctx, grad):
+        g, w = ctx.saved_tensors[:2]
+        need = ctx.needs_input_grad
+        grad_g = _conv(grad, w, ctx.geometry, ctx.g_shape[2:]) if need[0] else None
+        grad_w = _conv_weight(grad, g, ctx.w_shape, ctx.geometry) if need[1] else None
+        if len(need) == 2:
+            return grad_g, grad_w
+        return grad_g, grad_w, (_channel_sum(grad) if need[2] else None)
+
+
+class Conv2dWeight(Primitive):
+    """dw = conv2d_weight(x, g): the adjoint of conv2d in its weights, of shape ``w_shape``.
+
+    dw[o, c, i, j] = Σ_{n, p, q} x_pad[n, c, p·s + i·d, q·s + j·d] · g[n, o, p, q]: the
+    correlation of the input with the output gradient, g (O, OH·OW·N) @ unfold(x)ᵀ.
+
+    Backward: d/dx = conv_transpose2d(g, G) and d/dg = conv2d(x, G).
+    """
+
+    name = "conv2d_weight"
+
+    @staticmethod
+    def forward(ctx, x, g, w_shape, geometry):
+        ctx.save_for_backward(x, g)
+        ctx.geometry, ctx.x_shape, ctx.g_shape, ctx.w_shape = geometry, x.shape, g.shape, w_shape
+        return _conv_weight_data(x, g, w_shape, geometry)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, g = ctx.saved_tensors
+        need_x, need_g = ctx.needs_input_grad
+        grad_x = _conv_transpose(g, grad, ctx.x_shape, ctx.geometry) if need_x else None
+        grad_g = _conv(x, grad, ctx.geometry, ctx.g_shape[2:]) if need_g else None
+        return grad_x, grad_g
+
+
+class Unfold(Primitive):
+    """im2col: x (N, C, H, W) -> (N, C·kh·kw, L), column l holding the l-th window (row
+    c·kh·kw + i·kw + j is channel c at kernel offset (i, j)), L = OH·OW.  PyTorch's
+    ``unfold``.  Backward: fold (the sum of each window's gradient back onto its pixels)."""
+
+    name = "unfold"
+
+    @staticmethod
+    def forward(ctx, x, geometry):
+        ctx.geometry, ctx.x_shape = geometry, x.shape
+        cols = _unfold_data(x, geometry)  # (C, kh, kw, OH, OW, N)
+        n, positions = x.shape[0], cols.shape[3] * cols.shape[4]
+        return np.ascontiguousarray(cols.reshape(-1, positions, n).transpose(2, 0, 1))
+
+    @staticmethod
+    def backward(ctx, grad):
+        return _fold(grad, ctx.x_shape, ctx.geometry)
+
+
+class Fold(Primitive):
+    """col2im, the adjoint of ``Unfold``: columns (N, C·kh·kw, L) summed back into an image
+    (N, C, H, W); overlapping windows add.  Backward: unfold."""
+
+    name = "fold"
+
+    @staticmethod
+    def forward(ctx, cols, x_shape, geometry):
+        ctx.geometry, ctx.x_shape = geometry, x_shape
+        n, c = x_shape[:2]
+        oh, ow = geometry.output_size(*x_shape[2:])
+        blocks = cols.transpose(1, 2, 0).reshape((c,) + geometry.kernel + (oh, ow, n))
+        return _fold_data(blocks, x_shape, geometry)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return _unfold(grad, ctx.geometry)
+
+
+def _unfold(x: Any, geometry: ConvGeometry) -> Any:
+    if isinstance(x, Value):
+        return Unfold.apply(x, geometry=geometry)
+    return Unfold.forward(_new_node(Value), x, geometry)
+
+
+def _fold(cols: Any, x_shape: tuple, geometry: ConvGeometry) -> Any:
+    if isinstance(cols, Value):
+        return Fold.apply(cols, x_shape=x_shape, geometry=geometry)
+    return Fold.forward(_new_node(Value), cols, x_shape, geometry)
+
+
+class MaxPool2d(Primitive):
+    """y[n, c, p, q] = max over the window of x_pad (padding counts as -inf, never chosen).
+
+    The gradient of each output goes to one input: the first maximum of its window in
+    row-major order (a NaN wins, the last one), as PyTorch does.  Ties are not split: in
+    [[1, 1], [1, 1]] only the top-left element gets the gradient; an input that is the
+    chosen maximum of several overlapping windows receives the sum.  Backward is a
+    scatter of g to the chosen positions, whose own derivative is the matching gather.
+
+    Both passes loop over the kh·kw kernel offsets, each step working on every window at
+    once through a strided view of the input (no copy of the windows): forward takes a
+    running ``maximum``; backward hands each output's gradient to the first offset whose
+    value equals the maximum.
+    """
+
+    name = "max_pool2d"
+
+    @staticmethod
+    def forward(ctx, x, geometry):
+        windows = _windows(x, geometry, pad_value=-np.inf)  # (N, C, kh, kw, OH, OW)
+        kh, kw = geometry.kernel
+        out = windows[:, :, 0, 0].copy(order="K")  # keeps the input's memory layout
+        for k in range(1, kh * kw):
+            np.maximum(out, windows[:, :, k // kw, k % kw], out=out)  # NaN propagates
+        ctx.geometry, ctx.x_shape, ctx.windows = geometry, x.shape, windows
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        geometry, x_shape, windows = ctx.geometry, ctx.x_shape, ctx.windows
+        out = data_of(ctx.saved_tensors[0])
+        if isinstance(grad, Value) or np.isnan(out).any():
+            choice = _pool_choice(windows, out)
+            if isinstance(grad, Value):  # create_graph: scatter by flat index, differentiable
+                return _pool_scatter(grad, choice, x_shape, geometry)
+            hits = [choice == k for k in range(windows.shape[2] * windows.shape[3])]
+        else:
+            hits = _first_hits(windows, out)
+        n, c, h, w = x_shape
+        (kh, kw), (sh, sw), (ph, pw), (dh, dw) = geometry[:4]
+        oh, ow = out.shape[2:]
+        tiled = (sh, sw) == (kh, kw) and (dh, dw) == (1, 1) and (h, w) == (oh * kh, ow * kw)
+        disjoint = sh >= dh * (kh - 1) + 1 and sw >= dw * (kw - 1) + 1
+        # Windows that tile the image write every pixel once: no zeros to start from.
+        make = np.empty if tiled and not (ph or pw) else np.zeros
+        # (C, H, W, N) memory, the layout the convolutions produce and read.
+        image = make((c, h + 2 * ph, w + 2 * pw, n), dtype=grad.dtype).transpose(3, 0, 1, 2)
+        zero = grad.dtype.type(0)
+        for k, hit in enumerate(hits):
+            i, j = divmod(k, kw)
+            rows = slice(i * dh, i * dh + sh * (oh - 1) + 1, sh)
+            columns = slice(j * dw, j * dw + sw * (ow - 1) + 1, sw)
+            if disjoint:
+                np.copyto(image[:, :, rows, columns], np.where(hit, grad, zero))
+            else:
+                image[:, :, rows, columns] += np.where(hit, grad, zero)
+        return image[:, :, ph : ph + h, pw : pw + w] if ph or pw else image
+
+
+def _first_hits(windows: np.ndarray, out: np.ndarray) -> list:
+    """For each kernel offset, where it holds its window's first maximum (no NaN)."""
+    kh, kw = windows.shape[2:4]
+    taken = windows[:, :, 0, 0] == out
+    hits = [taken]
+    for k in range(1, kh * kw):
+        hit = windows[:, :, k // kw, k % kw] == out
+        hit &= ~taken
+        taken = taken | hit
+        hits.append(hit)
+    return hits
+
+
+def _pool_choice(windows: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """The kernel offset each window's gradient goes to: its first maximum, or for a window
+    holding NaN, its last NaN (PyTorch's rule: a NaN replaces the running maximum)."""
+    kh, kw = windows.shape[2:4]
+    choice = np.full(out.shape, -1, dtype=np.intp)
+    for k, hit in enumerate(_first_hits(windows, out)):
+        choice[hit] = k
+    nan_windows = np.isnan(out)
+    if nan_windows.any():
+        for k in range(kh * kw):
+            choice[nan_windows & np.isnan(windows[:, :, k // kw, k % kw])] = k
+    return choice
+
+
+def _pool_scatter(grad: Value, choice: np.ndarray, x_shape: tuple, geometry) -> Value:
+    """The max-pooling backward on Values: grad[n, c, p, q] added at the flat index of the
+    chosen input in the padded image, then the padding cropped."""
+    n, c, h, w = x_shape
+    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = geometry[:4]
+    hp, wp = h + 2 * ph, w + 2 * pw
+    oh, ow = choice.shape[2:]
+    i, j = np.divmod(choice, kw)
+    rows = np.arange(oh).reshape(oh, 1) * sh + i * dh
+    columns = np.arange(ow) * sw + j * dw
+    planes = np.arange(n * c).reshape(n, c, 1, 1)
+    index = ((planes * hp + rows) * wp + columns).reshape(-1)
+    image = scatter(reshape(grad, (-1,)), index, (n * c * hp * wp,))
+    return reshape(image, (n, c, hp, wp))[:, :, ph : ph + h, pw : pw + w]
+
+
+PRIMITIVES += (Conv2d, ConvTranspose2d, Conv2dWeight, Unfold, Fold, MaxPool2d)

@@ -944,6 +944,72 @@ _command_shown(
 )
 
 
+# ------------------------------------------------------------------------------ convolution
+
+
+def _conv(x_shape, w_shape, **params):
+    from minigrad.nn import functional as F
+
+    return F.conv2d(np.zeros(x_shape), np.zeros(w_shape), **params)
+
+
+@row(
+    "convolution",
+    "a channel mismatch",
+    "F.conv2d(np.zeros((8, 3, 28, 28)), np.zeros((16, 1, 3, 3)))",
+    ValueError,
+    "input has 3 channels",
+)
+def _():
+    return _conv((8, 3, 28, 28), (16, 1, 3, 3))
+
+
+@row(
+    "convolution",
+    "channels-last (NHWC) images",
+    "F.conv2d(np.zeros((8, 28, 28, 3)), np.zeros((16, 3, 3, 3)))",
+    ValueError,
+    "x.transpose(0, 3, 1, 2)",
+)
+def _():
+    return _conv((8, 28, 28, 3), (16, 3, 3, 3))
+
+
+@row(
+    "convolution",
+    "a kernel larger than the padded input",
+    "F.conv2d(np.zeros((1, 1, 2, 2)), np.zeros((1, 1, 3, 3)))",
+    ValueError,
+    "the output would have size zero",
+)
+def _():
+    return _conv((1, 1, 2, 2), (1, 1, 3, 3))
+
+
+@row(
+    "convolution",
+    "one image without its batch axis",
+    "F.conv2d(np.zeros((3, 28, 28)), np.zeros((16, 3, 3, 3)))",
+    ValueError,
+    "x.reshape(1, 3, 28, 28)",
+)
+def _():
+    return _conv((3, 28, 28), (16, 3, 3, 3))
+
+
+@row(
+    "convolution",
+    "a max-pooling window made of padding only",
+    "F.max_pool2d(np.zeros((1, 1, 1, 7)), 2, padding=1, dilation=2)",
+    ValueError,
+    "covers only padding",
+)
+def _():
+    from minigrad.nn import functional as F
+
+    return F.max_pool2d(np.zeros((1, 1, 1, 7)), 2, padding=1, dilation=2)
+
+
 # ------------------------------------------------------------------------------ the page
 
 

@@ -10,7 +10,11 @@ import numpy as np
 
 import minigrad as mg
 from minigrad import functions as F
+from minigrad.nn import functional as nnF
 from minigrad.nn.functional import affine as F_affine
+
+#: conv2d_weight's geometry in its case: a 2x2 kernel, padding 1, on 4x4 images.
+_CONV_GEOMETRY = F.ConvGeometry((2, 2), (1, 1), (1, 1), (1, 1), 1)
 
 
 @dataclass(frozen=True)
@@ -166,5 +170,50 @@ CASES = [
     Case("affine_vec", F_affine, 3, (F.Affine,), shapes="fixed", fixed=((4,), (4, 2), (2,))),
     Case(
         "affine_batched", F_affine, 3, (F.Affine,), shapes="fixed", fixed=((2, 3, 4), (4, 2), (2,))
+    ),
+    # Convolution and pooling (tests/test_conv.py compares them with PyTorch too).
+    Case(
+        "conv2d",
+        lambda x, w, b: nnF.conv2d(x, w, b, stride=(1, 2), padding=1, groups=2),
+        3,
+        (F.Conv2d,),
+        shapes="fixed",
+        fixed=((2, 4, 4, 5), (2, 2, 3, 2), (2,)),
+    ),
+    Case(
+        "conv_transpose2d",
+        lambda x, w: nnF.conv_transpose2d(x, w, stride=2, output_padding=1),
+        2,
+        (F.ConvTranspose2d,),
+        shapes="fixed",
+        fixed=((1, 2, 3, 2), (2, 3, 2, 2)),
+    ),
+    Case(
+        "conv2d_weight",
+        lambda x, g: F._conv_weight(x, g, (3, 2, 2, 2), _CONV_GEOMETRY),
+        2,
+        (F.Conv2dWeight,),
+        shapes="fixed",
+        fixed=((2, 2, 4, 4), (2, 3, 4, 4)),
+    ),
+    Case(
+        "unfold",
+        lambda x: nnF.unfold(x, 2, stride=1),
+        1,
+        (F.Unfold,),
+        shapes="fixed",
+        fixed=((2, 2, 3, 4),),
+    ),
+    Case(
+        "fold", lambda c: nnF.fold(c, (3, 4), 2), 1, (F.Fold,), shapes="fixed", fixed=((1, 8, 6),)
+    ),
+    Case(
+        "max_pool2d",
+        lambda x: nnF.max_pool2d(x, 2, stride=1, padding=1),
+        1,
+        (F.MaxPool2d,),
+        domain="distinct",
+        shapes="fixed",
+        fixed=((2, 2, 3, 3),),
     ),
 ]

@@ -167,6 +167,66 @@ class WrongAffine(F.Affine):
         return grad @ W.T, x.T @ grad, grad.mean(axis=0)  # the bias gradient averaged, not summed
 
 
+class WrongConv2d(F.Conv2d):
+    @staticmethod
+    def backward(ctx, grad):
+        x, w = ctx.saved_tensors
+        geometry = ctx.geometry
+        grad_x = F._conv_transpose_data(grad, w, ctx.x_shape, geometry)
+        # the weight gradient summed over the batch's first example only
+        return grad_x, F._conv_weight_data(x[:1], grad[:1], ctx.w_shape, geometry)
+
+
+class WrongConvTranspose2d(F.ConvTranspose2d):
+    @staticmethod
+    def backward(ctx, grad):
+        g, w = ctx.saved_tensors
+        geometry = ctx.geometry
+        grad_g = F._conv_data(grad, w, geometry)[0]
+        return grad_g, -F._conv_weight_data(grad, g, ctx.w_shape, geometry)  # sign
+
+
+class WrongConv2dWeight(F.Conv2dWeight):
+    @staticmethod
+    def backward(ctx, grad):
+        x, g = ctx.saved_tensors
+        geometry = ctx.geometry
+        grad_x = F._conv_transpose_data(g, grad, ctx.x_shape, geometry)
+        # the kernel flipped: a convolution in the textbook sense instead of a correlation
+        return grad_x, F._conv_data(x, np.ascontiguousarray(grad[:, :, ::-1, ::-1]), geometry)[0]
+
+
+class WrongUnfold(F.Unfold):
+    @staticmethod
+    def backward(ctx, grad):
+        n, c, h, w = ctx.x_shape
+        kh, kw = ctx.geometry.kernel
+        oh, ow = h - kh + 1, w - kw + 1
+        blocks = grad.reshape(n, c, kh, kw, oh, ow)
+        out = np.zeros(ctx.x_shape)
+        for i in range(kh):
+            for j in range(kw):
+                out[:, :, i : i + oh, j : j + ow] = blocks[:, :, i, j]  # = not +=: overlaps lost
+        return out
+
+
+class WrongFold(F.Fold):
+    @staticmethod
+    def backward(ctx, grad):
+        cols = F._unfold(grad, ctx.geometry)
+        n, rows, length = cols.shape
+        kh, kw = ctx.geometry.kernel
+        # kernel offset (i, j) read as (j, i)
+        return cols.reshape(n, -1, kh, kw, length).swapaxes(2, 3).reshape(n, rows, length)
+
+
+class WrongMaxPool2d(F.MaxPool2d):
+    @staticmethod
+    def backward(ctx, grad):
+        # the gradient shared by the whole window, as average pooling's would be
+        return np.repeat(np.repeat(grad, 2, axis=2), 2, axis=3) / 4.0
+
+
 # ============================================================================ the cases
 
 RNG = np.random.default_rng(1234)
@@ -338,6 +398,69 @@ WRONGS = [
         {"x": X34, "w": _signed((4, 2)), "b": _signed((2,))},
         {("b", e) for e in _all((2,))},
         "bias averaged over the rows",
+    ),
+]
+
+
+#: Convolutions: 2x2 kernels, stride 1, no padding, on 3x3 images.
+GEOMETRY = F.ConvGeometry((2, 2), (1, 1), (0, 0), (1, 1), 1)
+POOL_GEOMETRY = F.ConvGeometry((2, 2), (2, 2), (0, 0), (1, 1), 1)
+IMAGES = _signed((2, 2, 3, 3))
+OUT_GRADS = _signed((2, 3, 2, 2))
+FILTERS = _signed((3, 2, 2, 2))
+# Pixels of a 3x3 image in more than one 2x2 window: all but the corners.
+SHARED = {(0, 0, r, c) for r in range(3) for c in range(3)} - {
+    (0, 0, 0, 0), (0, 0, 0, 2), (0, 0, 2, 0), (0, 0, 2, 2)
+}  # fmt: skip
+
+WRONGS += [
+    Wrong(
+        F.Conv2d,
+        WrongConv2d,
+        lambda x, w: WrongConv2d.apply(x, w, geometry=GEOMETRY),
+        {"x": IMAGES, "w": FILTERS},
+        {("w", e) for e in _all((3, 2, 2, 2))},
+        "weight gradient of the first example only",
+    ),
+    Wrong(
+        F.ConvTranspose2d,
+        WrongConvTranspose2d,
+        lambda g, w: WrongConvTranspose2d.apply(g, w, x_shape=(2, 2, 3, 3), geometry=GEOMETRY),
+        {"g": OUT_GRADS, "w": FILTERS},
+        {("w", e) for e in _all((3, 2, 2, 2))},
+        "sign of the weight gradient",
+    ),
+    Wrong(
+        F.Conv2dWeight,
+        WrongConv2dWeight,
+        lambda x, g: WrongConv2dWeight.apply(x, g, w_shape=(3, 2, 2, 2), geometry=GEOMETRY),
+        {"x": IMAGES, "g": OUT_GRADS},
+        {("g", e) for e in _all((2, 3, 2, 2))},
+        "kernel flipped",
+    ),
+    Wrong(
+        F.Unfold,
+        WrongUnfold,
+        lambda x: WrongUnfold.apply(x, geometry=GEOMETRY),
+        {"x": _signed((1, 1, 3, 3))},
+        {("x", e) for e in SHARED},
+        "overlapping windows not summed",
+    ),
+    Wrong(
+        F.Fold,
+        WrongFold,
+        lambda c: WrongFold.apply(c, x_shape=(1, 1, 3, 3), geometry=GEOMETRY),
+        {"x": _signed((1, 4, 4))},
+        {("x", (0, r, k)) for r in (1, 2) for k in range(4)},
+        "kernel offsets transposed",
+    ),
+    Wrong(
+        F.MaxPool2d,
+        WrongMaxPool2d,
+        lambda x: WrongMaxPool2d.apply(x, geometry=POOL_GEOMETRY),
+        {"x": RNG.permutation(16).reshape(1, 1, 4, 4) * 0.37 + 0.1},
+        {("x", e) for e in _all((1, 1, 4, 4))},
+        "gradient shared by the window",
     ),
 ]
 

@@ -19,6 +19,18 @@ from minigrad.nn.checkpoint import load as load
 from minigrad.nn.checkpoint import load_checkpoint as load_checkpoint
 from minigrad.nn.checkpoint import save as save
 from minigrad.nn.checkpoint import save_checkpoint as save_checkpoint
+from minigrad.nn.conv_layers import (
+    AdaptiveAvgPool2d,
+    AvgPool2d,
+    BatchNorm2d,
+    Conv1d,
+    Conv2d,
+    Dropout2d,
+    Flatten,
+    Linear,
+    MaxPool2d,
+    Unflatten,
+)
 from minigrad.nn.layers import (
     MLP,
     Dropout,
@@ -31,6 +43,7 @@ from minigrad.nn.layers import (
     Softmax,
     Tanh,
 )
+from minigrad.nn.models import DIGITS_CNN_RECIPE, digits_cnn
 from minigrad.nn.module import Module, Sequential
 
 __all__ = [
@@ -53,4 +66,16 @@ __all__ = [
     "load_checkpoint",
     "functional",
     "init",
+    "Conv2d",
+    "Conv1d",
+    "Linear",
+    "MaxPool2d",
+    "AvgPool2d",
+    "AdaptiveAvgPool2d",
+    "Flatten",
+    "Unflatten",
+    "BatchNorm2d",
+    "Dropout2d",
+    "digits_cnn",
+    "DIGITS_CNN_RECIPE",
 ]

@@ -501,3 +501,29 @@ def _check_probability(p: Any) -> float:
             "units dropped; p = 1 would drop everything)"
         )
     return p
+
+
+# ============================================================================ images
+# Convolution and pooling live in their own file; they are part of this namespace.
+
+from minigrad.nn.convolution import (  # noqa: E402
+    adaptive_avg_pool2d,
+    avg_pool2d,
+    conv1d,
+    conv2d,
+    conv_transpose2d,
+    fold,
+    max_pool2d,
+    unfold,
+)
+
+__all__ += [
+    "conv2d",
+    "conv1d",
+    "conv_transpose2d",
+    "unfold",
+    "fold",
+    "max_pool2d",
+    "avg_pool2d",
+    "adaptive_avg_pool2d",
+]

@@ -398,16 +398,67 @@ class Module:
                 stack.append(("open", name, child, depth + 1))
         return "\n".join(lines)
 
-    def summary(self) -> str:
-        """A table of every parameter: name, shape, dtype and count, with the total."""
-        rows = [(name, str(p.shape), str(p.dtype), p.size) for name, p in self.named_parameters()]
-        header = ("parameter", "shape", "dtype", "count")
+    def summary(self, input: Any = None) -> str:
+        """A table of the model.
+
+        Without ``input``: every parameter with its name, shape, dtype and count, and the
+        total.  With ``input`` (an example batch, or its shape as a tuple of ints, filled
+        with zeros of the parameters' dtype): every module, depth first, with its type, the
+        shape of its output for that input and the number of parameters it holds itself
+        (not counting its sub-modules), found by running ``forward`` once without
+        recording a graph.
+        """
+        if input is None:
+            rows = [
+                (name, str(p.shape), str(p.dtype), p.size) for name, p in self.named_parameters()
+            ]
+            header = ("parameter", "shape", "dtype", "count")
+        else:
+            rows = self._module_rows(input)
+            header = ("module", "type", "output shape", "parameters")
         widths = [max(len(str(r[i])) for r in rows + [header]) for i in range(4)]
         fmt = "  ".join(f"{{:<{w}}}" if i < 3 else f"{{:>{w}}}" for i, w in enumerate(widths))
         lines = [fmt.format(*header), fmt.format(*("-" * w for w in widths))]
         lines += [fmt.format(*r) for r in rows]
         lines.append(f"total: {self.num_parameters():,} parameters")
         return "\n".join(lines)
+
+    def _module_rows(self, input: Any) -> list[tuple]:
+        """(name, type, output shape, own parameter count) of every module, for ``input``."""
+        from minigrad.autograd import no_grad
+
+        if isinstance(input, tuple) and all(isinstance(n, int) for n in input):
+            dtypes = {p.dtype for p in self.parameters()}
+            input = np.zeros(input, dtype=dtypes.pop() if len(dtypes) == 1 else np.float64)
+        modules = self.named_modules()
+        shapes: dict[int, str] = {}
+        originals = []
+        for _, module in modules:  # record each output: the instance's forward, wrapped
+            original = module.forward
+
+            def recording(*args: Any, _module=module, _original=original, **kwargs: Any) -> Any:
+                out = _original(*args, **kwargs)
+                shapes[id(_module)] = str(getattr(out, "shape", type(out).__name__))
+                return out
+
+            originals.append((module, "forward" in vars(module), original))
+            object.__setattr__(module, "forward", recording)
+        try:
+            with no_grad():
+                self(input)
+        finally:
+            for module, own, original in originals:
+                if own:
+                    object.__setattr__(module, "forward", original)
+                else:
+                    object.__delattr__(module, "forward")
+        rows = []
+        for name, module in modules:
+            below = sum(child.num_parameters() for child in module.children())
+            own = module.num_parameters() - below
+            shape = shapes.get(id(module), "-")
+            rows.append((name or "(model)", type(module).__name__, shape, own))
+        return rows
 
 
 class Sequential(Module):

@@ -40,6 +40,22 @@ RULES = {
     "affine": "d(X @ W + b): X receives G @ W.T, W receives X.T @ G, b the sum of G over rows",
 }
 
+# Convolution: each derivative is itself a convolution (added as a block, for easy merging).
+RULES.update(
+    {
+        "conv2d": "d conv2d(x, w): x receives conv_transpose2d(G, w) (the convolution run "
+        "backwards), w receives conv2d_weight(x, G) (x's windows correlated with G), "
+        "b the sum of G over batch and positions",
+        "conv_transpose2d": "the adjoint of conv2d: its input receives conv2d(G, w), "
+        "w receives conv2d_weight(G, input)",
+        "conv2d_weight": "x receives conv_transpose2d(g, G), g receives conv2d(x, G)",
+        "unfold": "fold: each pixel receives the sum of the gradients of its window entries",
+        "fold": "unfold: each window entry receives its pixel's gradient",
+        "max_pool2d": "each window's gradient goes to its first maximum (ties are not split, "
+        "as in PyTorch)",
+    }
+)
+
 
 def rule_text(node: Value) -> str:
     """The derivative rule ``node``'s operation applies, in words or as a formula."""
