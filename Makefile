@@ -23,12 +23,14 @@ demo: $(VENV)/.run
 
 # The documentation site first, in strict mode (a warning fails; its figures and notebooks
 # are made by running the code), then the tests (the browser tests open that site), then
-# every notebook run from top to bottom once more, on its own.
+# every notebook run from top to bottom once more, on its own.  The tests check numbers, not
+# speed: one BLAS thread keeps OpenBLAS from oversubscribing a small shared machine (a small
+# product took 100x longer with its default threads on two busy cores).
 test: $(VENV)/.dev
 	$(PY) -m ruff check minigrad tests benchmarks tools
 	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict
-	$(PY) -m pytest
-	$(PY) -m pytest --nbmake notebooks
+	OPENBLAS_NUM_THREADS=1 $(PY) -m pytest
+	OPENBLAS_NUM_THREADS=1 $(PY) -m pytest --nbmake notebooks
 
 docs: $(VENV)/.dev
 	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict
