@@ -49,6 +49,7 @@ NOTEBOOKS = [
     "03_training_loop",
     "04_classification_mlp",
     "05_digits",
+    "06_convolutions",
 ]
 
 
