@@ -57,10 +57,18 @@ def _number(text: str, what: str) -> float:
 
 
 def positive_float(text: str) -> float:
-    """A number > 0 (learning rates, step sizes)."""
+    """A number > 0 (step sizes)."""
     value = _number(text, "the value")
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+    return value
+
+
+def learning_rate(text: str) -> float:
+    """A learning rate: a finite number >= 0 (0 trains nothing, as in the library)."""
+    value = _number(text, "the learning rate")
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text}")
     return value
 
 
@@ -1032,7 +1040,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--dropout", type=probability, default=0.0, metavar="P", help="dropout probability (0)"
     )
     train.add_argument("--optimizer", choices=("sgd", "adam"), default=None, help="optimizer")
-    train.add_argument("--lr", type=positive_float, default=None, help="learning rate")
+    train.add_argument("--lr", type=learning_rate, default=None, help="learning rate (>= 0)")
     train.add_argument("--epochs", type=positive_int, default=None, help="at most this many")
     train.add_argument(
         "--batch-size", type=positive_int, default=None, help="examples per step (default: all)"

@@ -400,8 +400,8 @@ def test_lr_sweep_on_the_apartment_prices(tmp_path):
 BAD_FLAGS = [
     (["train"], "required: --dataset"),
     (["train", "--dataset", "mnist"], "invalid choice: 'mnist'"),
-    (["train", "--dataset", "moons", "--lr", "-0.1"], "--lr: must be positive"),
-    (["train", "--dataset", "moons", "--lr", "0"], "--lr: must be positive"),
+    (["train", "--dataset", "moons", "--lr", "-0.1"], "--lr: must be a finite number >= 0"),
+    (["train", "--dataset", "moons", "--lr", "inf"], "--lr: the learning rate must be finite"),
     (["train", "--dataset", "moons", "--lr", "fast"], "--lr"),
     (
         ["train", "--dataset", "moons", "--dropout", "1"],
@@ -609,3 +609,12 @@ def test_values_may_come_after_the_options(capsys):
     capsys.readouterr()
     assert cli.main(["graph", "x*w", "--format", "json", "x=1", "w=2", "stray"]) == 2
     assert "unrecognized arguments: stray" in capsys.readouterr().err
+
+
+def test_train_accepts_a_learning_rate_of_zero_and_refuses_a_negative_one(tmp_path):
+    """As the library: lr = 0 trains nothing (the weights stay), lr < 0 is an error."""
+    zero = run("train", "--dataset", "linear", "--epochs", "2", "--lr", "0", cwd=tmp_path)
+    assert zero.returncode == 0, zero.stderr
+    negative = run("train", "--dataset", "linear", "--epochs", "2", "--lr", "-0.1", cwd=tmp_path)
+    assert negative.returncode == 2
+    assert "must be a finite number >= 0, got -0.1" in negative.stderr
