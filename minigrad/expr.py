@@ -13,8 +13,9 @@ What an expression may contain:
 * names (``x1``, ``W``), which become the leaves whose gradients you want;
 * the operators ``+ - * / ** @`` and unary ``-`` / ``+``;
 * calls of the functions in ``FUNCTIONS`` by name: ``tanh exp log relu sigmoid abs sqrt``
-  (elementwise), ``sum mean max min`` (reductions, optionally over an ``axis``) and
-  ``transpose``.
+  and every other elementwise primitive of the table that has a ``summary`` (``sin``,
+  ``cos``...: ``minigrad graph --help`` lists them all), ``sum mean max min``
+  (reductions, optionally over an ``axis``) and ``transpose``.
 
 Everything else (attribute access, subscripts, lambdas, comparisons, strings, calls of
 anything not in the list, ``__import__('os')``...) is refused with an ``ExprError`` whose
@@ -31,7 +32,7 @@ import ast
 import keyword
 import math
 import warnings
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -71,8 +72,8 @@ def _reduction(method: str) -> Callable[..., Value]:
     return apply
 
 
-#: The functions an expression may call, by name.
-FUNCTIONS: dict[str, FunctionSpec] = {
+#: Functions composed of primitives (or with a reader-specific signature), by name.
+_COMPOSED: dict[str, FunctionSpec] = {
     "tanh": FunctionSpec(lambda x: x.tanh(), False, "hyperbolic tangent"),
     "exp": FunctionSpec(lambda x: x.exp(), False, "e to the power x"),
     "log": FunctionSpec(lambda x: x.log(), False, "natural logarithm (x > 0)"),
@@ -86,6 +87,35 @@ FUNCTIONS: dict[str, FunctionSpec] = {
     "min": FunctionSpec(_reduction("min"), True, "smallest element (or along axis)"),
     "transpose": FunctionSpec(lambda x: x.transpose(), False, "reverse the axes (W.T)"),
 }
+
+
+class _Functions(Mapping):
+    """The functions an expression may call, by name: the compositions above, then every
+    registered primitive of ``minigrad.functions`` that has a ``summary`` (called with one
+    argument, ``name(x)``).  Read from the registry at each lookup, so a primitive defined
+    anywhere is callable as soon as its class exists."""
+
+    def _table(self) -> dict[str, FunctionSpec]:
+        from minigrad import functions as F
+
+        table = dict(_COMPOSED)
+        for name, primitive in F.REGISTRY.items():
+            if primitive.summary and name not in table:
+                table[name] = FunctionSpec(primitive.apply, False, primitive.summary)
+        return table
+
+    def __getitem__(self, name: str) -> FunctionSpec:
+        return self._table()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._table())
+
+    def __len__(self) -> int:
+        return len(self._table())
+
+
+#: The functions an expression may call, by name (a read-only mapping).
+FUNCTIONS: Mapping[str, FunctionSpec] = _Functions()
 
 _BINARY = {
     ast.Add: ("+", lambda a, b: a + b),

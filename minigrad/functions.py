@@ -72,6 +72,10 @@ class Function:
 
     #: The name shown in graphs, traces and error messages.  Defaults to the class name.
     name: str = ""
+    #: One line for the pictures and the backward stepper: the derivative the rule applies
+    #: ("out" is the node's value).  A Primitive that sets it is registered (see REGISTRY);
+    #: on a user's Function it replaces the docstring's first line in the pictures.
+    caption: str = ""
     #: True when ``backward`` also works on Values (see the class docstring).
     differentiable_backward: bool = False
     #: A user's rule gets its incoming gradient as a read-only view (``autograd.read_only``):
@@ -131,10 +135,36 @@ class Function:
 class Primitive(Function):
     """A built-in operation.  Same protocol as ``Function``; its rules are trusted to be
     written with Value-compatible operations, and its ``apply`` skips the checks a user's
-    operation gets, because it runs for every node of every graph."""
+    operation gets, because it runs for every node of every graph.
+
+    Defining a subclass with its own ``caption`` registers it (``REGISTRY``): from then on
+    the generated tests check it, the pictures draw it as a built-in operation with that
+    caption, gradcheck treats it as part of the table, and, when it also has a
+    ``summary``, the expression reader of the ``minigrad`` command can call it by name.
+    A subclass without a caption of its own (a test's deliberately wrong variant of a
+    rule, say) is not registered: it is shown and checked as a custom Function.
+
+    Class attributes a primitive may set besides ``name`` and ``caption``:
+
+    * ``summary``: a few words for the expression reader's function list; with it, a
+      one-input primitive is callable as ``name(x)`` in ``minigrad graph "..."``.
+    * ``complex_unsafe``: why complex-step differentiation cannot pass through it
+      ("compares its input with 0 ..."), or "" when it is complex-analytic.
+    * ``branch(node)``: a staticmethod returning what decides which smooth piece the
+      node is on (a mask, the signs of the input), for piecewise rules; gradcheck compares
+      it at x - eps, x and x + eps to recognise kinks.
+    """
 
     differentiable_backward = True
     _untrusted = False  # the table's own rules never edit their incoming gradient
+    summary: str = ""
+    complex_unsafe: str = ""
+    branch = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "caption" in cls.__dict__:
+            _register(cls)
 
     @classmethod
     def apply(cls, *parents: Value, **params: Any) -> Value:
@@ -178,6 +208,41 @@ class Primitive(Function):
         node._parents = ()
         node._saved = ()
         return node
+
+
+#: Every registered primitive by its name, in the order they were defined: the table.
+#: ``PRIMITIVES`` (a tuple) and ``is_primitive`` are read from it, so a primitive defined
+#: anywhere (a test file, a notebook) is known everywhere as soon as its class exists.
+REGISTRY: dict[str, type] = {}
+
+
+def _register(cls: type) -> None:
+    """Add a primitive to REGISTRY; a second, different class under the same name is an
+    error (re-defining the same class, as a reloaded module does, replaces it)."""
+    if not cls.name or not cls.caption.strip():
+        raise TypeError(f"primitive {cls.__name__} needs a non-empty name and caption")
+    known = REGISTRY.get(cls.name)
+    if known is not None and known.__qualname__ + known.__module__ != (
+        cls.__qualname__ + cls.__module__
+    ):
+        raise TypeError(
+            f"primitive {cls.__name__}: the name {cls.name!r} is already taken by "
+            f"{known.__module__}.{known.__qualname__}; choose another name"
+        )
+    REGISTRY[cls.name] = cls
+
+
+def is_primitive(op: Any) -> bool:
+    """Whether ``op`` (a node's grad_fn) is a registered primitive of the table."""
+    return op is not None and REGISTRY.get(getattr(op, "name", None)) is op
+
+
+def __getattr__(name: str) -> Any:
+    # PRIMITIVES is derived from the registry on every read, never stored: a primitive
+    # defined later (in a test file) is in it too.
+    if name == "PRIMITIVES":
+        return tuple(REGISTRY.values())
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _hand_read_only(rule: Any) -> Any:
@@ -354,6 +419,27 @@ def _scalar(function: Any, fallback: Any, x: float) -> float:
         return float(fallback(np.float64(x)))
 
 
+def _canonical(out: Any) -> Any:
+    """numpy's 0-d float64 results as Python floats, the form Values keep scalars in."""
+    if type(out) is np.float64:
+        return float(out)
+    if type(out) is np.ndarray and out.ndim == 0:
+        return float(out) if out.dtype == np.float64 else out.dtype.type(out)
+    return out
+
+
+def sigmoid(x: Any) -> Any:
+    """σ(x) = 1 / (1 + e^-x) of a Value (recorded), a float or an array (stable: exp only
+    ever sees -|x|)."""
+    if isinstance(x, Value):
+        return x.sigmoid()
+    if type(x) is float:
+        return Sigmoid.forward(_Scratch(), x)
+    x = np.asarray(x)
+    e = np.exp(-np.abs(x))
+    return _canonical(np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(e.dtype, copy=False))
+
+
 def exp(x: Any) -> Any:
     if type(x) is float:
         return _scalar(math.exp, np.exp, x)
@@ -484,6 +570,7 @@ def _normalize_axis(axis: Any, ndim: int, op: str) -> Any:
 
 class Add(Primitive):
     name = "add"
+    caption = "d(a + b)/da = 1, d(a + b)/db = 1: the gradient is passed to both inputs unchanged"
 
     @staticmethod
     def forward(ctx, a, b):
@@ -496,6 +583,7 @@ class Add(Primitive):
 
 class Mul(Primitive):
     name = "mul"
+    caption = "d(a * b)/da = b, d(a * b)/db = a"
 
     @staticmethod
     def forward(ctx, a, b):
@@ -510,6 +598,7 @@ class Mul(Primitive):
 
 class Neg(Primitive):
     name = "neg"
+    caption = "d(-a)/da = -1"
 
     @staticmethod
     def forward(ctx, a):
@@ -522,6 +611,7 @@ class Neg(Primitive):
 
 class Pow(Primitive):
     name = "pow"
+    caption = "d(a ** b)/da = b * a ** (b - 1), d(a ** b)/db = a ** b * log(a)"
 
     @staticmethod
     def forward(ctx, a, b):
@@ -552,6 +642,7 @@ class Pow(Primitive):
 
 class Exp(Primitive):
     name = "exp"
+    caption = "d exp(a)/da = exp(a) = out"
 
     @staticmethod
     def forward(ctx, a):
@@ -567,6 +658,7 @@ class Exp(Primitive):
 
 class Log(Primitive):
     name = "log"
+    caption = "d log(a)/da = 1 / a"
 
     @staticmethod
     def forward(ctx, a):
@@ -583,6 +675,7 @@ class Tanh(Primitive):
     """Fused rather than built from exp: exp(2x) overflows at x = 355, tanh never does."""
 
     name = "tanh"
+    caption = "d tanh(a)/da = 1 - out ** 2"
 
     @staticmethod
     def forward(ctx, a):
@@ -601,6 +694,8 @@ class Sigmoid(Primitive):
     gradient becomes inf * 0 = nan; here exp only ever sees -|x|."""
 
     name = "sigmoid"
+    caption = "d sigmoid(a)/da = out * (1 - out)"
+    complex_unsafe = "uses |x| and the sign of x in its numerically stable formula"
 
     @staticmethod
     def forward(ctx, a):
@@ -624,6 +719,12 @@ class Sigmoid(Primitive):
 
 class Relu(Primitive):
     name = "relu"
+    caption = "d relu(a)/da = 1 where a > 0, else 0"
+    complex_unsafe = "compares its input with 0 (max(x, 0) is not complex-analytic)"
+
+    @staticmethod
+    def branch(node):
+        return np.asarray(node._parents[0].data) > 0
 
     @staticmethod
     def forward(ctx, a):
@@ -647,6 +748,12 @@ class Relu(Primitive):
 
 class Abs(Primitive):
     name = "abs"
+    caption = "d |a|/da = sign(a)"
+    complex_unsafe = "takes the magnitude |x|, which is not complex-analytic"
+
+    @staticmethod
+    def branch(node):
+        return np.sign(node._parents[0].data)
 
     @staticmethod
     def forward(ctx, a):
@@ -664,6 +771,7 @@ class Abs(Primitive):
 
 class Sum(Primitive):
     name = "sum"
+    caption = "every summed element receives the gradient of the sum"
 
     @staticmethod
     def forward(ctx, a, axis=None, keepdims=False):
@@ -683,6 +791,13 @@ class Max(Primitive):
     """The gradient goes to the maximal elements; tied maxima share it equally."""
 
     name = "max"
+    caption = "the gradient goes to the largest element(s), shared equally among ties"
+    complex_unsafe = "compares elements with each other (max is not complex-analytic)"
+
+    @staticmethod
+    def branch(node):
+        a = node._parents[0].data
+        return a == np.max(a, axis=node.__dict__.get("axis"), keepdims=True) if np.ndim(a) else None
 
     @staticmethod
     def forward(ctx, a, axis=None, keepdims=False):
@@ -707,6 +822,7 @@ class Max(Primitive):
 
 class BroadcastTo(Primitive):
     name = "broadcast_to"
+    caption = "the gradients of the copies are summed back to the input's shape"
 
     @staticmethod
     def forward(ctx, a, shape):
@@ -719,6 +835,7 @@ class BroadcastTo(Primitive):
 
 class Reshape(Primitive):
     name = "reshape"
+    caption = "the gradient is reshaped back to the input's shape"
 
     @staticmethod
     def forward(ctx, a, shape):
@@ -735,6 +852,7 @@ class Reshape(Primitive):
 
 class Transpose(Primitive):
     name = "transpose"
+    caption = "the gradient is transposed back"
 
     @staticmethod
     def forward(ctx, a, axes=None):
@@ -750,6 +868,7 @@ class Transpose(Primitive):
 
 class GetItem(Primitive):
     name = "getitem"
+    caption = "the gradient is put back at the indexed positions, zeros elsewhere"
 
     @staticmethod
     def forward(ctx, a, index):
@@ -770,6 +889,7 @@ class Scatter(Primitive):
     """Zeros of ``shape`` with ``x`` added at ``index``: how indexing sends gradients back."""
 
     name = "scatter"
+    caption = "the gradient is read back at the scattered positions"
 
     @staticmethod
     def forward(ctx, a, index, shape):
@@ -783,6 +903,7 @@ class Scatter(Primitive):
 
 class Concat(Primitive):
     name = "concat"
+    caption = "the gradient is split back into the pieces that were joined"
 
     @staticmethod
     def forward(ctx, *arrays, axis=0):
@@ -801,6 +922,11 @@ class Concat(Primitive):
 
 class Where(Primitive):
     name = "where"
+    caption = "the gradient goes to a where the condition holds, to b elsewhere"
+
+    @staticmethod
+    def branch(node):
+        return node.__dict__.get("condition")
 
     @staticmethod
     def forward(ctx, a, b, condition):
@@ -817,6 +943,7 @@ class MatMul(Primitive):
     """numpy's matmul, with its rules for 1-D operands and stacks of matrices."""
 
     name = "matmul"
+    caption = "d(A @ B): A receives G @ B.T, B receives A.T @ G"
 
     @staticmethod
     def forward(ctx, a, b):
@@ -860,6 +987,7 @@ class Affine(Primitive):
     """
 
     name = "affine"
+    caption = "d(X @ W + b): X receives G @ W.T, W receives X.T @ G, b the sum of G over rows"
 
     @staticmethod
     def forward(ctx, x, W, b):
@@ -898,17 +1026,149 @@ class Affine(Primitive):
         return grad_x, grad_W, grad_b
 
 
+# ---------------------------------------------------------------------------- fused rules
+# Compositions that overflow, or whose kinks give the engine a wrong one-sided derivative,
+# fused into one node each.  ``nn.functional`` checks the inputs and calls them.
+
+#: .max() and .sum() without numpy's Python wrapper, for the once-per-step loss.
+_maximum_reduce = np.maximum.reduce
+
+
+class LogSumExp(Primitive):
+    """log Σ exp(x) along ``axis``, computed as m + log Σ exp(x - m) with m = max(x).
+
+    Fused because the composition overflows (exp(710) = inf) where this never does;
+    the derivative is d/dx_i = exp(x_i - lse) = softmax(x)_i.  ``axis`` is None, a
+    non-negative int or a sorted tuple of them (``nn.functional.logsumexp`` normalises it).
+    """
+
+    name = "logsumexp"
+    caption = "d logsumexp(a)/da = exp(a - out) = softmax(a)"
+
+    @staticmethod
+    def forward(ctx, x, axis=None, keepdims=False):
+        ctx.axis, ctx.keepdims, ctx.in_shape = axis, keepdims, np.shape(x)
+        x = np.asarray(x)
+        m = np.max(x, axis=axis, keepdims=True, initial=-np.inf)  # -inf: an empty row
+        m = np.where(np.isfinite(m), m, 0).astype(x.dtype, copy=False)  # rows of all -inf
+        with np.errstate(divide="ignore"):  # log 0 = -inf: the logsumexp of nothing
+            out = np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m
+        ctx.save_for_backward(x, out)
+        return _canonical(out if keepdims else out.reshape(np.shape(np.sum(x, axis=axis))))
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, out = ctx.saved_tensors
+        kept = _keepdims_shape(ctx.in_shape, ctx.axis)
+        if isinstance(grad, Value):  # create_graph: recompute softmax from the input Value
+            probs = exp(x - LogSumExp.apply(x, axis=ctx.axis, keepdims=True))
+        else:
+            probs = np.exp(x - out)
+        return reshape(grad, kept) * probs
+
+
+def softmax_of(x: Any, axis: int) -> Any:
+    """softmax(x) along ``axis`` for an array or a Value (recorded), from ``LogSumExp``."""
+    if isinstance(x, Value):
+        return exp(x - LogSumExp.apply(x, axis=axis, keepdims=True))
+    return np.exp(x - LogSumExp.forward(_Scratch(), x, axis=axis, keepdims=True))
+
+
+class _Scratch:
+    """A throw-away ctx, for calling a forward rule on plain data."""
+
+    def save_for_backward(self, *arrays: Any) -> None:
+        pass
+
+
+class CrossEntropy(Primitive):
+    """Softmax cross-entropy of logits (n, C) with integer targets (n,), fused.
+
+    loss_k = logsumexp(z_k) - z_k[t_k];  d loss_k / d z_k = softmax(z_k) - onehot(t_k).
+    Fused for speed (one node, one subtraction in backward) and stability (no exp of a
+    large logit anywhere).  ``nn.functional.cross_entropy`` checks the inputs and calls it
+    (class weights, label smoothing, ignored classes and probability targets are
+    compositions there).
+    """
+
+    name = "cross_entropy"
+    caption = "d loss/d logits = (softmax(logits) - onehot(targets)) / n"
+
+    @staticmethod
+    def forward(ctx, logits, targets, reduction="mean"):
+        # np.maximum.reduce and np.add.reduce are .max() and .sum() without numpy's Python
+        # wrapper: this runs once per training step, on small arrays.
+        shifted = logits - _maximum_reduce(logits, axis=1, keepdims=True)
+        probs = np.exp(shifted)
+        totals = _add_reduce(probs, axis=1, keepdims=True)
+        n, n_classes = logits.shape
+        # Each example's target as an index into the flattened (n, C) array: one ``take``
+        # here and one indexed subtraction in backward, cheaper than [rows, targets] twice.
+        flat = np.arange(0, n * n_classes, n_classes) + targets
+        losses = np.log(totals[:, 0]) - shifted.take(flat)
+        probs /= totals  # the softmax, for backward
+        ctx.flat, ctx.targets, ctx.reduction = flat, targets, reduction
+        ctx.save_for_backward(logits, probs)
+        if reduction == "none":
+            return losses
+        total = _add_reduce(losses)
+        total = total / n if reduction == "mean" else total  # the mean, as losses.mean()
+        return float(total) if type(total) is np.float64 else total  # canonical, as Value's
+
+    @staticmethod
+    def backward(ctx, grad):
+        logits, probs = ctx.saved_tensors
+        reduction, n = ctx.reduction, len(ctx.targets)
+        if isinstance(grad, Value):  # create_graph: softmax of the input Value, recorded
+            onehot = np.zeros(logits.shape, dtype=logits.dtype)
+            onehot.reshape(-1)[ctx.flat] = 1
+            diff = softmax_of(logits, 1) - onehot
+            if reduction == "none":
+                return diff * reshape(grad, (n, 1))
+            return diff * (grad * (1.0 / n)) if reduction == "mean" else diff * grad
+        # (softmax - onehot) * scale, as scale * softmax minus scale at the targets: a new
+        # array (probs stays intact for a second backward pass) in one pass over it.
+        if reduction == "none":
+            diff = probs * np.reshape(grad, (n, 1))
+        else:
+            grad = grad * (1.0 / n) if reduction == "mean" else grad
+            diff = probs * grad
+        diff.reshape(-1)[ctx.flat] -= grad
+        return diff
+
+
+class BinaryCrossEntropyWithLogits(Primitive):
+    """Elementwise -[y log σ(z) + (1 - y) log(1 - σ(z))], computed stably as
+    max(z, 0) - z·y + log(1 + exp(-|z|)).
+
+    d/dz = σ(z) - y and d/dy = -z.  Fused because the stable composition has kinks at
+    z = 0 where the engine's one-sided derivatives give the wrong gradient (relu'(0) =
+    abs'(0) = 0 gives -y instead of σ(0) - y = 0.5 - y, exactly where a zero-initialised
+    model starts).
+    """
+
+    name = "binary_cross_entropy_with_logits"
+    caption = "d bce/dz = sigmoid(z) - y, d bce/dy = -z"
+
+    @staticmethod
+    def forward(ctx, z, y):
+        ctx.save_for_backward(z, y)
+        z_arr = np.asarray(z)
+        return _canonical(np.maximum(z_arr, 0) - z_arr * y + np.log1p(np.exp(-np.abs(z_arr))))
+
+    @staticmethod
+    def backward(ctx, grad):
+        z, y = ctx.saved_tensors
+        need_z, need_y = ctx.needs_input_grad
+        grad_z = grad * (sigmoid(z) - y) if need_z else None
+        grad_y = -(grad * z) if need_y else None
+        return grad_z, grad_y
+
+
 def _drop_axis(x: Any, axis: int) -> tuple:
     shape = list(np.shape(data_of(x)))
     del shape[axis]
     return tuple(shape)
-
-
-#: Every primitive, for the generated tests and the documentation.
-PRIMITIVES = (
-    Add, Mul, Neg, Pow, Exp, Log, Tanh, Sigmoid, Relu, Abs, Sum, Max,
-    BroadcastTo, Reshape, Transpose, GetItem, Scatter, Concat, Where, MatMul, Affine,
-)  # fmt: skip
 
 
 # ============================================================================ n-ary helpers

@@ -1,5 +1,13 @@
 """The list of operations the generated tests check.  A new primitive is tested by adding
-one ``Case`` here; ``test_every_primitive_is_listed`` fails until you do."""
+one ``Case`` here; ``test_every_primitive_is_listed`` fails until you do.
+
+From each case, ``tests/test_primitives.py`` compares the gradient with central finite
+differences on random shapes and values, ``tests/test_gradcheck_primitives.py`` checks
+that gradcheck passes the rule and catches a deliberately broken copy of it, and
+``tests/test_against_torch.py`` compares forward values, dtypes, gradients and second
+derivatives with PyTorch (``torch``: the same function written with torch tensors;
+``torch.nn.functional`` is passed as ``TF``) in float32 and float64, when it is installed.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +18,10 @@ import numpy as np
 
 import minigrad as mg
 from minigrad import functions as F
+from minigrad.nn import functional as NF
 from minigrad.nn.functional import affine as F_affine
+
+TARGETS = np.array([2, 0, 1])
 
 
 @dataclass(frozen=True)
@@ -22,32 +33,60 @@ class Case:
     domain: str = "real"  # "real", "positive", "nonzero" (kinks kept away), "distinct"
     shapes: str = "broadcast"  # "broadcast", "same", "matrix", or a fixed tuple of shapes
     fixed: tuple = field(default=())  # fixed shapes, when shapes == "fixed"
+    torch: Callable | None = None  # (torch module, *tensors) -> tensor: the same function
+    second: bool = True  # whether second derivatives are compared (False: piecewise linear)
 
 
 CASES = [
-    Case("add", lambda a, b: a + b, 2, (F.Add,)),
-    Case("radd", lambda a: 2.5 + a, 1, (F.Add,)),
-    Case("mul", lambda a, b: a * b, 2, (F.Mul,)),
-    Case("rmul", lambda a: np.array([1.5, -2.0, 0.5])[-1] * a, 1, (F.Mul,)),
-    Case("neg", lambda a: -a, 1, (F.Neg,)),
-    Case("sub", lambda a, b: a - b, 2, (F.Add, F.Neg)),
-    Case("rsub", lambda a: 1.0 - a, 1, (F.Add, F.Neg)),
-    Case("div", lambda a, b: a / b, 2, (F.Mul, F.Pow), domain="nonzero"),
-    Case("rdiv", lambda a: 3.0 / a, 1, (F.Mul, F.Pow), domain="nonzero"),
-    Case("pow_int", lambda a: a**3, 1, (F.Pow,)),
-    Case("pow_frac", lambda a: a**2.5, 1, (F.Pow,), domain="positive"),
-    Case("pow_values", lambda a, b: a**b, 2, (F.Pow,), domain="positive"),
-    Case("rpow", lambda a: 2.0**a, 1, (F.Pow,)),
-    Case("exp", lambda a: a.exp(), 1, (F.Exp,)),
-    Case("log", lambda a: a.log(), 1, (F.Log,), domain="positive"),
-    Case("tanh", lambda a: a.tanh(), 1, (F.Tanh,)),
-    Case("sigmoid", lambda a: a.sigmoid(), 1, (F.Sigmoid,)),
-    Case("relu", lambda a: a.relu(), 1, (F.Relu,), domain="nonzero"),
-    Case("abs", lambda a: a.abs(), 1, (F.Abs,), domain="nonzero"),
-    Case("sqrt", lambda a: a.sqrt(), 1, (F.Pow,), domain="positive"),
-    Case("sum", lambda a: a.sum(), 1, (F.Sum,)),
-    Case("sum_axis0", lambda a: a.sum(axis=0), 1, (F.Sum,), shapes="matrix"),
-    Case("sum_axis_keep", lambda a: a.sum(axis=-1, keepdims=True), 1, (F.Sum,), shapes="matrix"),
+    Case("add", lambda a, b: a + b, 2, (F.Add,), torch=lambda t, a, b: a + b),
+    Case("radd", lambda a: 2.5 + a, 1, (F.Add,), torch=lambda t, a: 2.5 + a),
+    Case("mul", lambda a, b: a * b, 2, (F.Mul,), torch=lambda t, a, b: a * b),
+    Case(
+        "rmul",
+        lambda a: np.array([1.5, -2.0, 0.5])[-1] * a,
+        1,
+        (F.Mul,),
+        torch=lambda t, a: 0.5 * a,
+    ),
+    Case("neg", lambda a: -a, 1, (F.Neg,), torch=lambda t, a: -a),
+    Case("sub", lambda a, b: a - b, 2, (F.Add, F.Neg), torch=lambda t, a, b: a - b),
+    Case("rsub", lambda a: 1.0 - a, 1, (F.Add, F.Neg), torch=lambda t, a: 1.0 - a),
+    Case(
+        "div", lambda a, b: a / b, 2, (F.Mul, F.Pow), domain="nonzero", torch=lambda t, a, b: a / b
+    ),
+    Case(
+        "rdiv", lambda a: 3.0 / a, 1, (F.Mul, F.Pow), domain="nonzero", torch=lambda t, a: 3.0 / a
+    ),
+    Case("pow_int", lambda a: a**3, 1, (F.Pow,), torch=lambda t, a: a**3),
+    Case("pow_frac", lambda a: a**2.5, 1, (F.Pow,), domain="positive", torch=lambda t, a: a**2.5),
+    Case(
+        "pow_values", lambda a, b: a**b, 2, (F.Pow,), domain="positive", torch=lambda t, a, b: a**b
+    ),
+    Case("rpow", lambda a: 2.0**a, 1, (F.Pow,), torch=lambda t, a: 2.0**a),
+    Case("exp", lambda a: a.exp(), 1, (F.Exp,), torch=lambda t, a: a.exp()),
+    Case("log", lambda a: a.log(), 1, (F.Log,), domain="positive", torch=lambda t, a: a.log()),
+    Case("tanh", lambda a: a.tanh(), 1, (F.Tanh,), torch=lambda t, a: a.tanh()),
+    Case("sigmoid", lambda a: a.sigmoid(), 1, (F.Sigmoid,), torch=lambda t, a: a.sigmoid()),
+    Case("relu", lambda a: a.relu(), 1, (F.Relu,), domain="nonzero", torch=lambda t, a: a.relu()),
+    Case("abs", lambda a: a.abs(), 1, (F.Abs,), domain="nonzero", torch=lambda t, a: a.abs()),
+    Case("sqrt", lambda a: a.sqrt(), 1, (F.Pow,), domain="positive", torch=lambda t, a: a.sqrt()),
+    Case("sum", lambda a: a.sum(), 1, (F.Sum,), torch=lambda t, a: a.sum()),
+    Case(
+        "sum_axis0",
+        lambda a: a.sum(axis=0),
+        1,
+        (F.Sum,),
+        shapes="matrix",
+        torch=lambda t, a: a.sum(0),
+    ),
+    Case(
+        "sum_axis_keep",
+        lambda a: a.sum(axis=-1, keepdims=True),
+        1,
+        (F.Sum,),
+        shapes="matrix",
+        torch=lambda t, a: a.sum(-1, keepdim=True),
+    ),
     Case(
         "sum_tuple_axis",
         lambda a: a.sum(axis=(0, 2)),
@@ -55,11 +94,27 @@ CASES = [
         (F.Sum,),
         shapes="fixed",
         fixed=((2, 3, 4),),
+        torch=lambda t, a: a.sum((0, 2)),
     ),
-    Case("mean", lambda a: a.mean(), 1, (F.Sum, F.Mul)),
-    Case("mean_axis", lambda a: a.mean(axis=1), 1, (F.Sum, F.Mul), shapes="matrix"),
-    Case("max", lambda a: a.max(), 1, (F.Max,), domain="distinct"),
-    Case("max_axis", lambda a: a.max(axis=0), 1, (F.Max,), domain="distinct", shapes="matrix"),
+    Case("mean", lambda a: a.mean(), 1, (F.Sum, F.Mul), torch=lambda t, a: a.mean()),
+    Case(
+        "mean_axis",
+        lambda a: a.mean(axis=1),
+        1,
+        (F.Sum, F.Mul),
+        shapes="matrix",
+        torch=lambda t, a: a.mean(1),
+    ),
+    Case("max", lambda a: a.max(), 1, (F.Max,), domain="distinct", torch=lambda t, a: a.max()),
+    Case(
+        "max_axis",
+        lambda a: a.max(axis=0),
+        1,
+        (F.Max,),
+        domain="distinct",
+        shapes="matrix",
+        torch=lambda t, a: a.max(0).values,
+    ),
     Case(
         "max_keep",
         lambda a: a.max(axis=1, keepdims=True),
@@ -67,11 +122,35 @@ CASES = [
         (F.Max,),
         domain="distinct",
         shapes="matrix",
+        torch=lambda t, a: a.max(1, keepdim=True).values,
     ),
-    Case("min", lambda a: a.min(axis=1), 1, (F.Max, F.Neg), domain="distinct", shapes="matrix"),
-    Case("reshape", lambda a: a.reshape(-1), 1, (F.Reshape,), shapes="matrix"),
-    Case("reshape_scalar", lambda a: a.reshape(1, 1), 1, (F.Reshape,), shapes="fixed", fixed=((),)),
-    Case("transpose", lambda a: a.T, 1, (F.Transpose,), shapes="matrix"),
+    Case(
+        "min",
+        lambda a: a.min(axis=1),
+        1,
+        (F.Max, F.Neg),
+        domain="distinct",
+        shapes="matrix",
+        torch=lambda t, a: a.min(1).values,
+    ),
+    Case(
+        "reshape",
+        lambda a: a.reshape(-1),
+        1,
+        (F.Reshape,),
+        shapes="matrix",
+        torch=lambda t, a: a.reshape(-1),
+    ),
+    Case(
+        "reshape_scalar",
+        lambda a: a.reshape(1, 1),
+        1,
+        (F.Reshape,),
+        shapes="fixed",
+        fixed=((),),
+        torch=lambda t, a: a.reshape(1, 1),
+    ),
+    Case("transpose", lambda a: a.T, 1, (F.Transpose,), shapes="matrix", torch=lambda t, a: a.T),
     Case(
         "transpose_axes",
         lambda a: a.transpose(1, 2, 0),
@@ -79,6 +158,7 @@ CASES = [
         (F.Transpose,),
         shapes="fixed",
         fixed=((2, 3, 4),),
+        torch=lambda t, a: a.permute(1, 2, 0),
     ),
     Case(
         "broadcast_to",
@@ -87,9 +167,26 @@ CASES = [
         (F.BroadcastTo,),
         shapes="fixed",
         fixed=((2, 1),),
+        torch=lambda t, a: a.broadcast_to((3, 2, 4)),
     ),
-    Case("getitem_slice", lambda a: a[1:, ::2], 1, (F.GetItem,), shapes="fixed", fixed=((4, 5),)),
-    Case("getitem_int", lambda a: a[2], 1, (F.GetItem,), shapes="fixed", fixed=((4, 3),)),
+    Case(
+        "getitem_slice",
+        lambda a: a[1:, ::2],
+        1,
+        (F.GetItem,),
+        shapes="fixed",
+        fixed=((4, 5),),
+        torch=lambda t, a: a[1:, ::2],
+    ),
+    Case(
+        "getitem_int",
+        lambda a: a[2],
+        1,
+        (F.GetItem,),
+        shapes="fixed",
+        fixed=((4, 3),),
+        torch=lambda t, a: a[2],
+    ),
     Case(
         "getitem_repeat",
         lambda a: a[[0, 2, 0, 0]],
@@ -97,6 +194,7 @@ CASES = [
         (F.GetItem,),
         shapes="fixed",
         fixed=((3, 2),),
+        torch=lambda t, a: a[[0, 2, 0, 0]],
     ),
     Case(
         "getitem_mixed",
@@ -105,6 +203,7 @@ CASES = [
         (F.GetItem,),
         shapes="fixed",
         fixed=((3, 4),),
+        torch=lambda t, a: a[t.tensor([1, 1]), 1:],
     ),
     Case(
         "scatter",
@@ -113,6 +212,7 @@ CASES = [
         (F.Scatter,),
         shapes="fixed",
         fixed=((3,),),
+        torch=lambda t, a: t.zeros(4, dtype=a.dtype).index_add(0, t.tensor([0, 2, 0]), a),
     ),
     Case(
         "concat",
@@ -121,6 +221,7 @@ CASES = [
         (F.Concat,),
         shapes="fixed",
         fixed=((2, 3), (2, 1)),
+        torch=lambda t, a, b: t.cat([a, b, a], dim=1),
     ),
     Case(
         "stack",
@@ -129,6 +230,7 @@ CASES = [
         (F.Concat, F.Reshape),
         shapes="fixed",
         fixed=((2, 3), (2, 3)),
+        torch=lambda t, a, b: t.stack([a, b], dim=1),
     ),
     Case(
         "where",
@@ -137,15 +239,44 @@ CASES = [
         (F.Where,),
         shapes="fixed",
         fixed=((2, 3), (3,)),
-    ),
-    Case("matmul", lambda a, b: a @ b, 2, (F.MatMul,), shapes="fixed", fixed=((3, 4), (4, 2))),
-    Case(
-        "matmul_vec_mat", lambda a, b: a @ b, 2, (F.MatMul,), shapes="fixed", fixed=((4,), (4, 2))
+        torch=lambda t, a, b: t.where(t.tensor([True, False, True]), a, b),
     ),
     Case(
-        "matmul_mat_vec", lambda a, b: a @ b, 2, (F.MatMul,), shapes="fixed", fixed=((3, 4), (4,))
+        "matmul",
+        lambda a, b: a @ b,
+        2,
+        (F.MatMul,),
+        shapes="fixed",
+        fixed=((3, 4), (4, 2)),
+        torch=lambda t, a, b: a @ b,
     ),
-    Case("matmul_dot", lambda a, b: a @ b, 2, (F.MatMul,), shapes="fixed", fixed=((4,), (4,))),
+    Case(
+        "matmul_vec_mat",
+        lambda a, b: a @ b,
+        2,
+        (F.MatMul,),
+        shapes="fixed",
+        fixed=((4,), (4, 2)),
+        torch=lambda t, a, b: a @ b,
+    ),
+    Case(
+        "matmul_mat_vec",
+        lambda a, b: a @ b,
+        2,
+        (F.MatMul,),
+        shapes="fixed",
+        fixed=((3, 4), (4,)),
+        torch=lambda t, a, b: a @ b,
+    ),
+    Case(
+        "matmul_dot",
+        lambda a, b: a @ b,
+        2,
+        (F.MatMul,),
+        shapes="fixed",
+        fixed=((4,), (4,)),
+        torch=lambda t, a, b: a @ b,
+    ),
     Case(
         "matmul_batched",
         lambda a, b: a @ b,
@@ -153,6 +284,7 @@ CASES = [
         (F.MatMul,),
         shapes="fixed",
         fixed=((2, 3, 4), (4, 5)),
+        torch=lambda t, a, b: a @ b,
     ),
     Case(
         "matmul_vec_batch",
@@ -161,10 +293,75 @@ CASES = [
         (F.MatMul,),
         shapes="fixed",
         fixed=((4,), (2, 4, 3)),
+        torch=lambda t, a, b: a @ b,
     ),
-    Case("affine", F_affine, 3, (F.Affine,), shapes="fixed", fixed=((3, 4), (4, 2), (2,))),
-    Case("affine_vec", F_affine, 3, (F.Affine,), shapes="fixed", fixed=((4,), (4, 2), (2,))),
     Case(
-        "affine_batched", F_affine, 3, (F.Affine,), shapes="fixed", fixed=((2, 3, 4), (4, 2), (2,))
+        "affine",
+        F_affine,
+        3,
+        (F.Affine,),
+        shapes="fixed",
+        fixed=((3, 4), (4, 2), (2,)),
+        torch=lambda t, x, w, b: x @ w + b,
+    ),
+    Case(
+        "affine_vec",
+        F_affine,
+        3,
+        (F.Affine,),
+        shapes="fixed",
+        fixed=((4,), (4, 2), (2,)),
+        torch=lambda t, x, w, b: x @ w + b,
+    ),
+    Case(
+        "affine_batched",
+        F_affine,
+        3,
+        (F.Affine,),
+        shapes="fixed",
+        fixed=((2, 3, 4), (4, 2), (2,)),
+        torch=lambda t, x, w, b: x @ w + b,
+    ),
+    Case(
+        "logsumexp",
+        lambda a: NF.logsumexp(a, axis=-1),
+        1,
+        (F.LogSumExp,),
+        shapes="matrix",
+        torch=lambda t, a: t.logsumexp(a, dim=-1),
+    ),
+    Case(
+        "logsumexp_all",
+        lambda a: NF.logsumexp(a, axis=None, keepdims=True),
+        1,
+        (F.LogSumExp,),
+        torch=lambda t, a: t.logsumexp(a.reshape(-1), dim=0).reshape((1,) * a.ndim),
+    ),
+    Case(
+        "cross_entropy",
+        lambda z: NF.cross_entropy(z, TARGETS),
+        1,
+        (F.CrossEntropy,),
+        shapes="fixed",
+        fixed=((3, 4),),
+        torch=lambda t, z: t.nn.functional.cross_entropy(z, t.tensor(TARGETS)),
+    ),
+    Case(
+        "cross_entropy_none",
+        lambda z: NF.cross_entropy(z, TARGETS, reduction="none"),
+        1,
+        (F.CrossEntropy,),
+        shapes="fixed",
+        fixed=((3, 4),),
+        torch=lambda t, z: t.nn.functional.cross_entropy(z, t.tensor(TARGETS), reduction="none"),
+    ),
+    Case(
+        "bce_with_logits",
+        lambda z, y: F.BinaryCrossEntropyWithLogits.apply(z, y),
+        2,
+        (F.BinaryCrossEntropyWithLogits,),
+        torch=lambda t, z, y: t.nn.functional.binary_cross_entropy_with_logits(
+            *t.broadcast_tensors(z, y), reduction="none"
+        ),
     ),
 ]

@@ -1,23 +1,10 @@
 """Layers' arithmetic, losses, softmax and friends: functions of Values that return Values.
 
 Most are compositions of engine primitives, so their graphs show each step and
-``gradcheck`` and higher-order gradients work through them unchanged.  Three are fused
-into one node of their own, because the composition is unstable or slow:
-
-* ``logsumexp``: log(sum(exp(x))) overflows for x > 709.  The fused forward subtracts the
-  maximum first, log Σ exp(x) = m + log Σ exp(x - m), and the backward is softmax(x).
-* ``cross_entropy``: the fused softmax-cross-entropy backward, (softmax(z) - onehot) / n,
-  is one subtraction instead of a chain of a dozen nodes, and cannot overflow.
-* ``binary_cross_entropy_with_logits``: the stable form max(z, 0) - z·y + log(1 + e^-|z|)
-  has kinks at z = 0 whose one-sided derivatives cancel mathematically but not in the
-  engine (relu'(0) = abs'(0) = 0 gives -y instead of sigmoid(0) - y = 0.5 - y, exactly
-  where a zero-initialised model starts).  The fused backward is sigmoid(z) - y.
-
-The fused backward rules are written with Value-compatible operations
-(``differentiable_backward = True``), so ``create_graph=True`` differentiates them again
-(Hessians, the curvature helper).  Under create_graph they recompute softmax/sigmoid from
-the *input* Value rather than use a saved output, because a custom Function's saved output
-array is not linked back to its node (it is copied when the node is built).
+``gradcheck`` and higher-order gradients work through them unchanged.  Three call a
+fused rule of the table (``minigrad.functions``: ``LogSumExp``, ``CrossEntropy``,
+``BinaryCrossEntropyWithLogits``), because the composition is unstable or slow; their
+docstrings there say why.  This module checks the inputs and calls them.
 
 Every loss takes ``reduction="mean"`` (default), ``"sum"`` or ``"none"`` (per element).
 Predictions and targets must have the same shape: broadcasting a (n, 1) prediction
@@ -30,11 +17,18 @@ from typing import Any
 
 import numpy as np
 
-from minigrad.functions import Affine, Function, Primitive, _normalize_axis, reshape, stack
+from minigrad.functions import (
+    Affine,
+    BinaryCrossEntropyWithLogits,
+    CrossEntropy,
+    LogSumExp,
+    _normalize_axis,
+    stack,
+)
 from minigrad.value import Value, as_value
 
-#: .max() and .sum() without numpy's Python wrapper, for the once-per-step loss.
-_maximum_reduce, _add_reduce = np.maximum.reduce, np.add.reduce
+#: .max() without numpy's Python wrapper, for the once-per-step target check.
+_maximum_reduce = np.maximum.reduce
 
 __all__ = [
     "affine",
@@ -150,13 +144,6 @@ def _reduce(loss: Value, reduction: str) -> Value:
     return loss
 
 
-def _kept_shape(shape: tuple, axis: Any) -> tuple:
-    if axis is None:
-        return (1,) * len(shape)
-    axes = (axis,) if isinstance(axis, int) else axis
-    return tuple(1 if i in axes else n for i, n in enumerate(shape))
-
-
 def _show_values(values: np.ndarray, limit: int = 8) -> str:
     values = np.unique(np.asarray(values).reshape(-1))
     shown = ", ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in values[:limit].tolist())
@@ -165,36 +152,6 @@ def _show_values(values: np.ndarray, limit: int = 8) -> str:
 
 
 # ============================================================================ softmax family
-
-
-class LogSumExp(Function):
-    """log Σ exp(x) along ``axis``, computed as m + log Σ exp(x - m) with m = max(x).
-
-    Fused because the composition overflows (exp(710) = inf) where this never does;
-    the derivative is d/dx_i = exp(x_i - lse) = softmax(x)_i.
-    """
-
-    name = "logsumexp"
-    differentiable_backward = True
-
-    @staticmethod
-    def forward(ctx, x, axis=None, keepdims=False):
-        ctx.axis, ctx.keepdims, ctx.in_shape = axis, keepdims, np.shape(x)
-        m = np.max(x, axis=axis, keepdims=True)
-        m = np.where(np.isfinite(m), m, 0).astype(m.dtype, copy=False)  # rows of all -inf
-        out = np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m
-        ctx.save_for_backward(x, out)
-        return out if keepdims else out.reshape(np.shape(np.sum(x, axis=axis)))
-
-    @staticmethod
-    def backward(ctx, grad):
-        x, out = ctx.saved_tensors
-        kept = _kept_shape(ctx.in_shape, ctx.axis)
-        if isinstance(grad, Value):  # create_graph: recompute softmax from the input Value
-            probs = (x - LogSumExp.apply(x, axis=ctx.axis, keepdims=True)).exp()
-        else:
-            probs = np.exp(x - out)
-        return reshape(grad, kept) * probs
 
 
 def logsumexp(x: Any, axis: Any = -1, keepdims: bool = False) -> Value:
@@ -262,60 +219,6 @@ def _class_targets(targets: Any, n_classes: int, shape: tuple, fn: str) -> np.nd
     return data
 
 
-class CrossEntropy(Primitive):
-    """Softmax cross-entropy of logits (n, C) with integer targets (n,), fused.
-
-    loss_k = logsumexp(z_k) - z_k[t_k];  d loss_k / d z_k = softmax(z_k) - onehot(t_k).
-    Fused for speed (one node, one subtraction in backward) and stability (no exp of a
-    large logit anywhere).  A Primitive, like the engine's own operations: it runs once per
-    training step, and ``cross_entropy`` has already checked its inputs.
-    """
-
-    name = "cross_entropy"
-
-    @staticmethod
-    def forward(ctx, logits, targets, reduction="mean"):
-        # np.maximum.reduce and np.add.reduce are .max() and .sum() without numpy's Python
-        # wrapper: this runs once per training step, on small arrays.
-        shifted = logits - _maximum_reduce(logits, axis=1, keepdims=True)
-        probs = np.exp(shifted)
-        totals = _add_reduce(probs, axis=1, keepdims=True)
-        n, n_classes = logits.shape
-        # Each example's target as an index into the flattened (n, C) array: one ``take``
-        # here and one indexed subtraction in backward, cheaper than [rows, targets] twice.
-        flat = np.arange(0, n * n_classes, n_classes) + targets
-        losses = np.log(totals[:, 0]) - shifted.take(flat)
-        probs /= totals  # the softmax, for backward
-        ctx.flat, ctx.targets, ctx.reduction = flat, targets, reduction
-        ctx.save_for_backward(logits, probs)
-        if reduction == "none":
-            return losses
-        total = _add_reduce(losses)
-        total = total / n if reduction == "mean" else total  # the mean, as losses.mean()
-        return float(total) if type(total) is np.float64 else total  # canonical, as Value's
-
-    @staticmethod
-    def backward(ctx, grad):
-        logits, probs = ctx.saved_tensors
-        reduction, n = ctx.reduction, len(ctx.targets)
-        if isinstance(grad, Value):  # create_graph: softmax of the input Value, recorded
-            onehot = np.zeros(logits.shape, dtype=logits.dtype)
-            onehot.reshape(-1)[ctx.flat] = 1
-            diff = softmax(logits, axis=1) - onehot
-            if reduction == "none":
-                return diff * reshape(grad, (n, 1))
-            return diff * (grad * (1.0 / n)) if reduction == "mean" else diff * grad
-        # (softmax - onehot) * scale, as scale * softmax minus scale at the targets: a new
-        # array (probs stays intact for a second backward pass) in one pass over it.
-        if reduction == "none":
-            diff = probs * np.reshape(grad, (n, 1))
-        else:
-            grad = grad * (1.0 / n) if reduction == "mean" else grad
-            diff = probs * grad
-        diff.reshape(-1)[ctx.flat] -= grad
-        return diff
-
-
 def cross_entropy(logits: Any, targets: Any, reduction: str = "mean") -> Value:
     """Softmax cross-entropy: mean over the batch of -log softmax(logits)[target].
 
@@ -358,42 +261,6 @@ def nll_loss(log_probs: Any, targets: Any, reduction: str = "mean") -> Value:
     n, n_classes = log_probs.shape
     t = _class_targets(targets, n_classes, (n,), "nll_loss")
     return _reduce(-log_probs[np.arange(n), t], reduction)
-
-
-class BinaryCrossEntropyWithLogits(Function):
-    """Elementwise -[y log σ(z) + (1 - y) log(1 - σ(z))], computed stably as
-    max(z, 0) - z·y + log(1 + exp(-|z|)).
-
-    d/dz = σ(z) - y and d/dy = -z.  Fused because the stable composition has kinks at
-    z = 0 where the engine's one-sided derivatives give the wrong gradient (see the module
-    docstring).
-    """
-
-    name = "binary_cross_entropy_with_logits"
-    differentiable_backward = True
-
-    @staticmethod
-    def forward(ctx, z, y):
-        ctx.save_for_backward(z, y)
-        z_arr = np.asarray(z)
-        return np.maximum(z_arr, 0) - z_arr * y + np.log1p(np.exp(-np.abs(z_arr)))
-
-    @staticmethod
-    def backward(ctx, grad):
-        z, y = ctx.saved_tensors
-        need_z, need_y = ctx.needs_input_grad
-        grad_z = grad * (_sigmoid(z) - y) if need_z else None
-        grad_y = -(grad * z) if need_y else None
-        return grad_z, grad_y
-
-
-def _sigmoid(z: Any) -> Any:
-    """σ(z) of a Value (recorded) or of plain data (stable: exp only sees -|z|)."""
-    if isinstance(z, Value):
-        return z.sigmoid()
-    z = np.asarray(z)
-    e = np.exp(-np.abs(z))
-    return np.where(z >= 0, 1 / (1 + e), e / (1 + e)).astype(e.dtype, copy=False)
 
 
 def binary_cross_entropy_with_logits(logits: Any, targets: Any, reduction: str = "mean") -> Value:
