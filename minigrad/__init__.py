@@ -11,7 +11,7 @@
 from minigrad import data, nn, optim
 from minigrad.anomaly import AnomalyError, detect_anomaly
 from minigrad.autograd import enable_grad, grad, is_grad_enabled, no_grad
-from minigrad.functions import Function, concat, stack, where
+from minigrad.functions import Function, clip, concat, logaddexp, maximum, minimum, stack, where
 from minigrad.gradcheck import (
     ComplexStepError,
     GradcheckError,
@@ -57,6 +57,10 @@ __all__ = [
     "concat",
     "stack",
     "where",
+    "clip",
+    "maximum",
+    "minimum",
+    "logaddexp",
     "detect_anomaly",
     "AnomalyError",
     "nn",

@@ -440,6 +440,45 @@ def sigmoid(x: Any) -> Any:
     return _canonical(np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(e.dtype, copy=False))
 
 
+def _unary_data(function: Any, numpy_function: Any, x: Any) -> Any:
+    """``function`` (from math) on a float, ``numpy_function`` on an array: plain data."""
+    if type(x) is float:
+        return _scalar(function, numpy_function, x)
+    return _canonical(numpy_function(x))
+
+
+def _unary_helper(function: Any, numpy_function: Any, primitive: str) -> Any:
+    """A helper for rules: the primitive's node for a Value, plain data otherwise."""
+
+    def helper(x: Any) -> Any:
+        if isinstance(x, Value):
+            return REGISTRY[primitive].apply(x)
+        return _unary_data(function, numpy_function, x)
+
+    helper.__name__ = primitive
+    helper.__doc__ = f"{primitive}(x) of a Value (recorded), a float or an array."
+    return helper
+
+
+sin = _unary_helper(math.sin, np.sin, "sin")
+cos = _unary_helper(math.cos, np.cos, "cos")
+sinh = _unary_helper(math.sinh, np.sinh, "sinh")
+cosh = _unary_helper(math.cosh, np.cosh, "cosh")
+expm1 = _unary_helper(math.expm1, np.expm1, "expm1")
+
+
+def zeros_like(x: Any) -> Any:
+    """Zeros of x's shape and dtype; a constant Value for a Value (no graph to record)."""
+    data = data_of(x)
+    if type(data) is float:
+        zeros: Any = 0.0
+    elif np.ndim(data) == 0:
+        zeros = np.asarray(data).dtype.type(0)
+    else:
+        zeros = np.zeros_like(data)
+    return Value(zeros, requires_grad=False) if isinstance(x, Value) else zeros
+
+
 def exp(x: Any) -> Any:
     if type(x) is float:
         return _scalar(math.exp, np.exp, x)
@@ -1165,6 +1204,355 @@ class BinaryCrossEntropyWithLogits(Primitive):
         return grad_z, grad_y
 
 
+# ---------------------------------------------------------------------------- elementwise math
+# One input, one output of its shape.  Each derivative is written with the helpers, so a
+# second derivative records its own graph.  ``summary`` makes each callable by name from
+# the expression reader.
+
+
+class Sin(Primitive):
+    name = "sin"
+    caption = "d sin(a)/da = cos(a)"
+    summary = "sine (radians)"
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return sin(a)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        return grad * cos(a)
+
+
+class Cos(Primitive):
+    name = "cos"
+    caption = "d cos(a)/da = -sin(a)"
+    summary = "cosine (radians)"
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return cos(a)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        return -(grad * sin(a))
+
+
+class Tan(Primitive):
+    name = "tan"
+    caption = "d tan(a)/da = 1 + out ** 2"
+    summary = "tangent (radians)"
+
+    @staticmethod
+    def forward(ctx, a):
+        out = _unary_data(math.tan, np.tan, a)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (out,) = ctx.saved_tensors
+        return grad * (1.0 + out * out)
+
+
+class Arcsin(Primitive):
+    name = "arcsin"
+    caption = "d arcsin(a)/da = 1 / sqrt(1 - a ** 2)"
+    summary = "inverse sine (-1 <= x <= 1)"
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return _unary_data(math.asin, np.arcsin, a)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        return grad * power(1.0 - a * a, -0.5)
+
+
+class Arccos(Primitive):
+    name = "arccos"
+    caption = "d arccos(a)/da = -1 / sqrt(1 - a ** 2)"
+    summary = "inverse cosine (-1 <= x <= 1)"
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return _unary_data(math.acos, np.arccos, a)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        return -(grad * power(1.0 - a * a, -0.5))
+
+
+class Arctan(Primitive):
+    name = "arctan"
+    caption = "d arctan(a)/da = 1 / (1 + a ** 2)"
+    summary = "inverse tangent"
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return _unary_data(math.atan, np.arctan, a)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        return div(grad, 1.0 + a * a)
+
+
+class Sinh(Primitive):
+    name = "sinh"
+    caption = "d sinh(a)/da = cosh(a)"
+    summary = "hyperbolic sine"
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return sinh(a)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        return grad * cosh(a)
+
+
+class Cosh(Primitive):
+    name = "cosh"
+    caption = "d cosh(a)/da = sinh(a)"
+    summary = "hyperbolic cosine"
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return cosh(a)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        return grad * sinh(a)
+
+
+class Log1p(Primitive):
+    """log(1 + a), accurate for tiny a (where 1 + a rounds to 1)."""
+
+    name = "log1p"
+    caption = "d log1p(a)/da = 1 / (1 + a)"
+    summary = "log(1 + x), accurate near 0"
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return _unary_data(math.log1p, np.log1p, a)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        return div(grad, 1.0 + a)
+
+
+class Expm1(Primitive):
+    """exp(a) - 1, accurate for tiny a."""
+
+    name = "expm1"
+    caption = "d expm1(a)/da = exp(a) = out + 1"
+    summary = "exp(x) - 1, accurate near 0"
+
+    @staticmethod
+    def forward(ctx, a):
+        out = expm1(a)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (out,) = ctx.saved_tensors
+        return grad * (out + 1.0)
+
+
+class Erf(Primitive):
+    """The error function erf(a) = 2/√π ∫_0^a exp(-t²) dt (the exact GELU uses it)."""
+
+    name = "erf"
+    caption = "d erf(a)/da = 2 / sqrt(pi) * exp(-a ** 2)"
+    summary = "the error function"
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        if type(a) is float:
+            return math.erf(a)
+        # numpy has no erf: math.erf element by element, in float64, then a's dtype
+        flat = [math.erf(v) for v in np.asarray(a, dtype=np.float64).reshape(-1).tolist()]
+        return _canonical(np.array(flat, dtype=np.float64).reshape(np.shape(a)).astype(a.dtype))
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        return grad * (2.0 / math.sqrt(math.pi)) * exp(-(a * a))
+
+
+class _Flat(Primitive):
+    """A piecewise-constant function: its derivative is 0 wherever it exists (and taken to
+    be 0 at the jumps too, as in PyTorch).  Not registered itself; each subclass is."""
+
+    complex_unsafe = "is piecewise constant (it compares its input with thresholds)"
+
+    @staticmethod
+    def forward(ctx, a):
+        raise NotImplementedError
+
+    @staticmethod
+    def backward(ctx, grad):
+        return zeros_like(grad)
+
+
+class Sign(_Flat):
+    """-1, 0 or +1; sign(NaN) is 0, as PyTorch's."""
+
+    name = "sign"
+    caption = "d sign(a)/da = 0 (0 at a = 0 too, where it jumps)"
+    summary = "-1, 0 or +1 (gradient 0)"
+
+    @staticmethod
+    def forward(ctx, a):
+        if type(a) is float:
+            return float((a > 0) - (a < 0))
+        return ((a > 0).astype(a.dtype) - (a < 0)).astype(a.dtype, copy=False)
+
+
+class Floor(_Flat):
+    name = "floor"
+    caption = "d floor(a)/da = 0 (taken to be 0 at the integers too)"
+    summary = "round down (gradient 0)"
+
+    @staticmethod
+    def forward(ctx, a):
+        return _canonical(np.floor(a))
+
+
+class Ceil(_Flat):
+    name = "ceil"
+    caption = "d ceil(a)/da = 0 (taken to be 0 at the integers too)"
+    summary = "round up (gradient 0)"
+
+    @staticmethod
+    def forward(ctx, a):
+        return _canonical(np.ceil(a))
+
+
+class Round(_Flat):
+    """Rounds halves to the even neighbour (2.5 -> 2), as numpy and PyTorch do."""
+
+    name = "round"
+    caption = "d round(a)/da = 0 (taken to be 0 at the halves too)"
+    summary = "round to the nearest integer, halves to even (gradient 0)"
+
+    @staticmethod
+    def forward(ctx, a):
+        return _canonical(np.round(a))
+
+
+class LogAddExp(Primitive):
+    """log(exp(a) + exp(b)) without overflow; d/da = exp(a - out), d/db = exp(b - out)."""
+
+    name = "logaddexp"
+    caption = "d/da = exp(a - out), d/db = exp(b - out): the softmax of (a, b)"
+
+    @staticmethod
+    def forward(ctx, a, b):
+        out = _canonical(np.logaddexp(a, b))
+        ctx.save_for_backward(a, b, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b, out = ctx.saved_tensors
+        return grad * exp(a - out), grad * exp(b - out)
+
+
+class Clip(Primitive):
+    """a limited to [low, high] (either bound may be None).
+
+    The derivative is 1 where low <= a <= high, bounds included, and 0 outside: PyTorch's
+    choice for ``clamp``.  NaN stays NaN and gets gradient 0.
+    """
+
+    name = "clip"
+    caption = "d clip(a, low, high)/da = 1 where low <= a <= high (bounds included), else 0"
+    complex_unsafe = "compares its input with the bounds"
+
+    @staticmethod
+    def branch(node):
+        return node.inside
+
+    @staticmethod
+    def forward(ctx, a, low=None, high=None):
+        ctx.low, ctx.high = low, high
+        lo = -np.inf if low is None else low
+        hi = np.inf if high is None else high
+        if type(a) is float:
+            ctx.inside = lo <= a <= hi
+            return a if a != a else min(max(a, lo), hi)  # NaN stays NaN
+        ctx.inside = (a >= lo) & (a <= hi)
+        return _canonical(np.clip(a, lo, hi).astype(a.dtype, copy=False))
+
+    @staticmethod
+    def backward(ctx, grad):
+        return select(ctx.inside, grad, 0.0)
+
+
+class _Extremum(Primitive):
+    """Elementwise maximum or minimum of two inputs.  Where they tie, each receives half
+    of the gradient (PyTorch's rule); where one is NaN, both receive all of it."""
+
+    complex_unsafe = "compares its two inputs"
+
+    @staticmethod
+    def branch(node):
+        return node.shares
+
+    @staticmethod
+    def backward(ctx, grad):
+        share_a, share_b = ctx.shares
+        return grad * share_a, grad * share_b
+
+    @staticmethod
+    def _shares(ctx, a, b, a_loses, b_loses):
+        tie = 0.5 * (np.asarray(a) == b)
+        dtype = np.result_type(a, b)
+        ctx.shares = (
+            _canonical((1.0 - a_loses - tie).astype(dtype)),
+            _canonical((1.0 - b_loses - tie).astype(dtype)),
+        )
+
+
+class Maximum(_Extremum):
+    name = "maximum"
+    caption = "the gradient goes to the larger input; ties give each half"
+
+    @staticmethod
+    def forward(ctx, a, b):
+        _Extremum._shares(ctx, a, b, np.asarray(a) < b, np.asarray(a) > b)
+        return _canonical(np.maximum(a, b))
+
+
+class Minimum(_Extremum):
+    name = "minimum"
+    caption = "the gradient goes to the smaller input; ties give each half"
+
+    @staticmethod
+    def forward(ctx, a, b):
+        _Extremum._shares(ctx, a, b, np.asarray(a) > b, np.asarray(a) < b)
+        return _canonical(np.minimum(a, b))
+
+
 def _drop_axis(x: Any, axis: int) -> tuple:
     shape = list(np.shape(data_of(x)))
     del shape[axis]
@@ -1203,3 +1591,42 @@ def where(condition: Any, x: Any, y: Any) -> Value:
     """Like ``numpy.where``: ``x`` where ``condition`` holds, else ``y``; differentiable in
     ``x`` and ``y`` (either may be a Value, an array or a number), not in the condition."""
     return Where.apply(as_value(x), as_value(y), condition=np.asarray(data_of(condition), bool))
+
+
+def _bound(value: Any, op: str, which: str) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)):
+        raise TypeError(f"{op}: {which} must be a number or None, got {type(value).__name__}")
+    value = float(value)
+    if value != value:
+        raise ValueError(f"{op}: {which} is NaN; give a number or None")
+    return value
+
+
+def clip(x: Any, min: float | None = None, max: float | None = None) -> Value:
+    """x limited to [min, max], elementwise; either bound may be None (but not both).
+
+    d/dx is 1 where min <= x <= max (bounds included, as PyTorch's ``clamp``) and 0
+    outside.  When min > max every element becomes max, as in numpy and PyTorch.
+    """
+    low, high = _bound(min, "clip", "min"), _bound(max, "clip", "max")
+    if low is None and high is None:
+        raise ValueError("clip: give min, max or both (with neither, nothing is clipped)")
+    return Clip.apply(as_value(x), low=low, high=high)
+
+
+def maximum(a: Any, b: Any) -> Value:
+    """The larger of a and b, elementwise (broadcasting).  Where they are equal each gets
+    half of the gradient, as in PyTorch; where one is NaN the result is NaN."""
+    return Maximum.apply(as_value(a), as_value(b))
+
+
+def minimum(a: Any, b: Any) -> Value:
+    """The smaller of a and b, elementwise (broadcasting); ties share the gradient."""
+    return Minimum.apply(as_value(a), as_value(b))
+
+
+def logaddexp(a: Any, b: Any) -> Value:
+    """log(exp(a) + exp(b)), elementwise (broadcasting), without overflow."""
+    return LogAddExp.apply(as_value(a), as_value(b))

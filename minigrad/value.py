@@ -466,6 +466,153 @@ class Value:
     def sqrt(self) -> Value:
         return _F.Pow.apply(self, _HALF)
 
+    def sin(self) -> Value:
+        return _F.Sin.apply(self)
+
+    def cos(self) -> Value:
+        return _F.Cos.apply(self)
+
+    def tan(self) -> Value:
+        return _F.Tan.apply(self)
+
+    def arcsin(self) -> Value:
+        return _F.Arcsin.apply(self)
+
+    def arccos(self) -> Value:
+        return _F.Arccos.apply(self)
+
+    def arctan(self) -> Value:
+        return _F.Arctan.apply(self)
+
+    def sinh(self) -> Value:
+        return _F.Sinh.apply(self)
+
+    def cosh(self) -> Value:
+        return _F.Cosh.apply(self)
+
+    def log1p(self) -> Value:
+        return _F.Log1p.apply(self)
+
+    def expm1(self) -> Value:
+        return _F.Expm1.apply(self)
+
+    def erf(self) -> Value:
+        return _F.Erf.apply(self)
+
+    def log2(self) -> Value:
+        """log2(x) = log(x) / log(2)."""
+        return _F.Log.apply(self) * (1.0 / _LN2)
+
+    def log10(self) -> Value:
+        """log10(x) = log(x) / log(10)."""
+        return _F.Log.apply(self) * (1.0 / _LN10)
+
+    def exp2(self) -> Value:
+        """2 ** x = exp(x log 2)."""
+        return _F.Exp.apply(self * _LN2)
+
+    def reciprocal(self) -> Value:
+        """1 / x."""
+        return _F.Pow.apply(self, _MINUS_ONE)
+
+    def square(self) -> Value:
+        """x * x."""
+        return _F.Mul.apply(self, self)
+
+    def sign(self) -> Value:
+        """-1, 0 or +1 elementwise (0 for NaN); its gradient is 0."""
+        return _F.Sign.apply(self)
+
+    def floor(self) -> Value:
+        """Rounded down; gradient 0 (also at the integers, as in PyTorch)."""
+        return _F.Floor.apply(self)
+
+    def ceil(self) -> Value:
+        """Rounded up; gradient 0 (also at the integers, as in PyTorch)."""
+        return _F.Ceil.apply(self)
+
+    def round(self) -> Value:
+        """Rounded to the nearest integer, halves to even (2.5 -> 2); gradient 0."""
+        return _F.Round.apply(self)
+
+    def clip(self, min: float | None = None, max: float | None = None) -> Value:
+        """Limited to [min, max] (either may be None).  The gradient is 1 where
+        min <= x <= max, bounds included (PyTorch's ``clamp``), and 0 outside."""
+        return _F.clip(self, min, max)
+
+    # ----------------------------------------------------------------- comparisons
+    # Comparisons read the data and return plain booleans (a Python bool for a scalar
+    # Value, a numpy bool array otherwise): masks are not differentiated.  ``==`` between
+    # two Values means "the same node", because the engine and the user's containers key
+    # on nodes (``__hash__`` is identity); comparing a Value with a number or an array by
+    # ``==`` would be silently False, so it is refused: use ``eq``/``ne`` for masks.
+
+    def __lt__(self, other: Any) -> Any:
+        return self._data < _compared(other, "<")
+
+    def __le__(self, other: Any) -> Any:
+        return self._data <= _compared(other, "<=")
+
+    def __gt__(self, other: Any) -> Any:
+        return self._data > _compared(other, ">")
+
+    def __ge__(self, other: Any) -> Any:
+        return self._data >= _compared(other, ">=")
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Value) or other is None:
+            return self is other
+        raise TypeError(
+            f"{self._label()} == {type(other).__name__}: '==' between a Value and a number or "
+            "array is ambiguous in minigrad ('==' between Values means the same node).  Use "
+            "v.eq(x) for an elementwise mask, or v.item() == x for a number"
+        )
+
+    def __ne__(self, other: object) -> bool:
+        return not self.__eq__(other)
+
+    __hash__ = object.__hash__  # identity: graphs and gradients are keyed by node
+
+    def eq(self, other: Any) -> Any:
+        """Elementwise equality of the data: a bool (scalar) or a numpy bool array."""
+        return self._data == _compared(other, "eq")
+
+    def ne(self, other: Any) -> Any:
+        """Elementwise inequality of the data: a bool (scalar) or a numpy bool array."""
+        return self._data != _compared(other, "ne")
+
+    def isnan(self) -> Any:
+        """Which elements are NaN (a bool or a numpy bool array)."""
+        return _mask(np.isnan(self._data))
+
+    def isinf(self) -> Any:
+        """Which elements are +inf or -inf."""
+        return _mask(np.isinf(self._data))
+
+    def isfinite(self) -> Any:
+        """Which elements are neither NaN nor infinite."""
+        return _mask(np.isfinite(self._data))
+
+    def any(self, axis: int | tuple | None = None, keepdims: bool = False) -> Any:
+        """Whether any element is nonzero (along ``axis``): a bool or a bool array."""
+        axis = _F._normalize_axis(axis, self.ndim, "any")
+        return _mask(np.any(self._data, axis=axis, keepdims=keepdims))
+
+    def all(self, axis: int | tuple | None = None, keepdims: bool = False) -> Any:
+        """Whether every element is nonzero (along ``axis``): a bool or a bool array."""
+        axis = _F._normalize_axis(axis, self.ndim, "all")
+        return _mask(np.all(self._data, axis=axis, keepdims=keepdims))
+
+    def argmax(self, axis: int | None = None, keepdims: bool = False) -> Any:
+        """Index of the largest element (of the flattened data when axis is None): an int,
+        or an integer array along ``axis``.  Not differentiable (an index has no slope);
+        the first of tied maxima wins, as in numpy and PyTorch."""
+        return _arg("argmax", np.argmax, self, axis, keepdims)
+
+    def argmin(self, axis: int | None = None, keepdims: bool = False) -> Any:
+        """Index of the smallest element; see ``argmax``."""
+        return _arg("argmin", np.argmin, self, axis, keepdims)
+
     # ----------------------------------------------------------------- reductions
 
     # The keywords ``dtype`` and ``out`` are there because numpy.sum(v), numpy.mean(v),
@@ -564,6 +711,30 @@ def _leaf(data: Any, requires_grad: bool, name: str | None) -> Value:
     return leaf
 
 
+def _compared(other: Any, op: str) -> Any:
+    """The data a comparison compares with: a Value's data, a number or an array."""
+    if isinstance(other, Value):
+        return other._data
+    if other is None or isinstance(other, (str, bytes)):
+        raise TypeError(f"'{op}' compares a Value with numbers, arrays or Values, got {other!r}")
+    return other
+
+
+def _mask(result: Any) -> Any:
+    """numpy's 0-d booleans as Python bools; arrays as they are."""
+    return bool(result) if np.ndim(result) == 0 else result
+
+
+def _arg(op: str, function: Any, value: Value, axis: Any, keepdims: bool) -> Any:
+    if value.size == 0:
+        raise ValueError(f"{op} of an empty Value (shape {value.shape}) has no answer")
+    if axis is not None and not isinstance(axis, (int, np.integer)):
+        raise TypeError(f"{op}: axis must be an int or None, got {axis!r}")
+    axis = _F._normalize_axis(axis, value.ndim, op)
+    result = function(np.asarray(value._data), axis=axis, keepdims=keepdims)
+    return int(result) if np.ndim(result) == 0 else result
+
+
 def _plain(x: Any) -> Any:
     """A number or array operand as data (validated like Value data)."""
     return Value(x, requires_grad=False).data if not isinstance(x, (float, np.ndarray)) else x
@@ -629,6 +800,8 @@ def _show(x: Any) -> str:
 _new = object.__new__
 _MINUS_ONE = None  # set below, once functions is importable
 _HALF = None
+_LN2 = 0.6931471805599453  # math.log(2)
+_LN10 = 2.302585092994046  # math.log(10)
 
 from minigrad import functions as _F  # noqa: E402  (functions imports Value from here)
 

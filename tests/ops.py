@@ -30,7 +30,9 @@ class Case:
     fn: Callable  # takes Values, returns a Value
     arity: int = 1
     primitives: tuple = ()  # the primitive classes this case exercises
-    domain: str = "real"  # "real", "positive", "nonzero" (kinks kept away), "distinct"
+    # "real", "positive", "nonzero" (kinks kept away), "distinct" (no ties), "unit" (inside
+    # (-1, 1)), "offgrid" (at least 0.1 from every integer and half-integer)
+    domain: str = "real"
     shapes: str = "broadcast"  # "broadcast", "same", "matrix", or a fixed tuple of shapes
     fixed: tuple = field(default=())  # fixed shapes, when shapes == "fixed"
     torch: Callable | None = None  # (torch module, *tensors) -> tensor: the same function
@@ -363,5 +365,96 @@ CASES = [
         torch=lambda t, z, y: t.nn.functional.binary_cross_entropy_with_logits(
             *t.broadcast_tensors(z, y), reduction="none"
         ),
+    ),
+    # ------------------------------------------------------------ elementwise math
+    Case("sin", lambda a: a.sin(), 1, (F.Sin,), torch=lambda t, a: a.sin()),
+    Case("cos", lambda a: a.cos(), 1, (F.Cos,), torch=lambda t, a: a.cos()),
+    Case("tan", lambda a: a.tan(), 1, (F.Tan,), domain="unit", torch=lambda t, a: a.tan()),
+    Case(
+        "arcsin", lambda a: a.arcsin(), 1, (F.Arcsin,), domain="unit", torch=lambda t, a: a.asin()
+    ),
+    Case(
+        "arccos", lambda a: a.arccos(), 1, (F.Arccos,), domain="unit", torch=lambda t, a: a.acos()
+    ),
+    Case("arctan", lambda a: a.arctan(), 1, (F.Arctan,), torch=lambda t, a: a.atan()),
+    Case("sinh", lambda a: a.sinh(), 1, (F.Sinh,), torch=lambda t, a: a.sinh()),
+    Case("cosh", lambda a: a.cosh(), 1, (F.Cosh,), torch=lambda t, a: a.cosh()),
+    Case(
+        "log2",
+        lambda a: a.log2(),
+        1,
+        (F.Log, F.Mul),
+        domain="positive",
+        torch=lambda t, a: a.log2(),
+    ),
+    Case(
+        "log10",
+        lambda a: a.log10(),
+        1,
+        (F.Log, F.Mul),
+        domain="positive",
+        torch=lambda t, a: a.log10(),
+    ),
+    Case(
+        "log1p", lambda a: a.log1p(), 1, (F.Log1p,), domain="positive", torch=lambda t, a: a.log1p()
+    ),
+    Case("exp2", lambda a: a.exp2(), 1, (F.Exp, F.Mul), torch=lambda t, a: a.exp2()),
+    Case("expm1", lambda a: a.expm1(), 1, (F.Expm1,), torch=lambda t, a: a.expm1()),
+    Case("erf", lambda a: a.erf(), 1, (F.Erf,), torch=lambda t, a: a.erf()),
+    Case("sign", lambda a: a.sign(), 1, (F.Sign,), domain="offgrid", torch=lambda t, a: a.sign()),
+    Case(
+        "floor", lambda a: a.floor(), 1, (F.Floor,), domain="offgrid", torch=lambda t, a: a.floor()
+    ),
+    Case("ceil", lambda a: a.ceil(), 1, (F.Ceil,), domain="offgrid", torch=lambda t, a: a.ceil()),
+    Case(
+        "round", lambda a: a.round(), 1, (F.Round,), domain="offgrid", torch=lambda t, a: a.round()
+    ),
+    Case(
+        "reciprocal",
+        lambda a: a.reciprocal(),
+        1,
+        (F.Pow,),
+        domain="nonzero",
+        torch=lambda t, a: a.reciprocal(),
+    ),
+    Case("square", lambda a: a.square(), 1, (F.Mul,), torch=lambda t, a: a.square()),
+    Case(
+        "logaddexp",
+        lambda a, b: mg.logaddexp(a, b),
+        2,
+        (F.LogAddExp,),
+        torch=lambda t, a, b: t.logaddexp(a, b),
+    ),
+    Case(
+        "clip",
+        lambda a: a.clip(-1, 1),
+        1,
+        (F.Clip,),
+        domain="offgrid",
+        torch=lambda t, a: a.clamp(-1, 1),
+    ),
+    Case(
+        "clip_low",
+        lambda a: a.clip(min=0.0),
+        1,
+        (F.Clip,),
+        domain="offgrid",
+        torch=lambda t, a: a.clamp(min=0.0),
+    ),
+    Case(
+        "maximum",
+        lambda a, b: mg.maximum(a, b * 0.5 + 0.013),
+        2,
+        (F.Maximum,),
+        second=False,
+        torch=lambda t, a, b: t.maximum(a, b * 0.5 + 0.013),
+    ),
+    Case(
+        "minimum",
+        lambda a, b: mg.minimum(a, b * 0.5 + 0.013),
+        2,
+        (F.Minimum,),
+        second=False,
+        torch=lambda t, a, b: t.minimum(a, b * 0.5 + 0.013),
     ),
 ]

@@ -49,6 +49,8 @@ def _arrays(case: Case, shapes: list[tuple], seed: int) -> list[np.ndarray]:
             a = np.abs(a) + 0.2
         elif case.domain == "unit":  # inside (-1, 1), for arcsin and arccos
             a = a * 0.6
+        elif case.domain == "offgrid":
+            a = np.floor(a) + 0.1 + 0.3 * (a - np.floor(a))
         elif case.domain == "distinct":
             a = rng.permutation(int(np.prod(s))).reshape(s) * 0.37 + 0.01 * a
         arrays.append(a)

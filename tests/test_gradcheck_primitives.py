@@ -9,6 +9,7 @@ elements are worked out by hand in each case, not by asking the checker.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -369,7 +370,8 @@ def test_the_hand_written_wrong_cases_are_of_registered_primitives():
 def _broken(primitive: type):
     """The registered rule of ``primitive``, broken for the duration: every gradient it
     returns is off by a factor and a shift (so that a zero gradient is broken too)."""
-    rule = primitive.__dict__["backward"]
+    own = "backward" in primitive.__dict__  # or inherited, from a base such as _Flat
+    rule = inspect.getattr_static(primitive, "backward")
     correct = rule.__func__ if isinstance(rule, staticmethod) else rule
 
     def wrong(ctx, grad):
@@ -383,7 +385,10 @@ def _broken(primitive: type):
     try:
         yield
     finally:
-        primitive.backward = rule
+        if own:
+            primitive.backward = rule
+        else:
+            del primitive.backward
 
 
 def _generated_wrong_cases():
@@ -495,6 +500,10 @@ def _case_arrays(case: Case, rng: np.random.Generator) -> list[np.ndarray]:
         a = rng.uniform(0.5, 1.5, size=s) * rng.choice([-1.0, 1.0], size=s)
         if case.domain == "positive":
             a = np.abs(a)
+        elif case.domain == "unit":
+            a = a * 0.6
+        elif case.domain == "offgrid":
+            a = np.floor(a) + 0.1 + 0.3 * (a - np.floor(a))
         elif case.domain == "distinct":
             a = rng.permutation(int(np.prod(s))).reshape(s) * 0.37 + 0.01 * a
         arrays.append(a)
