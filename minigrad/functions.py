@@ -1460,21 +1460,25 @@ class Round(_Flat):
 
 
 class LogAddExp(Primitive):
-    """log(exp(a) + exp(b)) without overflow; d/da = exp(a - out), d/db = exp(b - out)."""
+    """log(exp(a) + exp(b)) without overflow.
+
+    d/da = exp(a - out) = σ(a - b) and d/db = σ(b - a): the softmax of (a, b).  Written
+    with σ rather than exp(a - out), whose second derivative loses float32 precision to
+    the cancellation in 1 - exp(a - out).
+    """
 
     name = "logaddexp"
-    caption = "d/da = exp(a - out), d/db = exp(b - out): the softmax of (a, b)"
+    caption = "d/da = sigmoid(a - b), d/db = sigmoid(b - a): the softmax of (a, b)"
 
     @staticmethod
     def forward(ctx, a, b):
-        out = _canonical(np.logaddexp(a, b))
-        ctx.save_for_backward(a, b, out)
-        return out
+        ctx.save_for_backward(a, b)
+        return _canonical(np.logaddexp(a, b))
 
     @staticmethod
     def backward(ctx, grad):
-        a, b, out = ctx.saved_tensors
-        return grad * exp(a - out), grad * exp(b - out)
+        a, b = ctx.saved_tensors
+        return grad * sigmoid(a - b), grad * sigmoid(b - a)
 
 
 class Clip(Primitive):

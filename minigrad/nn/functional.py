@@ -23,7 +23,9 @@ from minigrad.functions import (
     CrossEntropy,
     LogSumExp,
     _normalize_axis,
+    logaddexp,
     stack,
+    where,
 )
 from minigrad.value import Value, as_value
 
@@ -42,6 +44,20 @@ __all__ = [
     "log_softmax",
     "logsumexp",
     "dropout",
+    "leaky_relu",
+    "elu",
+    "selu",
+    "gelu",
+    "silu",
+    "swish",
+    "softplus",
+    "mish",
+    "hardtanh",
+    "relu6",
+    "hardsigmoid",
+    "hardswish",
+    "softsign",
+    "logsigmoid",
     "LogSumExp",
     "CrossEntropy",
     "BinaryCrossEntropyWithLogits",
@@ -176,6 +192,131 @@ def softmax(x: Any, axis: int = -1) -> Value:
     """softmax(x)_i = exp(x_i) / Σ_j exp(x_j) along ``axis``, computed as
     exp(log_softmax(x)): positive, summing to 1, stable for any finite logits."""
     return log_softmax(x, axis).exp()
+
+
+# ============================================================================ activations
+# Compositions of the table's primitives, so every one has second derivatives.  Where the
+# function is piecewise, ``where`` picks the piece and the other piece's inputs are kept
+# finite, so that its (discarded) gradient is never inf * 0 = NaN.  At a kink, each takes
+# the derivative PyTorch takes; the docstrings say which.
+
+
+def _number(value: Any, fn: str, name: str) -> float:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)):
+        raise TypeError(f"{fn}: {name} must be a number, got {type(value).__name__} {value!r}")
+    value = float(value)
+    if not np.isfinite(value):
+        raise ValueError(f"{fn}: {name} must be finite, got {value}")
+    return value
+
+
+def leaky_relu(x: Any, negative_slope: float = 0.01) -> Value:
+    """x for x > 0, negative_slope · x otherwise; the derivative at 0 is negative_slope,
+    as in PyTorch."""
+    x = _as_input(x, "leaky_relu")
+    slope = _number(negative_slope, "leaky_relu", "negative_slope")
+    return where(x.data > 0, x, x * slope)
+
+
+def elu(x: Any, alpha: float = 1.0) -> Value:
+    """x for x > 0, alpha · (exp(x) - 1) otherwise; derivative alpha at 0 (PyTorch's)."""
+    x = _as_input(x, "elu")
+    alpha = _number(alpha, "elu", "alpha")
+    negative = x.clip(max=0.0).expm1() * alpha  # clip: exp never sees a large x
+    return where(x.data > 0, x, negative)
+
+
+#: SELU's constants (Klambauer et al., 2017), as PyTorch has them.
+SELU_ALPHA = 1.6732632423543772848170429916717
+SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def selu(x: Any) -> Value:
+    """scale · elu(x, alpha) with the self-normalising constants SELU_SCALE, SELU_ALPHA."""
+    return elu(_as_input(x, "selu"), SELU_ALPHA) * SELU_SCALE
+
+
+def gelu(x: Any, approximate: str = "none") -> Value:
+    """The Gaussian error linear unit x · Φ(x), Φ the standard normal CDF.
+
+    ``approximate="none"``: Φ(x) = (1 + erf(x / √2)) / 2, exact.  ``"tanh"``: the
+    approximation Φ(x) ≈ (1 + tanh(√(2/π) (x + 0.044715 x³))) / 2, as in PyTorch.
+    """
+    x = _as_input(x, "gelu")
+    if approximate == "none":
+        return x * ((x * (1.0 / np.sqrt(2.0))).erf() + 1.0) * 0.5
+    if approximate == "tanh":
+        inner = (x + x * x * x * 0.044715) * np.sqrt(2.0 / np.pi)
+        return x * (inner.tanh() + 1.0) * 0.5
+    raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+
+
+def silu(x: Any) -> Value:
+    """x · σ(x) (also called swish)."""
+    x = _as_input(x, "silu")
+    return x * x.sigmoid()
+
+
+swish = silu
+
+
+def softplus(x: Any, beta: float = 1.0, threshold: float = 20.0) -> Value:
+    """log(1 + exp(beta · x)) / beta, computed as logaddexp(0, beta · x) / beta (no
+    overflow); x itself where beta · x > threshold, as in PyTorch.  d/dx = σ(beta · x)."""
+    x = _as_input(x, "softplus")
+    beta = _number(beta, "softplus", "beta")
+    threshold = _number(threshold, "softplus", "threshold")
+    if beta == 0:
+        raise ValueError("softplus: beta must be nonzero (it divides the result)")
+    smooth = logaddexp(x * beta, 0.0) * (1.0 / beta)
+    return where(x.data * beta > threshold, x, smooth)
+
+
+def mish(x: Any) -> Value:
+    """x · tanh(softplus(x))."""
+    x = _as_input(x, "mish")
+    return x * logaddexp(x, 0.0).tanh()
+
+
+def hardtanh(x: Any, min_val: float = -1.0, max_val: float = 1.0) -> Value:
+    """x limited to [min_val, max_val].  Unlike ``clip``, the derivative is 0 *at* the
+    bounds too (PyTorch's hardtanh; its clamp passes the gradient there)."""
+    x = _as_input(x, "hardtanh")
+    low, high = _number(min_val, "hardtanh", "min_val"), _number(max_val, "hardtanh", "max_val")
+    if low > high:
+        raise ValueError(f"hardtanh: min_val {low} is larger than max_val {high}")
+    inside = (x.data > low) & (x.data < high)
+    return where(inside, x, Value(np.clip(x.data, low, high), requires_grad=False))
+
+
+def relu6(x: Any) -> Value:
+    """min(max(x, 0), 6): hardtanh(x, 0, 6)."""
+    return hardtanh(_as_input(x, "relu6"), 0.0, 6.0)
+
+
+def hardsigmoid(x: Any) -> Value:
+    """relu6(x + 3) / 6: 0 below -3, 1 above 3, linear between (derivative 0 at ±3)."""
+    return relu6(_as_input(x, "hardsigmoid") + 3.0) * (1.0 / 6.0)
+
+
+def hardswish(x: Any) -> Value:
+    """x · relu6(x + 3) / 6: 0 up to -3, x from 3 on, x (x + 3) / 6 between.  At x = -3
+    and x = 3 the derivative is the outer piece's (0 and 1), as PyTorch 2 takes it."""
+    x = _as_input(x, "hardswish")
+    middle = x * (x + 3.0) * (1.0 / 6.0)
+    upper = where(x.data < 3.0, middle, x)
+    return where(x.data <= -3.0, Value(np.zeros_like(x.data), requires_grad=False), upper)
+
+
+def softsign(x: Any) -> Value:
+    """x / (1 + |x|)."""
+    x = _as_input(x, "softsign")
+    return x / (x.abs() + 1.0)
+
+
+def logsigmoid(x: Any) -> Value:
+    """log σ(x) = -softplus(-x), computed as -logaddexp(0, -x): finite for any x."""
+    return -logaddexp(-_as_input(x, "logsigmoid"), 0.0)
 
 
 # ============================================================================ classification

@@ -34,6 +34,19 @@ __all__ = [
     "Sigmoid",
     "Identity",
     "Softmax",
+    "LeakyReLU",
+    "ELU",
+    "SELU",
+    "GELU",
+    "SiLU",
+    "Softplus",
+    "Mish",
+    "Hardtanh",
+    "ReLU6",
+    "Hardsigmoid",
+    "Hardswish",
+    "Softsign",
+    "LogSigmoid",
     "ACTIVATIONS",
 ]
 
@@ -42,6 +55,11 @@ ACTIVATIONS: dict[str, Callable[[Value], Value] | None] = {
     "relu": Value.relu,
     "tanh": Value.tanh,
     "sigmoid": Value.sigmoid,
+    "gelu": F.gelu,
+    "silu": F.silu,
+    "leaky_relu": F.leaky_relu,
+    "elu": F.elu,
+    "softplus": F.softplus,
     "linear": None,
     "identity": None,
     "none": None,
@@ -472,3 +490,114 @@ class Softmax(Module):
 
     def extra_repr(self) -> str:
         return f"axis={self.axis}"
+
+
+class _Elementwise(Module):
+    """An activation module: ``forward`` calls ``function`` of ``nn.functional`` with the
+    module's keyword settings (shown in its repr)."""
+
+    function: Callable[..., Value]
+
+    def __init__(self, **settings: Any) -> None:
+        super().__init__()
+        self.settings = settings
+        self.function(Value(np.zeros(1)), **settings)  # bad settings fail here, not later
+
+    def forward(self, x: Any) -> Value:
+        return self.function(x, **self.settings)
+
+    def extra_repr(self) -> str:
+        return ", ".join(f"{k}={v!r}" for k, v in self.settings.items())
+
+
+class LeakyReLU(_Elementwise):
+    """x for x > 0, negative_slope · x otherwise (``nn.functional.leaky_relu``)."""
+
+    function = staticmethod(F.leaky_relu)
+
+    def __init__(self, negative_slope: float = 0.01) -> None:
+        super().__init__(negative_slope=negative_slope)
+
+
+class ELU(_Elementwise):
+    """x for x > 0, alpha · (exp(x) - 1) otherwise (``nn.functional.elu``)."""
+
+    function = staticmethod(F.elu)
+
+    def __init__(self, alpha: float = 1.0) -> None:
+        super().__init__(alpha=alpha)
+
+
+class SELU(_Elementwise):
+    """The self-normalising ELU (``nn.functional.selu``)."""
+
+    function = staticmethod(F.selu)
+
+
+class GELU(_Elementwise):
+    """x · Φ(x), exact or with the tanh approximation (``nn.functional.gelu``)."""
+
+    function = staticmethod(F.gelu)
+
+    def __init__(self, approximate: str = "none") -> None:
+        super().__init__(approximate=approximate)
+
+
+class SiLU(_Elementwise):
+    """x · σ(x), also called swish (``nn.functional.silu``)."""
+
+    function = staticmethod(F.silu)
+
+
+class Softplus(_Elementwise):
+    """log(1 + exp(beta · x)) / beta, stable (``nn.functional.softplus``)."""
+
+    function = staticmethod(F.softplus)
+
+    def __init__(self, beta: float = 1.0, threshold: float = 20.0) -> None:
+        super().__init__(beta=beta, threshold=threshold)
+
+
+class Mish(_Elementwise):
+    """x · tanh(softplus(x)) (``nn.functional.mish``)."""
+
+    function = staticmethod(F.mish)
+
+
+class Hardtanh(_Elementwise):
+    """x limited to [min_val, max_val] (``nn.functional.hardtanh``)."""
+
+    function = staticmethod(F.hardtanh)
+
+    def __init__(self, min_val: float = -1.0, max_val: float = 1.0) -> None:
+        super().__init__(min_val=min_val, max_val=max_val)
+
+
+class ReLU6(_Elementwise):
+    """min(max(x, 0), 6) (``nn.functional.relu6``)."""
+
+    function = staticmethod(F.relu6)
+
+
+class Hardsigmoid(_Elementwise):
+    """relu6(x + 3) / 6 (``nn.functional.hardsigmoid``)."""
+
+    function = staticmethod(F.hardsigmoid)
+
+
+class Hardswish(_Elementwise):
+    """x · relu6(x + 3) / 6 (``nn.functional.hardswish``)."""
+
+    function = staticmethod(F.hardswish)
+
+
+class Softsign(_Elementwise):
+    """x / (1 + |x|) (``nn.functional.softsign``)."""
+
+    function = staticmethod(F.softsign)
+
+
+class LogSigmoid(_Elementwise):
+    """log σ(x), finite for any x (``nn.functional.logsigmoid``)."""
+
+    function = staticmethod(F.logsigmoid)
