@@ -467,6 +467,16 @@ cosh = _unary_helper(math.cosh, np.cosh, "cosh")
 expm1 = _unary_helper(math.expm1, np.expm1, "expm1")
 
 
+def cumsum(x: Any, axis: int) -> Any:
+    """Running sums along ``axis`` of a Value (recorded) or an array."""
+    return Cumsum.apply(x, axis=axis) if isinstance(x, Value) else np.cumsum(x, axis=axis)
+
+
+def cumprod(x: Any, axis: int) -> Any:
+    """Running products along ``axis`` of a Value (recorded) or an array."""
+    return Cumprod.apply(x, axis=axis) if isinstance(x, Value) else np.cumprod(x, axis=axis)
+
+
 def zeros_like(x: Any) -> Any:
     """Zeros of x's shape and dtype; a constant Value for a Value (no graph to record)."""
     data = data_of(x)
@@ -1557,6 +1567,176 @@ class Minimum(_Extremum):
         return _canonical(np.minimum(a, b))
 
 
+# ---------------------------------------------------------------------------- running products
+# ``axis`` is a non-negative int here (the Value methods normalise it, and flatten for
+# axis=None).  Rules move that axis last (``_to_last``), work on rows, and move it back.
+
+
+def _to_last(x: Any, axis: int) -> Any:
+    ndim = np.ndim(data_of(x))
+    if axis == ndim - 1:
+        return x
+    order = tuple(i for i in range(ndim) if i != axis) + (axis,)
+    return transpose(x, order)
+
+
+def _from_last(x: Any, axis: int) -> Any:
+    ndim = np.ndim(data_of(x))
+    if axis == ndim - 1:
+        return x
+    order = tuple(i for i in range(ndim) if i != axis) + (axis,)
+    return transpose(x, tuple(int(i) for i in np.argsort(order)))
+
+
+def _reversed(x: Any, axis: int) -> Any:
+    """x read backwards along ``axis`` (a view of an array; a getitem node of a Value)."""
+    return x[(slice(None),) * axis + (slice(None, None, -1),)]
+
+
+def _others_excluded(x: Any, n: int) -> Any:
+    """(..., n) -> (..., n, n): row i is x with its element i replaced by 1."""
+    shape = np.shape(data_of(x))
+    rows = broadcast_to(reshape(x, shape[:-1] + (1, n)), shape[:-1] + (n, n))
+    return select(np.eye(n, dtype=bool), 1.0, rows)
+
+
+class Prod(Primitive):
+    """The product of the elements along ``axis`` (an int, or None for a 0-d or 1-d input).
+
+    d/dx_i = the product of the other elements, computed without dividing (so an input
+    holding zeros gets the right gradient, as in PyTorch): from running products from
+    the left and from the right.
+    """
+
+    name = "prod"
+    caption = "d prod(a)/da_i = the product of the other elements"
+
+    @staticmethod
+    def forward(ctx, a, axis=None, keepdims=False):
+        ctx.in_shape, ctx.axis, ctx.keepdims = np.shape(a), axis, keepdims
+        if type(a) is float or np.ndim(a) == 0:
+            return a
+        ctx.save_for_backward(a)
+        return _canonical(np.prod(a, axis=axis, keepdims=keepdims))
+
+    @staticmethod
+    def backward(ctx, grad):
+        if not ctx.in_shape:
+            return grad
+        (a,) = ctx.saved_tensors
+        axis = 0 if ctx.axis is None else ctx.axis
+        n = ctx.in_shape[axis]
+        if n == 0:  # the empty product is 1, a constant
+            return zeros_like(a)
+        rows = _to_last(a, axis)
+        if isinstance(rows, Value):  # create_graph: the products of the others, recorded
+            others = Prod.apply(_others_excluded(rows, n), axis=rows.ndim)
+        else:
+            ones = np.ones(rows.shape[:-1] + (1,), dtype=rows.dtype)
+            left = np.cumprod(np.concatenate([ones, rows[..., :-1]], axis=-1), axis=-1)
+            right = np.cumprod(np.concatenate([ones, rows[..., :0:-1]], axis=-1), axis=-1)
+            others = left * right[..., ::-1]
+        if not ctx.keepdims:
+            grad = reshape(grad, _keepdims_shape(ctx.in_shape, ctx.axis))
+        return grad * _from_last(others, axis)
+
+
+class Cumsum(Primitive):
+    """Running sums along ``axis``: out_j = Σ_{i<=j} a_i; d/da_i = Σ_{j>=i} grad_j."""
+
+    name = "cumsum"
+    caption = "each element receives the sum of the gradients of the running sums it is in"
+
+    @staticmethod
+    def forward(ctx, a, axis=0):
+        ctx.axis = axis
+        if type(a) is float or np.ndim(a) == 0:
+            return a
+        return np.cumsum(a, axis=axis)
+
+    @staticmethod
+    def backward(ctx, grad):
+        if np.ndim(data_of(grad)) == 0:
+            return grad
+        return _reversed(cumsum(_reversed(grad, ctx.axis), ctx.axis), ctx.axis)
+
+
+class Cumprod(Primitive):
+    """Running products along ``axis``: out_j = Π_{i<=j} a_i.
+
+    d/da_i = Σ_{j>=i} grad_j · out_j / a_i where no element is 0 (or tiny); with zeros, the
+    product of the others is formed explicitly (n² numbers per row), so zeros get the
+    right gradient, as in PyTorch.
+    """
+
+    name = "cumprod"
+    caption = "d out_j/da_i = the product of a_0..a_j without a_i, for i <= j"
+
+    @staticmethod
+    def forward(ctx, a, axis=0):
+        ctx.axis = axis
+        if type(a) is float or np.ndim(a) == 0:
+            return a
+        out = np.cumprod(a, axis=axis)
+        ctx.save_for_backward(a, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        if np.ndim(data_of(grad)) == 0:
+            return grad
+        a, out = ctx.saved_tensors
+        axis = ctx.axis
+        values = data_of(a)
+        # Dividing by a_i is exact enough unless some a_i is 0 or so tiny that products
+        # with it lose their digits (subnormals); then the division-free table.
+        if np.all(np.abs(values) >= np.sqrt(np.finfo(values.dtype).tiny)):
+            weighted = _reversed(cumsum(_reversed(grad * out, axis), axis), axis)
+            return weighted / a
+        rows, g = _to_last(a, axis), _to_last(grad, axis)
+        n = np.shape(data_of(rows))[-1]
+        # products[..., i, j] = Π_{k<=j, k!=i} a_k; only j >= i counts
+        products = cumprod(_others_excluded(rows, n), np.ndim(data_of(rows)))
+        later = np.triu(np.ones((n, n), dtype=bool))
+        shape = np.shape(data_of(g))
+        terms = select(later, products * reshape(g, shape[:-1] + (1, n)), 0.0)
+        return _from_last(terms.sum(axis=len(shape)), axis)
+
+
+class LogCumSumExp(Primitive):
+    """Running logsumexp along ``axis``: out_j = log Σ_{i<=j} exp(a_i), without overflow.
+
+    d/da_i = Σ_{j>=i} grad_j · exp(a_i - out_j), each factor at most 1 (out_j >= a_i);
+    formed as an n x n table per row.
+    """
+
+    name = "logcumsumexp"
+    caption = "d out_j/da_i = exp(a_i - out_j) for i <= j (the softmax of a_0..a_j)"
+
+    @staticmethod
+    def forward(ctx, a, axis=0):
+        ctx.axis = axis
+        if type(a) is float or np.ndim(a) == 0:
+            return a
+        out = np.logaddexp.accumulate(a, axis=axis)
+        ctx.save_for_backward(a, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        if np.ndim(data_of(grad)) == 0:
+            return grad
+        a, out = ctx.saved_tensors
+        rows, totals, g = (_to_last(t, ctx.axis) for t in (a, out, grad))
+        shape = np.shape(data_of(rows))
+        n = shape[-1]
+        gaps = reshape(rows, shape + (1,)) - reshape(totals, shape[:-1] + (1, n))
+        later = np.triu(np.ones((n, n), dtype=bool))  # [i, j]: j >= i
+        weights = exp(select(later, gaps, -np.inf))
+        terms = weights * reshape(g, shape[:-1] + (1, n))
+        return _from_last(terms.sum(axis=len(shape)), ctx.axis)
+
+
 def _drop_axis(x: Any, axis: int) -> tuple:
     shape = list(np.shape(data_of(x)))
     del shape[axis]
@@ -1634,3 +1814,35 @@ def minimum(a: Any, b: Any) -> Value:
 def logaddexp(a: Any, b: Any) -> Value:
     """log(exp(a) + exp(b)), elementwise (broadcasting), without overflow."""
     return LogAddExp.apply(as_value(a), as_value(b))
+
+
+def _drop_axes(shape: tuple, axes: Any) -> tuple:
+    """The shape a reduction over ``axes`` (None, an int or a tuple) has without keepdims."""
+    if axes is None:
+        return ()
+    dropped = {axes} if isinstance(axes, int) else set(axes)
+    return tuple(n for i, n in enumerate(shape) if i not in dropped)
+
+
+def vector_norm(x: Any, ord: float = 2, axis: Any = None, keepdims: bool = False) -> Value:
+    """The p-norm of ``x`` over ``axis``, composed of primitives (see ``Value.norm``)."""
+    x = as_value(x)
+    if isinstance(ord, (bool, np.bool_)) or not isinstance(ord, (int, float, np.number)):
+        raise TypeError(f"norm: ord must be a number (1, 2, inf...), got {ord!r}")
+    p = float(ord)
+    if not p > 0:
+        raise ValueError(f"norm: ord must be > 0 (1, 2, inf or another p), got {ord!r}")
+    axis = _normalize_axis(axis, x.ndim, "norm")
+    if p == 1:
+        return x.abs().sum(axis, keepdims)
+    if p == np.inf:
+        if x.size == 0:
+            raise ValueError(f"norm: the inf-norm of an empty Value (shape {x.shape}) has no value")
+        return x.abs().max(axis, keepdims)
+    if p == 2:
+        squares = (x * x).sum(axis, keepdims)
+        # sqrt has slope inf at 0: a zero vector's norm is formed as sqrt(1) * 0, whose
+        # gradient is 0 (PyTorch's choice) rather than inf * 0 = NaN
+        zero = np.asarray(squares.data == 0)
+        return (squares + zero.astype(squares.dtype)).sqrt() * (~zero).astype(squares.dtype)
+    return (x.abs() ** p).sum(axis, keepdims) ** (1.0 / p)

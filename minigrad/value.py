@@ -94,8 +94,7 @@ def _too_large(number: int) -> str:
     digits = str(number)
     shown = digits if len(digits) <= 20 else f"{digits[:6]}...({len(digits)} digits)"
     return (
-        f"Value cannot hold the integer {shown}: it is beyond the range of float64 "
-        "(about 1.8e308)"
+        f"Value cannot hold the integer {shown}: it is beyond the range of float64 (about 1.8e308)"
     )
 
 
@@ -427,8 +426,7 @@ class Value:
         new = ufunc(data, other.data if isinstance(other, Value) else _plain(other))
         if np.shape(new) != self.shape:
             raise ValueError(
-                f"'{symbol}' in place cannot change the shape of {self._label()} to "
-                f"{np.shape(new)}"
+                f"'{symbol}' in place cannot change the shape of {self._label()} to {np.shape(new)}"
             )
         if type(data) is np.ndarray and data.flags.writeable:
             data[...] = new  # in place: views and references to the array stay valid
@@ -650,6 +648,70 @@ class Value:
         _refuse_numpy_keywords("min", numpy_keywords)
         return -((-self).max(axis, keepdims))
 
+    def prod(self, axis: int | tuple | None = None, keepdims: bool = False) -> Value:
+        """The product of the elements (along ``axis``); zeros get the right gradient."""
+        axes = _F._normalize_axis(axis, self.ndim, "prod")
+        if axes is None:
+            flat = self if self.ndim <= 1 else self.reshape(-1)
+            out = _F.Prod.apply(flat, axis=0 if flat.ndim else None, keepdims=False)
+            return out.reshape((1,) * self.ndim) if keepdims else out
+        out = self
+        for a in sorted((axes,) if isinstance(axes, int) else axes, reverse=True):
+            out = _F.Prod.apply(out, axis=a, keepdims=True)
+        return out if keepdims else out.reshape(_F._drop_axes(self.shape, axes))
+
+    def cumsum(self, axis: int | None = None) -> Value:
+        """Running sums along ``axis`` (of the flattened data when None, as numpy)."""
+        return _running(self, _F.Cumsum, axis, "cumsum")
+
+    def cumprod(self, axis: int | None = None) -> Value:
+        """Running products along ``axis`` (of the flattened data when None)."""
+        return _running(self, _F.Cumprod, axis, "cumprod")
+
+    def logcumsumexp(self, axis: int | None = None) -> Value:
+        """Running log Σ exp along ``axis`` (flattened when None), without overflow."""
+        return _running(self, _F.LogCumSumExp, axis, "logcumsumexp")
+
+    def var(
+        self,
+        axis: int | tuple | None = None,
+        ddof: int | None = None,
+        keepdims: bool = False,
+        correction: int | None = None,
+    ) -> Value:
+        """The variance Σ (x - mean)² / (N - ddof) over ``axis``.
+
+        ``ddof`` (numpy's name) and ``correction`` (PyTorch's) are the same number; the
+        default is 0, as numpy's (PyTorch's default is 1: pass ddof=1 for the unbiased
+        estimate).  NaN when N - ddof <= 0.
+        """
+        ddof = _ddof(ddof, correction, "var")
+        axis = _F._normalize_axis(axis, self.ndim, "var")
+        centred = self - self.mean(axis, keepdims=True)
+        squares = (centred * centred).sum(axis, keepdims)
+        count = self.size // max(squares.size, 1) if self.size else 0
+        return squares * (1.0 / (count - ddof) if count > ddof else float("nan"))
+
+    def std(
+        self,
+        axis: int | tuple | None = None,
+        ddof: int | None = None,
+        keepdims: bool = False,
+        correction: int | None = None,
+    ) -> Value:
+        """sqrt(var(...)): the standard deviation; see ``var`` for ddof/correction."""
+        return self.var(axis, ddof, keepdims, correction).sqrt()
+
+    def norm(
+        self, ord: float = 2, axis: int | tuple | None = None, keepdims: bool = False
+    ) -> Value:
+        """The vector p-norm over ``axis`` (every element when None): ord 1 (Σ|x|), 2
+        (sqrt Σ x², the default), inf (max |x|), or any other p > 0 ((Σ|x|^p)^(1/p)).
+
+        At a zero vector the 2-norm's gradient is 0 (PyTorch's choice), not NaN.
+        """
+        return _F.vector_norm(self, ord, axis, keepdims)
+
     # ----------------------------------------------------------------- shape
 
     def reshape(self, *shape: Any) -> Value:
@@ -709,6 +771,28 @@ def _leaf(data: Any, requires_grad: bool, name: str | None) -> Value:
     leaf._mark = 0
     leaf._id = next(node_ids)
     return leaf
+
+
+def _running(value: Value, primitive: type, axis: Any, op: str) -> Value:
+    if axis is None:  # numpy's rule: the flattened data (a 0-d input gives shape (1,))
+        flat = value if value.ndim == 1 else value.reshape(-1)
+        return primitive.apply(flat, axis=0)
+    if not isinstance(axis, (int, np.integer)) or isinstance(axis, (bool, np.bool_)):
+        raise TypeError(f"{op}: axis must be an int or None, got {axis!r}")
+    return primitive.apply(value, axis=_F._normalize_axis(axis, value.ndim, op) or 0)
+
+
+def _ddof(ddof: Any, correction: Any, op: str) -> int:
+    if ddof is not None and correction is not None and ddof != correction:
+        raise ValueError(f"{op}: ddof={ddof} and correction={correction} disagree; give one")
+    given = ddof if ddof is not None else correction
+    if given is None:
+        return 0
+    if isinstance(given, (bool, np.bool_)) or not isinstance(given, (int, np.integer)):
+        raise TypeError(f"{op}: ddof must be a whole number, got {given!r}")
+    if given < 0:
+        raise ValueError(f"{op}: ddof must be >= 0, got {given}")
+    return int(given)
 
 
 def _compared(other: Any, op: str) -> Any:
