@@ -737,6 +737,44 @@ class Value:
     def T(self) -> Value:
         return _F.Transpose.apply(self, axes=None)
 
+    def squeeze(self, axis: int | tuple | None = None) -> Value:
+        """Drop axes of length 1 (``minigrad.ops.squeeze``)."""
+        return _ops().squeeze(self, axis)
+
+    def unsqueeze(self, axis: int) -> Value:
+        """A new axis of length 1 at ``axis`` (``minigrad.ops.unsqueeze``)."""
+        return _ops().unsqueeze(self, axis)
+
+    def flatten(self, start_axis: int = 0, end_axis: int = -1) -> Value:
+        """Axes start_axis..end_axis merged into one (``minigrad.ops.flatten``)."""
+        return _ops().flatten(self, start_axis, end_axis)
+
+    def ravel(self) -> Value:
+        """The elements as a 1-D Value."""
+        return self.reshape(-1)
+
+    def swapaxes(self, axis1: int, axis2: int) -> Value:
+        return _ops().swapaxes(self, axis1, axis2)
+
+    def flip(self, axis: int | tuple | None = None) -> Value:
+        return _ops().flip(self, axis)
+
+    def roll(self, shift: int, axis: int | None = None) -> Value:
+        return _ops().roll(self, shift, axis)
+
+    def repeat(self, repeats: Any, axis: int | None = None) -> Value:
+        return _ops().repeat(self, repeats, axis)
+
+    def diagonal(self, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Value:
+        return _ops().diagonal(self, offset, axis1, axis2)
+
+    def trace(self, offset: int = 0) -> Value:
+        return _ops().trace(self, offset)
+
+    def masked_fill(self, mask: Any, value: float) -> Value:
+        """``value`` where ``mask`` is True (``minigrad.ops.masked_fill``)."""
+        return _ops().masked_fill(self, mask, value)
+
     def __getitem__(self, index: Any) -> Value:
         if not self.shape and not _scalar_index(index):
             raise IndexError(
@@ -771,6 +809,12 @@ def _leaf(data: Any, requires_grad: bool, name: str | None) -> Value:
     leaf._mark = 0
     leaf._id = next(node_ids)
     return leaf
+
+
+def _ops() -> Any:
+    from minigrad import ops  # composed operations import this module: load them lazily
+
+    return ops
 
 
 def _running(value: Value, primitive: type, axis: Any, op: str) -> Value:
