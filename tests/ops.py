@@ -22,6 +22,11 @@ from minigrad.nn import functional as NF
 from minigrad.nn.functional import affine as F_affine
 
 TARGETS = np.array([2, 0, 1])
+CLASS_WEIGHTS = np.array([0.5, 2.0, 1.0, 1.5])
+IGNORED = np.array([2, -100, 1])
+PROBS = np.array([[0.1, 0.2, 0.3, 0.4], [1.0, 0.0, 0.0, 0.0], [0.25, 0.25, 0.5, 0.0]])
+LABELS = np.array([[1.0, 0.0, 0.3], [0.0, 1.0, 0.8]])
+POS_WEIGHT = np.array([3.0, 0.5, 1.0])
 GATHER = np.array([[0, 3], [1, 1], [3, 0]])
 SCATTER = np.array([[0, 2, 0], [3, 3, 1]])
 MASK = np.array([[True, False, False], [True, True, False]])
@@ -913,5 +918,152 @@ CASES = [
         shapes="fixed",
         fixed=((2, 4), (2, 3)),
         torch=lambda t, a, b: a.scatter_add(1, t.tensor(SCATTER), b),
+    ),
+    # ------------------------------------------------------- losses (compositions)
+    Case(
+        "ce_weight",
+        lambda z: NF.cross_entropy(z, TARGETS, weight=CLASS_WEIGHTS),
+        1,
+        (F.LogSumExp, F.GetItem),
+        shapes="fixed",
+        fixed=((3, 4),),
+        torch=lambda t, z: t.nn.functional.cross_entropy(
+            z, t.tensor(TARGETS), weight=t.tensor(CLASS_WEIGHTS, dtype=z.dtype)
+        ),
+    ),
+    Case(
+        "ce_smoothing",
+        lambda z: NF.cross_entropy(z, TARGETS, label_smoothing=0.1),
+        1,
+        (F.LogSumExp, F.GetItem),
+        shapes="fixed",
+        fixed=((3, 4),),
+        torch=lambda t, z: t.nn.functional.cross_entropy(z, t.tensor(TARGETS), label_smoothing=0.1),
+    ),
+    Case(
+        "ce_ignore_weight_smoothing",
+        lambda z: NF.cross_entropy(z, IGNORED, weight=CLASS_WEIGHTS, label_smoothing=0.2),
+        1,
+        (F.LogSumExp, F.GetItem),
+        shapes="fixed",
+        fixed=((3, 4),),
+        torch=lambda t, z: t.nn.functional.cross_entropy(
+            z, t.tensor(IGNORED), weight=t.tensor(CLASS_WEIGHTS, dtype=z.dtype), label_smoothing=0.2
+        ),
+    ),
+    Case(
+        "ce_ignore_none",
+        lambda z: NF.cross_entropy(z, IGNORED, reduction="none", label_smoothing=0.3),
+        1,
+        (F.LogSumExp, F.GetItem),
+        shapes="fixed",
+        fixed=((3, 4),),
+        torch=lambda t, z: t.nn.functional.cross_entropy(
+            z, t.tensor(IGNORED), reduction="none", label_smoothing=0.3
+        ),
+    ),
+    Case(
+        "ce_ignore_sum_single",
+        lambda z: NF.cross_entropy(z, 3, reduction="sum", weight=CLASS_WEIGHTS),
+        1,
+        (F.LogSumExp, F.GetItem),
+        shapes="fixed",
+        fixed=((4,),),
+        torch=lambda t, z: t.nn.functional.cross_entropy(
+            z, t.tensor(3), reduction="sum", weight=t.tensor(CLASS_WEIGHTS, dtype=z.dtype)
+        ),
+    ),
+    Case(
+        "ce_probabilities",
+        lambda z: NF.cross_entropy(z, PROBS, weight=CLASS_WEIGHTS, label_smoothing=0.2),
+        1,
+        (F.LogSumExp, F.Sum),
+        shapes="fixed",
+        fixed=((3, 4),),
+        torch=lambda t, z: t.nn.functional.cross_entropy(
+            z,
+            t.tensor(PROBS, dtype=z.dtype),
+            weight=t.tensor(CLASS_WEIGHTS, dtype=z.dtype),
+            label_smoothing=0.2,
+        ),
+    ),
+    Case(
+        "bce_probabilities",
+        lambda a: NF.binary_cross_entropy(a.sigmoid(), LABELS, weight=POS_WEIGHT),
+        1,
+        (F.Log, F.Clip),
+        shapes="fixed",
+        fixed=((2, 3),),
+        torch=lambda t, a: t.nn.functional.binary_cross_entropy(
+            a.sigmoid(), t.tensor(LABELS, dtype=a.dtype), weight=t.tensor(POS_WEIGHT, dtype=a.dtype)
+        ),
+    ),
+    Case(
+        "bce_logits_pos_weight",
+        lambda z: NF.binary_cross_entropy_with_logits(
+            z, LABELS, pos_weight=POS_WEIGHT, weight=CLASS_WEIGHTS[:3]
+        ),
+        1,
+        (F.LogAddExp,),
+        shapes="fixed",
+        fixed=((2, 3),),
+        torch=lambda t, z: t.nn.functional.binary_cross_entropy_with_logits(
+            z,
+            t.tensor(LABELS, dtype=z.dtype),
+            pos_weight=t.tensor(POS_WEIGHT, dtype=z.dtype),
+            weight=t.tensor(CLASS_WEIGHTS[:3], dtype=z.dtype),
+        ),
+    ),
+    Case(
+        "huber",
+        lambda a, b: NF.huber_loss(a, b, delta=0.8),
+        2,
+        (F.Where, F.Abs),
+        shapes="fixed",
+        fixed=((3, 4), (3, 4)),
+        torch=lambda t, a, b: t.nn.functional.huber_loss(a, b, delta=0.8),
+    ),
+    Case(
+        "smooth_l1",
+        lambda a, b: NF.smooth_l1_loss(a, b, reduction="none", beta=0.5),
+        2,
+        (F.Where, F.Abs),
+        shapes="fixed",
+        fixed=((3, 4), (3, 4)),
+        torch=lambda t, a, b: t.nn.functional.smooth_l1_loss(a, b, reduction="none", beta=0.5),
+    ),
+    Case(
+        "kl_div",
+        lambda a, b: NF.kl_div(NF.log_softmax(a), NF.softmax(b), reduction="batchmean"),
+        2,
+        (F.LogSumExp, F.Where),
+        shapes="fixed",
+        fixed=((3, 4), (3, 4)),
+        torch=lambda t, a, b: t.nn.functional.kl_div(
+            t.nn.functional.log_softmax(a, -1),
+            t.nn.functional.softmax(b, -1),
+            reduction="batchmean",
+        ),
+    ),
+    Case(
+        "kl_div_log_target",
+        lambda a, b: NF.kl_div(NF.log_softmax(a), NF.log_softmax(b), log_target=True),
+        2,
+        (F.LogSumExp, F.Exp),
+        shapes="fixed",
+        fixed=((3, 4), (3, 4)),
+        torch=lambda t, a, b: t.nn.functional.kl_div(
+            t.nn.functional.log_softmax(a, -1), t.nn.functional.log_softmax(b, -1), log_target=True
+        ),
+    ),
+    Case(
+        "cosine_similarity",
+        lambda a, b: NF.cosine_similarity(a, b, axis=-1),
+        2,
+        (F.Clip, F.Sum),
+        domain="nonzero",  # no zero vector, where the eps floor makes a kink
+        shapes="fixed",
+        fixed=((3, 4), (1, 4)),
+        torch=lambda t, a, b: t.nn.functional.cosine_similarity(a, b, dim=-1),
     ),
 ]

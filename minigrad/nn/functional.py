@@ -35,6 +35,11 @@ _maximum_reduce = np.maximum.reduce
 __all__ = [
     "affine",
     "mse_loss",
+    "binary_cross_entropy",
+    "huber_loss",
+    "smooth_l1_loss",
+    "kl_div",
+    "cosine_similarity",
     "l1_loss",
     "binary_cross_entropy_with_logits",
     "cross_entropy",
@@ -360,33 +365,134 @@ def _class_targets(targets: Any, n_classes: int, shape: tuple, fn: str) -> np.nd
     return data
 
 
-def cross_entropy(logits: Any, targets: Any, reduction: str = "mean") -> Value:
+def cross_entropy(
+    logits: Any,
+    targets: Any,
+    reduction: str = "mean",
+    weight: Any = None,
+    ignore_index: int = -100,
+    label_smoothing: float = 0.0,
+) -> Value:
     """Softmax cross-entropy: mean over the batch of -log softmax(logits)[target].
 
     ``logits``: (n, C) scores (not probabilities), or (C,) for one example.
-    ``targets``: integer class indices, shape (n,) (or a scalar for one example), each in
-    0..C-1; float arrays holding whole numbers are accepted.  Targets out of range,
-    non-integer or one-hot encoded raise ValueError naming the bad values and C.
+    ``targets``: either integer class indices, shape (n,) (a scalar for one example), each
+    in 0..C-1 or equal to ``ignore_index`` (float arrays holding whole numbers are
+    accepted); or class probabilities of the logits' own shape (soft labels).  Targets out
+    of range or non-integer raise ValueError naming the bad values and C.
 
-    Stable for any finite logits (±1e4 gives a finite loss and gradient) and fused: the
-    gradient w.r.t. the logits is (softmax(logits) - onehot(targets)) / n.
+    As PyTorch's ``cross_entropy``:
+
+    * ``weight`` (C,): loss_k = -w[t_k] log p_k[t_k]; the mean divides by Σ w[t_k] (over
+      the examples not ignored), not by n.
+    * ``ignore_index``: examples with this target add nothing, to the loss or its mean.
+    * ``label_smoothing`` ε in [0, 1]: the target becomes (1 - ε) onehot + ε / C, i.e.
+      loss = (1 - ε) nll + ε · mean over the classes of -w_c log p_c.
+    * probability targets: loss_k = -Σ_c w_c y_kc log p_kc (smoothed likewise); the mean
+      divides by n.
+
+    Stable for any finite logits.  Without weight, smoothing or ignored targets it is one
+    fused node whose gradient is (softmax(logits) - onehot(targets)) / n; otherwise it is
+    composed from ``log_softmax``, so every form has second derivatives.
     """
-    _check_reduction(reduction, "cross_entropy")
-    logits = _as_input(logits, "cross_entropy")
+    fn = "cross_entropy"
+    _check_reduction(reduction, fn)
+    logits = _as_input(logits, fn)
     shape = logits.shape
     if len(shape) not in (1, 2):
         raise ValueError(
             f"cross_entropy: logits must have shape (n, classes) or (classes,), got shape {shape}"
         )
     single = len(shape) == 1
+    n_classes = shape[-1]
+    if 0 in shape:
+        raise ValueError(f"cross_entropy: logits of shape {shape} hold no scores")
+    smoothing = _smoothing(label_smoothing)
+    weights = _class_weights(weight, n_classes, logits.dtype)
+    target_data = targets.data if isinstance(targets, Value) else targets
+    if np.shape(target_data) == shape and np.asarray(target_data).dtype.kind == "f":
+        return _soft_cross_entropy(logits, targets, reduction, weights, smoothing, single)
     if single:
         logits = logits.reshape(1, -1)
-    n, n_classes = logits.shape
-    if n == 0 or n_classes == 0:
-        raise ValueError(f"cross_entropy: logits of shape {logits.shape} hold no scores")
-    t = _class_targets(targets, n_classes, () if single else (n,), "cross_entropy")
-    out = CrossEntropy.apply(logits, targets=t.reshape(1) if single else t, reduction=reduction)
-    return out.reshape(()) if single and reduction == "none" else out
+    n = logits.shape[0]
+    ignore = _ignore_index(ignore_index)
+    data = np.asarray(target_data)
+    ignored = (data == ignore) if data.dtype.kind in "iuf" else np.zeros(data.shape, bool)
+    if weights is None and smoothing == 0.0 and not ignored.any():
+        t = _class_targets(targets, n_classes, () if single else (n,), fn)
+        out = CrossEntropy.apply(logits, targets=t.reshape(1) if single else t, reduction=reduction)
+        return out.reshape(()) if single and reduction == "none" else out
+    t = _class_targets(np.where(ignored, 0, data), n_classes, () if single else (n,), fn)
+    t, kept = t.reshape(-1), ~ignored.reshape(-1)
+    log_probs = log_softmax(logits, axis=1)
+    per_class = np.ones(n_classes, logits.dtype) if weights is None else weights
+    example_weights = (per_class[t] * kept).astype(logits.dtype)
+    nll = -log_probs[np.arange(n), t] * example_weights
+    smooth = None
+    if smoothing:
+        smooth = -(log_probs * per_class).sum(axis=1) * kept.astype(logits.dtype)
+    if reduction == "none":
+        loss = nll if smooth is None else nll * (1 - smoothing) + smooth * (smoothing / n_classes)
+        return loss.reshape(()) if single else loss
+    total = nll.sum() if smooth is None else nll.sum() * (1 - smoothing)
+    if smooth is not None:
+        total = total + smooth.sum() * (smoothing / n_classes)
+    if reduction == "sum":
+        return total
+    with np.errstate(divide="ignore", invalid="ignore"):  # every example ignored: NaN
+        return total * (np.float64(1.0) / example_weights.sum()).astype(logits.dtype)
+
+
+def _soft_cross_entropy(
+    logits: Value, targets: Any, reduction: str, weights: Any, smoothing: float, single: bool
+) -> Value:
+    """Cross-entropy against class probabilities (targets of the logits' shape)."""
+    targets = _as_target(targets, logits, "cross_entropy")
+    if not np.all(np.isfinite(targets.data)):
+        raise ValueError("cross_entropy: probability targets must be finite")
+    n_classes = logits.shape[-1]
+    if smoothing:
+        targets = targets * (1 - smoothing) + smoothing / n_classes
+    log_probs = log_softmax(logits, axis=-1)
+    if weights is not None:
+        log_probs = log_probs * weights
+    losses = -(log_probs * targets).sum(axis=-1)
+    if reduction == "mean" and not single:
+        return losses.mean()
+    return _reduce(losses, "sum" if reduction == "mean" else reduction)
+
+
+def _smoothing(value: Any) -> float:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)):
+        raise TypeError(f"cross_entropy: label_smoothing must be a number, got {value!r}")
+    if not 0.0 <= float(value) <= 1.0:
+        raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {value}")
+    return float(value)
+
+
+def _ignore_index(value: Any) -> int:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"cross_entropy: ignore_index must be an integer, got {value!r}")
+    return int(value)
+
+
+def _class_weights(weight: Any, n_classes: int, dtype: np.dtype) -> np.ndarray | None:
+    """The class weights as a constant array of shape (C,), or None."""
+    if weight is None:
+        return None
+    data = np.asarray(weight.data if isinstance(weight, Value) else weight)
+    if data.dtype.kind not in "iuf":
+        raise TypeError(f"cross_entropy: weight must be numbers, got dtype {data.dtype}")
+    if data.shape != (n_classes,):
+        raise ValueError(
+            f"cross_entropy: weight must have one entry per class, shape ({n_classes},), "
+            f"got shape {data.shape}"
+        )
+    if not np.all(np.isfinite(data)) or np.any(data < 0):
+        raise ValueError(
+            f"cross_entropy: weights must be finite and >= 0, got {_show_values(data)}"
+        )
+    return data.astype(dtype)
 
 
 def nll_loss(log_probs: Any, targets: Any, reduction: str = "mean") -> Value:
@@ -404,26 +510,102 @@ def nll_loss(log_probs: Any, targets: Any, reduction: str = "mean") -> Value:
     return _reduce(-log_probs[np.arange(n), t], reduction)
 
 
-def binary_cross_entropy_with_logits(logits: Any, targets: Any, reduction: str = "mean") -> Value:
+def binary_cross_entropy_with_logits(
+    logits: Any,
+    targets: Any,
+    reduction: str = "mean",
+    weight: Any = None,
+    pos_weight: Any = None,
+) -> Value:
     """Binary cross-entropy of logits z against targets y in [0, 1]:
     mean of -[y log σ(z) + (1 - y) log(1 - σ(z))].
 
     Takes logits (raw scores), not probabilities; stable for any finite logits.  Shapes
     must match.  Targets outside [0, 1] raise ValueError (for labels in {-1, +1}, use
     ``hinge_loss`` or convert with (y + 1) / 2).  Gradient w.r.t. z: (σ(z) - y) / n.
+
+    As PyTorch's: ``weight`` (broadcast to the loss) multiplies each element's loss;
+    ``pos_weight`` (broadcast along the last axis, one per class) multiplies the positive
+    term: -[pos_weight · y log σ(z) + (1 - y) log(1 - σ(z))].  With either, the loss is
+    composed as pos_weight · y · softplus(-z) + (1 - y) · softplus(z), softplus through
+    ``logaddexp`` (stable, and smooth at z = 0).
     """
     fn = "binary_cross_entropy_with_logits"
     _check_reduction(reduction, fn)
     logits = _as_input(logits, fn)
     targets = _as_target(targets, logits, fn)
     _check_same_shape(logits, targets, fn)
-    y = np.asarray(targets.data)
-    bad = y[~((y >= 0) & (y <= 1))]
+    _check_unit_interval(targets.data, fn, "targets")
+    if weight is None and pos_weight is None:
+        return _reduce(BinaryCrossEntropyWithLogits.apply(logits, targets), reduction)
+    negative = (1.0 - targets) * logaddexp(logits, 0.0)  # -(1 - y) log(1 - σ(z))
+    positive = targets * logaddexp(-logits, 0.0)  # -y log σ(z)
+    if pos_weight is not None:
+        positive = positive * _loss_weight(pos_weight, logits, fn, "pos_weight")
+    loss = positive + negative
+    if weight is not None:
+        loss = loss * _loss_weight(weight, logits, fn, "weight")
+    return _reduce(loss, reduction)
+
+
+def binary_cross_entropy(
+    input: Any, target: Any, reduction: str = "mean", weight: Any = None
+) -> Value:
+    """Binary cross-entropy of probabilities p in [0, 1] against targets y in [0, 1]:
+    mean of -w [y log p + (1 - y) log(1 - p)].
+
+    Each log is clamped at -100, as PyTorch does, so p = 0 or 1 gives a finite loss.
+    Where minigrad differs from PyTorch on purpose: the gradient is that of the clamped
+    formula (0 where a log is clamped, -y/p and (1 - y)/(1 - p) elsewhere), while
+    PyTorch's backward divides by max(p (1 - p), 1e-12); they agree for 1e-12 < p < 1 -
+    1e-12.  Prefer ``binary_cross_entropy_with_logits`` on logits: it never saturates.
+    """
+    fn = "binary_cross_entropy"
+    _check_reduction(reduction, fn)
+    input = _as_input(input, fn)
+    target = _as_target(target, input, fn)
+    _check_same_shape(input, target, fn)
+    _check_unit_interval(input.data, fn, "input (probabilities)")
+    _check_unit_interval(target.data, fn, "targets")
+    log_p, log_not_p = _clamped_log(input), _clamped_log(1.0 - input)
+    loss = -(target * log_p + (1.0 - target) * log_not_p)
+    if weight is not None:
+        loss = loss * _loss_weight(weight, input, fn, "weight")
+    return _reduce(loss, reduction)
+
+
+def _clamped_log(x: Value) -> Value:
+    """max(log x, -100), with slope 0 where clamped (and no 1/0 at x = 0 on the way)."""
+    positive = np.asarray(x.data) > 0
+    logs = where(positive, x, 1.0).log().clip(min=-100.0)
+    return where(positive, logs, -100.0)
+
+
+def _check_unit_interval(data: Any, fn: str, what: str) -> None:
+    values = np.asarray(data)
+    bad = values[~((values >= 0) & (values <= 1))]
     if bad.size:
+        hint = " (class 1 probability)" if what == "targets" else ""
+        raise ValueError(f"{fn}: {what} must lie in [0, 1]{hint}, got {_show_values(bad)}")
+
+
+def _loss_weight(weight: Any, like: Value, fn: str, name: str) -> Value:
+    """A weight as a constant of the input's dtype, which must broadcast to its shape."""
+    data = np.asarray(weight.data if isinstance(weight, Value) else weight)
+    if data.dtype.kind not in "iuf":
+        raise TypeError(f"{fn}: {name} must be numbers, got dtype {data.dtype}")
+    try:
+        fits = np.broadcast_shapes(data.shape, like.shape) == like.shape
+    except ValueError:
+        fits = False
+    if not fits:
         raise ValueError(
-            f"{fn}: targets must lie in [0, 1] (class 1 probability), got {_show_values(bad)}"
+            f"{fn}: {name} of shape {data.shape} does not broadcast to the input's shape "
+            f"{like.shape}"
         )
-    return _reduce(BinaryCrossEntropyWithLogits.apply(logits, targets), reduction)
+    if isinstance(weight, Value):
+        return weight
+    return Value(data.astype(like.dtype), requires_grad=False)
 
 
 def hinge_loss(scores: Any, targets: Any, margin: float = 1.0, reduction: str = "mean") -> Value:
@@ -474,6 +656,93 @@ def l1_loss(input: Any, target: Any, reduction: str = "mean") -> Value:
     target = _as_target(target, input, "l1_loss")
     _check_same_shape(input, target, "l1_loss")
     return _reduce((input - target).abs(), reduction)
+
+
+def huber_loss(input: Any, target: Any, reduction: str = "mean", delta: float = 1.0) -> Value:
+    """Huber loss of d = input - target: d²/2 where |d| < delta, delta (|d| - delta/2)
+    elsewhere: quadratic near 0, linear (robust to outliers) beyond delta.  Shapes must
+    match.  Its derivative, clip(d, -delta, delta), is continuous."""
+    fn = "huber_loss"
+    _check_reduction(reduction, fn)
+    delta = _positive(delta, fn, "delta")
+    input = _as_input(input, fn)
+    target = _as_target(target, input, fn)
+    _check_same_shape(input, target, fn)
+    diff = input - target
+    size = diff.abs()
+    loss = where(size.data < delta, diff * diff * 0.5, (size - 0.5 * delta) * delta)
+    return _reduce(loss, reduction)
+
+
+def smooth_l1_loss(input: Any, target: Any, reduction: str = "mean", beta: float = 1.0) -> Value:
+    """Smooth L1: huber_loss(input, target, delta=beta) / beta, i.e. d²/(2 beta) where
+    |d| < beta, |d| - beta/2 elsewhere; beta = 0 is the L1 loss.  Shapes must match."""
+    fn = "smooth_l1_loss"
+    _check_reduction(reduction, fn)
+    if beta == 0:
+        return l1_loss(input, target, reduction)
+    beta = _positive(beta, fn, "beta")
+    return huber_loss(input, target, reduction, beta) * (1.0 / beta)
+
+
+def kl_div(input: Any, target: Any, reduction: str = "mean", log_target: bool = False) -> Value:
+    """Kullback-Leibler divergence KL(target || model) with the model given as
+    log-probabilities ``input`` (as PyTorch's ``kl_div``): elementwise
+    target · (log target - input), 0 where target = 0.
+
+    ``log_target=True``: target is given as log-probabilities too.  ``reduction``:
+    "mean" (over every element, PyTorch's default), "batchmean" (the sum divided by the
+    batch size: the true KL divergence per example), "sum" or "none".
+
+    Where a target is exactly 0 its term is 0 and the gradient w.r.t. ``input`` there is 0,
+    as in PyTorch.  The gradient w.r.t. such a *target* is not defined (d(t log t)/dt → -inf
+    as t → 0): minigrad gives that of the remaining term, -input; PyTorch gives NaN.
+    """
+    fn = "kl_div"
+    if reduction not in _REDUCTIONS + ("batchmean",):
+        raise ValueError(
+            f"{fn}: reduction must be 'mean', 'batchmean', 'sum' or 'none', got {reduction!r}"
+        )
+    input = _as_input(input, fn)
+    target = _as_target(target, input, fn)
+    _check_same_shape(input, target, fn)
+    if log_target:
+        loss = target.exp() * (target - input)
+    else:
+        if np.any(np.asarray(target.data) < 0):
+            raise ValueError(
+                f"{fn}: targets are probabilities and must be >= 0 (or pass log_target=True)"
+            )
+        positive = np.asarray(target.data) > 0
+        safe = where(positive, target, 1.0)  # log 1 = 0 where target = 0: 0 · log 0 = 0
+        loss = target * (safe.log() - input)
+    if reduction == "batchmean":
+        return loss.sum() * (1.0 / (input.shape[0] if input.ndim else 1))
+    return _reduce(loss, reduction)
+
+
+def cosine_similarity(x1: Any, x2: Any, axis: int = 1, eps: float = 1e-8) -> Value:
+    """(x1 · x2) / (max(‖x1‖, eps) · max(‖x2‖, eps)) along ``axis`` (broadcasting), as
+    PyTorch's: in [-1, 1]; eps keeps a zero vector from dividing by zero."""
+    fn = "cosine_similarity"
+    x1, x2 = _as_input(x1, fn), _as_input(x2, fn)
+    eps = _positive(eps, fn, "eps")
+    try:
+        shape = np.broadcast_shapes(x1.shape, x2.shape)
+    except ValueError:
+        raise ValueError(f"{fn}: shapes {x1.shape} and {x2.shape} do not broadcast") from None
+    axis = _normalize_axis(axis, len(shape), fn)
+    n1 = x1.norm(axis=axis, keepdims=True).clip(min=eps)
+    n2 = x2.norm(axis=axis, keepdims=True).clip(min=eps)
+    return ((x1 / n1) * (x2 / n2)).sum(axis=axis)
+
+
+def _positive(value: Any, fn: str, name: str) -> float:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)):
+        raise TypeError(f"{fn}: {name} must be a number, got {value!r}")
+    if not float(value) > 0 or not np.isfinite(value):
+        raise ValueError(f"{fn}: {name} must be a positive number, got {value}")
+    return float(value)
 
 
 # ============================================================================ regularisation
