@@ -154,3 +154,49 @@ def test_cosine_similarity_of_a_zero_vector_is_zero_not_nan():
 def test_bad_arguments_are_named(call, error, message):
     with pytest.raises(error, match=message):
         call()
+
+
+# ------------------------------------------------------------------ loss modules
+
+
+def test_loss_modules_call_their_function_with_their_settings():
+    from minigrad import nn
+
+    t = np.array([2, 0])
+    pairs = [
+        (nn.CrossEntropyLoss(label_smoothing=0.1), F.cross_entropy(Z, t, label_smoothing=0.1), t),
+        (nn.CrossEntropyLoss(weight=[1.0, 2.0, 3.0]), F.cross_entropy(Z, t, weight=[1, 2, 3]), t),
+        (nn.MSELoss(), F.mse_loss(Z, Z * 0), Z * 0),
+        (nn.L1Loss(reduction="sum"), F.l1_loss(Z, Z * 0, "sum"), Z * 0),
+        (nn.HuberLoss(delta=0.5), F.huber_loss(Z, Z * 0, delta=0.5), Z * 0),
+        (nn.SmoothL1Loss(beta=0.5), F.smooth_l1_loss(Z, Z * 0, beta=0.5), Z * 0),
+        (
+            nn.BCEWithLogitsLoss(pos_weight=[1, 2, 3]),
+            F.binary_cross_entropy_with_logits(Z, Z * 0, pos_weight=[1, 2, 3]),
+            Z * 0,
+        ),
+    ]
+    for module, expected, target in pairs:
+        assert module(Z, target).data == pytest.approx(expected.data), repr(module)
+    p = 1 / (1 + np.exp(-Z))
+    assert nn.BCELoss()(p, Z * 0).data == pytest.approx(F.binary_cross_entropy(p, Z * 0).data)
+    log_p = F.log_softmax(Value(Z))
+    assert nn.KLDivLoss(reduction="batchmean")(log_p, p / p.sum(1, keepdims=True)).data >= 0
+    np.testing.assert_allclose(nn.CosineSimilarity()(Z, Z).data, [1.0, 1.0])
+    assert repr(nn.HuberLoss(delta=0.5)) == "HuberLoss(reduction='mean', delta=0.5)"
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (
+            lambda: __import__("minigrad").nn.CrossEntropyLoss(label_smoothing=2),
+            "label_smoothing must be in",
+        ),
+        (lambda: __import__("minigrad").nn.MSELoss(reduction="avg"), "reduction must be one of"),
+        (lambda: __import__("minigrad").nn.HuberLoss(delta=-1), "delta must be a positive number"),
+    ],
+)
+def test_loss_modules_refuse_bad_settings_when_made(make, message):
+    with pytest.raises(ValueError, match=message):
+        make()

@@ -2,7 +2,9 @@
 
 * ``Module`` (parameter discovery, train/eval, checkpoints) and ``Sequential``;
 * ``Neuron``, ``Layer`` (one matmul; ``layer.neuron(i)`` to inspect a unit), ``MLP``,
-  ``Dropout`` and the activation modules;
+  ``Dropout``, ``LayerNorm``, ``BatchNorm1d``, ``Embedding`` and the activation modules;
+* loss modules (``CrossEntropyLoss``, ``BCEWithLogitsLoss``, ``HuberLoss``...), each
+  calling its ``nn.functional`` loss with the settings it was made with;
 * ``nn.functional``: losses (``mse_loss``, ``l1_loss``, ``binary_cross_entropy_with_logits``,
   ``cross_entropy``, ``nll_loss``, ``hinge_loss``), ``softmax``, ``log_softmax``,
   ``logsumexp``, ``dropout``;
@@ -43,6 +45,17 @@ from minigrad.nn.layers import (
     Softsign,
     Tanh,
 )
+from minigrad.nn.losses import (
+    BCELoss,
+    BCEWithLogitsLoss,
+    CosineSimilarity,
+    CrossEntropyLoss,
+    HuberLoss,
+    KLDivLoss,
+    L1Loss,
+    MSELoss,
+    SmoothL1Loss,
+)
 from minigrad.nn.module import Module, Sequential
 
 __all__ = [
@@ -61,6 +74,15 @@ __all__ = [
     "LayerNorm",
     "BatchNorm1d",
     "Embedding",
+    "MSELoss",
+    "L1Loss",
+    "CrossEntropyLoss",
+    "BCELoss",
+    "BCEWithLogitsLoss",
+    "HuberLoss",
+    "SmoothL1Loss",
+    "KLDivLoss",
+    "CosineSimilarity",
     "LeakyReLU",
     "ELU",
     "SELU",
