@@ -12,10 +12,11 @@ What an expression may contain:
   become constants;
 * names (``x1``, ``W``), which become the leaves whose gradients you want;
 * the operators ``+ - * / ** @`` and unary ``-`` / ``+``;
-* calls of the functions in ``FUNCTIONS`` by name: ``tanh exp log relu sigmoid abs sqrt``
-  and every other elementwise primitive of the table that has a ``summary`` (``sin``,
-  ``cos``...: ``minigrad graph --help`` lists them all), ``sum mean max min``
-  (reductions, optionally over an ``axis``) and ``transpose``.
+* calls of the functions in ``FUNCTIONS`` by name, with one argument: ``tanh exp log
+  relu sigmoid abs sqrt``, compositions such as ``log2 square gelu softplus``, every
+  elementwise primitive of the table that has a ``summary`` (``sin cos erf floor``...),
+  ``sum mean max min prod var std norm`` (reductions, optionally over an ``axis``) and
+  ``transpose``.  ``docs/operations.md`` lists them all, generated from ``FUNCTIONS``.
 
 Everything else (attribute access, subscripts, lambdas, comparisons, strings, calls of
 anything not in the list, ``__import__('os')``...) is refused with an ``ExprError`` whose
@@ -29,6 +30,7 @@ accepts only a number or a (nested) list of numbers.
 from __future__ import annotations
 
 import ast
+import difflib
 import keyword
 import math
 import warnings
@@ -86,7 +88,31 @@ _COMPOSED: dict[str, FunctionSpec] = {
     "max": FunctionSpec(_reduction("max"), True, "largest element (or along axis)"),
     "min": FunctionSpec(_reduction("min"), True, "smallest element (or along axis)"),
     "transpose": FunctionSpec(lambda x: x.transpose(), False, "reverse the axes (W.T)"),
+    "log2": FunctionSpec(lambda x: x.log2(), False, "base-2 logarithm (x > 0)"),
+    "log10": FunctionSpec(lambda x: x.log10(), False, "base-10 logarithm (x > 0)"),
+    "exp2": FunctionSpec(lambda x: x.exp2(), False, "2 to the power x"),
+    "square": FunctionSpec(lambda x: x.square(), False, "x * x"),
+    "reciprocal": FunctionSpec(lambda x: x.reciprocal(), False, "1 / x (x != 0)"),
+    "prod": FunctionSpec(_reduction("prod"), True, "product of the elements (or along axis)"),
+    "var": FunctionSpec(_reduction("var"), True, "variance, ddof 0 (or along axis)"),
+    "std": FunctionSpec(_reduction("std"), True, "standard deviation, ddof 0 (or along axis)"),
+    "norm": FunctionSpec(_reduction("norm"), True, "Euclidean norm (or along axis)"),
+    "gelu": FunctionSpec(lambda x: _functional().gelu(x), False, "x * Phi(x), the exact GELU"),
+    "silu": FunctionSpec(lambda x: _functional().silu(x), False, "x * sigmoid(x)"),
+    "softplus": FunctionSpec(lambda x: _functional().softplus(x), False, "log(1 + exp(x))"),
+    "softsign": FunctionSpec(lambda x: _functional().softsign(x), False, "x / (1 + |x|)"),
+    "logsigmoid": FunctionSpec(lambda x: _functional().logsigmoid(x), False, "log sigmoid(x)"),
+    "mish": FunctionSpec(lambda x: _functional().mish(x), False, "x * tanh(softplus(x))"),
+    "elu": FunctionSpec(lambda x: _functional().elu(x), False, "x > 0 ? x : exp(x) - 1"),
+    "selu": FunctionSpec(lambda x: _functional().selu(x), False, "the self-normalising ELU"),
+    "leaky_relu": FunctionSpec(lambda x: _functional().leaky_relu(x), False, "x > 0 ? x : 0.01 x"),
 }
+
+
+def _functional() -> Any:
+    from minigrad.nn import functional  # the engine's reader does not load nn until needed
+
+    return functional
 
 
 class _Functions(Mapping):
@@ -348,8 +374,12 @@ def _check_call(text: str, node: ast.Call) -> None:
         )
     spec = FUNCTIONS.get(func.id)
     if spec is None:
+        names = list(FUNCTIONS)
+        close = difflib.get_close_matches(func.id, names, n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
         raise ExprError(
-            f"unknown function '{func.id}'; the supported functions are " + ", ".join(FUNCTIONS)
+            f"unknown function '{func.id}'{hint}; the {len(names)} supported functions are "
+            f"{', '.join(names[:12])}... (all listed in docs/operations.md)"
         )
     for arg in node.args:
         if isinstance(arg, ast.Starred):
@@ -458,6 +488,11 @@ _HINTS = {
     "log": "log needs a positive argument",
     "sqrt": "sqrt needs an argument >= 0",
     "exp": "exp overflows for arguments above about 709",
+    "arcsin": "arcsin needs -1 <= x <= 1",
+    "arccos": "arccos needs -1 <= x <= 1",
+    "log1p": "log1p needs x > -1",
+    "log2": "log2 needs a positive argument",
+    "log10": "log10 needs a positive argument",
     "**": "a negative base needs a whole exponent, and 0 cannot have a negative one",
 }
 _SHAPE_RULES = {"@": "the inner sizes must agree, as in (m, k) @ (k, n) or (m, k) @ (k,)"}

@@ -129,3 +129,17 @@ def test_a_primitive_needs_a_caption_with_words():
 def test_the_cases_cover_the_registry_and_nothing_else():
     listed = {p for case in CASES for p in case.primitives}
     assert listed <= set(F.PRIMITIVES), "a case names a class that is not registered"
+
+
+def test_the_reader_knows_the_new_functions_and_suggests_a_close_name():
+    from minigrad.expr import ExprError
+
+    out = evaluate(
+        "sin(x) * cos(x) + gelu(x) + var(W, 0) + erf(x)", {"x": 0.3, "W": [[1, 2], [3, 5]]}
+    )
+    assert out.shape == (2,)
+    with pytest.raises(ExprError, match=r"unknown function 'sinn' \(did you mean 'sin'\?\)"):
+        evaluate("sinn(x)", {"x": 1.0})
+    with pytest.raises(ExprError, match=r"arcsin needs -1 <= x <= 1"):
+        with np.errstate(invalid="ignore"):
+            evaluate("arcsin(x)", {"x": 2.0})
