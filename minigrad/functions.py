@@ -1822,27 +1822,3 @@ def _drop_axes(shape: tuple, axes: Any) -> tuple:
         return ()
     dropped = {axes} if isinstance(axes, int) else set(axes)
     return tuple(n for i, n in enumerate(shape) if i not in dropped)
-
-
-def vector_norm(x: Any, ord: float = 2, axis: Any = None, keepdims: bool = False) -> Value:
-    """The p-norm of ``x`` over ``axis``, composed of primitives (see ``Value.norm``)."""
-    x = as_value(x)
-    if isinstance(ord, (bool, np.bool_)) or not isinstance(ord, (int, float, np.number)):
-        raise TypeError(f"norm: ord must be a number (1, 2, inf...), got {ord!r}")
-    p = float(ord)
-    if not p > 0:
-        raise ValueError(f"norm: ord must be > 0 (1, 2, inf or another p), got {ord!r}")
-    axis = _normalize_axis(axis, x.ndim, "norm")
-    if p == 1:
-        return x.abs().sum(axis, keepdims)
-    if p == np.inf:
-        if x.size == 0:
-            raise ValueError(f"norm: the inf-norm of an empty Value (shape {x.shape}) has no value")
-        return x.abs().max(axis, keepdims)
-    if p == 2:
-        squares = (x * x).sum(axis, keepdims)
-        # sqrt has slope inf at 0: a zero vector's norm is formed as sqrt(1) * 0, whose
-        # gradient is 0 (PyTorch's choice) rather than inf * 0 = NaN
-        zero = np.asarray(squares.data == 0)
-        return (squares + zero.astype(squares.dtype)).sqrt() * (~zero).astype(squares.dtype)
-    return (x.abs() ** p).sum(axis, keepdims) ** (1.0 / p)

@@ -41,6 +41,7 @@ __all__ = [
     "trace",
     "outer",
     "einsum",
+    "vector_norm",
     "take_along_axis",
     "gather",
     "scatter_add",
@@ -376,6 +377,34 @@ def einsum(subscripts: str, *operands: Any) -> Value:
     if not summed:
         return product
     return product.sum(axis=summed)
+
+
+def vector_norm(x: Any, ord: float = 2, axis: Any = None, keepdims: bool = False) -> Value:
+    """The p-norm of ``x`` over ``axis`` (every element when None): ord 1 (Σ|x|), 2
+    (sqrt Σ x², the default), inf (max |x|), or any other p > 0 ((Σ|x|^p)^(1/p)).
+
+    At a zero vector the 2-norm's gradient is 0 (PyTorch's choice), not NaN.
+    """
+    x = as_value(x)
+    if isinstance(ord, (bool, np.bool_)) or not isinstance(ord, (int, float, np.number)):
+        raise TypeError(f"norm: ord must be a number (1, 2, inf...), got {ord!r}")
+    p = float(ord)
+    if not p > 0:
+        raise ValueError(f"norm: ord must be > 0 (1, 2, inf or another p), got {ord!r}")
+    axis = F._normalize_axis(axis, x.ndim, "norm")
+    if p == 1:
+        return x.abs().sum(axis, keepdims)
+    if p == np.inf:
+        if x.size == 0:
+            raise ValueError(f"norm: the inf-norm of an empty Value (shape {x.shape}) has no value")
+        return x.abs().max(axis, keepdims)
+    if p == 2:
+        squares = (x * x).sum(axis, keepdims)
+        # sqrt has slope inf at 0: a zero vector's norm is formed as sqrt(1) * 0, whose
+        # gradient is 0 (PyTorch's choice) rather than inf * 0 = NaN
+        zero = np.asarray(squares.data == 0)
+        return (squares + zero.astype(squares.dtype)).sqrt() * (~zero).astype(squares.dtype)
+    return (x.abs() ** p).sum(axis, keepdims) ** (1.0 / p)
 
 
 # ============================================================================ indexing

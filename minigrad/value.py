@@ -710,7 +710,7 @@ class Value:
 
         At a zero vector the 2-norm's gradient is 0 (PyTorch's choice), not NaN.
         """
-        return _F.vector_norm(self, ord, axis, keepdims)
+        return _ops().vector_norm(self, ord, axis, keepdims)
 
     # ----------------------------------------------------------------- shape
 
