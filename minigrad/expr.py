@@ -65,11 +65,21 @@ class FunctionSpec:
     apply: Callable[..., Value]
     reduction: bool  # True when it takes an optional ``axis``
     summary: str
+    arity: int = 1  # 2 for functions of two expressions, maximum(a, b)
 
 
 def _reduction(method: str) -> Callable[..., Value]:
     def apply(x: Value, axis: int | None = None) -> Value:
         return getattr(x, method)(axis=axis)
+
+    return apply
+
+
+def _binary(name: str) -> Callable[[Value, Value], Value]:
+    def apply(a: Value, b: Value) -> Value:
+        from minigrad import functions
+
+        return getattr(functions, name)(a, b)
 
     return apply
 
@@ -105,6 +115,9 @@ _COMPOSED: dict[str, FunctionSpec] = {
     "mish": FunctionSpec(lambda x: _functional().mish(x), False, "x * tanh(softplus(x))"),
     "elu": FunctionSpec(lambda x: _functional().elu(x), False, "x > 0 ? x : exp(x) - 1"),
     "selu": FunctionSpec(lambda x: _functional().selu(x), False, "the self-normalising ELU"),
+    "maximum": FunctionSpec(_binary("maximum"), False, "the larger of a and b (ties share)", 2),
+    "minimum": FunctionSpec(_binary("minimum"), False, "the smaller of a and b (ties share)", 2),
+    "logaddexp": FunctionSpec(_binary("logaddexp"), False, "log(exp(a) + exp(b)), stable", 2),
     "leaky_relu": FunctionSpec(lambda x: _functional().leaky_relu(x), False, "x > 0 ? x : 0.01 x"),
 }
 
@@ -378,7 +391,7 @@ def _check_call(text: str, node: ast.Call) -> None:
         close = difflib.get_close_matches(func.id, names, n=1)
         hint = f" (did you mean '{close[0]}'?)" if close else ""
         raise ExprError(
-            f"unknown function '{func.id}'{hint}; the {len(names)} supported functions are "
+            f"unknown function '{func.id}'{hint}; the supported functions are "
             f"{', '.join(names[:12])}... (all listed in docs/operations.md)"
         )
     for arg in node.args:
@@ -393,6 +406,12 @@ def _check_call(text: str, node: ast.Call) -> None:
             )
     positional = len(node.args)
     total = positional + len(node.keywords)
+    if spec.arity == 2:
+        if positional != 2 or node.keywords:
+            raise ExprError(
+                f"{func.id} takes two arguments, as in {func.id}(a, b): '{_source(text, node)}'"
+            )
+        return
     if positional < 1 or total > (2 if spec.reduction else 1):
         shape = f"{func.id}(x) or {func.id}(x, axis)" if spec.reduction else f"{func.id}(x)"
         raise ExprError(f"{func.id} takes one argument, as in {shape}: '{_source(text, node)}'")
@@ -565,6 +584,11 @@ def _result_shape(node: ast.AST, args: list[Value]) -> tuple[int, ...] | None:
             return np.broadcast_shapes(args[0].shape, args[1].shape)
         except ValueError:
             return None
+    if len(args) == 2:  # maximum(a, b), logaddexp(a, b): elementwise, broadcasting
+        try:
+            return np.broadcast_shapes(args[0].shape, args[1].shape)
+        except ValueError:
+            return None
     return args[0].shape  # unary operations keep it, reductions shrink it
 
 
@@ -590,7 +614,7 @@ def _operands(node: ast.AST) -> list[ast.AST]:
     if isinstance(node, ast.UnaryOp):
         return [node.operand]
     if isinstance(node, ast.Call):
-        return [node.args[0]]
+        return node.args[: FUNCTIONS[node.func.id].arity]
     raise ExprError(f"unexpected '{type(node).__name__}' in a checked expression")
 
 
@@ -613,7 +637,7 @@ def _apply(text: str, node: ast.AST, args: list[Value]) -> Value:
         name = node.func.id
         spec = FUNCTIONS[name]
         hint_key = name
-        axis_nodes = node.args[1:] + [kw.value for kw in node.keywords]
+        axis_nodes = node.args[spec.arity :] + [kw.value for kw in node.keywords]
         if axis_nodes:
             axis = _axis(text, axis_nodes[0])
 

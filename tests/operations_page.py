@@ -82,7 +82,8 @@ def render() -> str:
     lines += ["| function | meaning | axis |", "|---|---|---|"]
     for name, spec in expr.FUNCTIONS.items():
         axis = f"`{name}(x, axis)`" if spec.reduction else ""
-        lines.append(f"| `{name}(x)` | {spec.summary} | {axis} |")
+        call = f"{name}(a, b)" if spec.arity == 2 else f"{name}(x)"
+        lines.append(f"| `{call}` | {spec.summary} | {axis} |")
     lines += ["", DIFFERENCES]
     return "\n".join(lines)
 

@@ -138,6 +138,12 @@ def test_the_reader_knows_the_new_functions_and_suggests_a_close_name():
         "sin(x) * cos(x) + gelu(x) + var(W, 0) + erf(x)", {"x": 0.3, "W": [[1, 2], [3, 5]]}
     )
     assert out.shape == (2,)
+    both = evaluate("maximum(x, W) + logaddexp(x, 1) - minimum(W, 2)", {"x": 2.0, "W": [1, 3]})
+    np.testing.assert_allclose(both.data, [2 + np.logaddexp(2, 1) - 1, 3 + np.logaddexp(2, 1) - 2])
+    with pytest.raises(ExprError, match=r"maximum takes two arguments, as in maximum\(a, b\)"):
+        evaluate("maximum(x)", {"x": 1.0})
+    with pytest.raises(ExprError, match="cannot combine shapes|shape"):
+        evaluate("maximum(W, V)", {"W": [1, 2], "V": [1, 2, 3]})
     with pytest.raises(ExprError, match=r"unknown function 'sinn' \(did you mean 'sin'\?\)"):
         evaluate("sinn(x)", {"x": 1.0})
     with pytest.raises(ExprError, match=r"arcsin needs -1 <= x <= 1"):
