@@ -12,11 +12,12 @@ What an expression may contain:
   become constants;
 * names (``x1``, ``W``), which become the leaves whose gradients you want;
 * the operators ``+ - * / ** @`` and unary ``-`` / ``+``;
-* calls of the functions in ``FUNCTIONS`` by name, with one argument: ``tanh exp log
-  relu sigmoid abs sqrt``, compositions such as ``log2 square gelu softplus``, every
-  elementwise primitive of the table that has a ``summary`` (``sin cos erf floor``...),
-  ``sum mean max min prod var std norm`` (reductions, optionally over an ``axis``) and
-  ``transpose``.  ``docs/operations.md`` lists them all, generated from ``FUNCTIONS``.
+* calls of the functions in ``FUNCTIONS`` by name: ``tanh exp log relu sigmoid abs
+  sqrt``, compositions such as ``log2 square gelu softplus``, every elementwise primitive
+  of the table that has a ``summary`` (``sin cos erf floor``...), ``sum mean max min
+  prod var std norm`` (reductions, optionally over an ``axis``), ``transpose``, and
+  ``maximum minimum logaddexp`` of two arguments.  ``docs/operations.md`` lists them all,
+  generated from ``FUNCTIONS``.
 
 Everything else (attribute access, subscripts, lambdas, comparisons, strings, calls of
 anything not in the list, ``__import__('os')``...) is refused with an ``ExprError`` whose
