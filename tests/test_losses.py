@@ -200,3 +200,10 @@ def test_loss_modules_call_their_function_with_their_settings():
 def test_loss_modules_refuse_bad_settings_when_made(make, message):
     with pytest.raises(ValueError, match=message):
         make()
+
+
+def test_an_ignore_index_that_is_a_class_is_ignored():
+    # ignore_index=2 names a real class: its examples must still count for nothing
+    assert F.cross_entropy(Z, [2, 0], ignore_index=2).data == pytest.approx(
+        F.cross_entropy(Z[1:], [0]).data
+    )

@@ -407,22 +407,43 @@ def cross_entropy(
     n_classes = shape[-1]
     if 0 in shape:
         raise ValueError(f"cross_entropy: logits of shape {shape} hold no scores")
-    smoothing = _smoothing(label_smoothing)
-    weights = _class_weights(weight, n_classes, logits.dtype)
     target_data = targets.data if isinstance(targets, Value) else targets
-    if np.shape(target_data) == shape and np.asarray(target_data).dtype.kind == "f":
-        return _soft_cross_entropy(logits, targets, reduction, weights, smoothing, single)
+    soft = np.shape(target_data) == shape and np.asarray(target_data).dtype.kind == "f"
     if single:
         logits = logits.reshape(1, -1)
     n = logits.shape[0]
+    index_shape = () if single else (n,)
+    # The common case first, with nothing computed that it does not need (it runs once per
+    # training step): no weights, no smoothing, and an ignore_index that cannot be a class.
+    if (
+        weight is None
+        and not soft
+        and type(label_smoothing) in (int, float)
+        and label_smoothing == 0
+        and type(ignore_index) is int
+        and not 0 <= ignore_index < n_classes
+    ):
+        try:
+            t = _class_targets(targets, n_classes, index_shape, fn)
+        except ValueError:
+            data = np.asarray(target_data)
+            if not (data.dtype.kind in "iuf" and np.any(data == ignore_index)):
+                raise
+        else:  # (targets equal to ignore_index would have been out of range)
+            out = CrossEntropy.apply(
+                logits, targets=t.reshape(1) if single else t, reduction=reduction
+            )
+            return out.reshape(()) if single and reduction == "none" else out
+    smoothing = _smoothing(label_smoothing)
+    weights = _class_weights(weight, n_classes, logits.dtype)
+    if soft:
+        return _soft_cross_entropy(
+            logits.reshape(shape), targets, reduction, weights, smoothing, single
+        )
     ignore = _ignore_index(ignore_index)
     data = np.asarray(target_data)
     ignored = (data == ignore) if data.dtype.kind in "iuf" else np.zeros(data.shape, bool)
-    if weights is None and smoothing == 0.0 and not ignored.any():
-        t = _class_targets(targets, n_classes, () if single else (n,), fn)
-        out = CrossEntropy.apply(logits, targets=t.reshape(1) if single else t, reduction=reduction)
-        return out.reshape(()) if single and reduction == "none" else out
-    t = _class_targets(np.where(ignored, 0, data), n_classes, () if single else (n,), fn)
+    t = _class_targets(np.where(ignored, 0, data), n_classes, index_shape, fn)
     t, kept = t.reshape(-1), ~ignored.reshape(-1)
     log_probs = log_softmax(logits, axis=1)
     per_class = np.ones(n_classes, logits.dtype) if weights is None else weights
