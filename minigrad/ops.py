@@ -395,7 +395,7 @@ def vector_norm(x: Any, ord: float = 2, axis: Any = None, keepdims: bool = False
     if p == 1:
         return x.abs().sum(axis, keepdims)
     if p == np.inf:
-        if x.size == 0:
+        if x.size == 0 and (axis is None or 0 in np.atleast_1d(np.take(x.shape, axis))):
             raise ValueError(f"norm: the inf-norm of an empty Value (shape {x.shape}) has no value")
         return x.abs().max(axis, keepdims)
     if p == 2:

@@ -637,8 +637,11 @@ class Value:
     ) -> Value:
         _refuse_numpy_keywords("max", numpy_keywords)
         axis = _F._normalize_axis(axis, self.ndim, "max")
-        if self.size == 0:
-            raise ValueError("max of an empty Value has no value")
+        if self.size == 0 and _reduces_nothing(self.shape, axis):
+            raise ValueError(
+                f"max of an empty Value has no value (shape {self.shape}, axis {axis}): an "
+                "axis reduced has length 0"
+            )
         return _F.Max.apply(self, axis=axis, keepdims=keepdims)
 
     def min(
@@ -809,6 +812,16 @@ def _leaf(data: Any, requires_grad: bool, name: str | None) -> Value:
     leaf._mark = 0
     leaf._id = next(node_ids)
     return leaf
+
+
+def _reduces_nothing(shape: tuple, axis: Any) -> bool:
+    """Whether a reduction over ``axis`` (normalised) meets an axis of length 0: numpy and
+    PyTorch refuse max there, while an empty axis that is not reduced just gives an empty
+    result."""
+    if axis is None:
+        return True
+    axes = (axis,) if isinstance(axis, int) else axis
+    return any(shape[a] == 0 for a in axes)
 
 
 def _ops() -> Any:

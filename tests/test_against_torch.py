@@ -30,7 +30,11 @@ def _shape_sets(case: Case) -> list[tuple[str, list[tuple]]]:
     if case.shapes == "fixed":
         return [("fixed", list(case.fixed))]
     if case.shapes == "matrix":
-        return [("matrix", [(3, 4)] * case.arity)]
+        return [
+            ("matrix", [(3, 4)] * case.arity),
+            ("no-rows", [(0, 4)] * case.arity),
+            ("no-columns", [(3, 0)] * case.arity),
+        ]
     if case.arity == 1:
         return [("array", [(2, 3)]), ("0-d", [()]), ("empty", [(0,)]), ("empty-2d", [(2, 0)])]
     return [

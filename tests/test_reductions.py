@@ -90,3 +90,16 @@ def test_zero_vector_norm_has_gradient_zero_as_pytorch():
 def test_inf_norm_of_nothing_is_refused():
     with pytest.raises(ValueError, match=r"inf-norm of an empty Value \(shape \(0,\)\)"):
         Value(np.zeros(0)).norm(float("inf"))
+
+
+def test_max_over_a_full_axis_of_an_empty_value_is_empty_and_over_an_empty_axis_refused():
+    v = Value(np.zeros((3, 0)))
+    assert v.max(axis=0).shape == (0,)
+    assert v.min(axis=0, keepdims=True).shape == (1, 0)
+    with pytest.raises(
+        ValueError, match=r"max of an empty Value has no value \(shape \(3, 0\), axis 1\)"
+    ):
+        v.max(axis=1)
+    with pytest.raises(ValueError, match="inf-norm of an empty Value"):
+        v.norm(float("inf"), axis=-1)
+    assert v.norm(float("inf"), axis=0).shape == (0,)
