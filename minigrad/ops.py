@@ -398,13 +398,17 @@ def vector_norm(x: Any, ord: float = 2, axis: Any = None, keepdims: bool = False
         if x.size == 0 and (axis is None or 0 in np.atleast_1d(np.take(x.shape, axis))):
             raise ValueError(f"norm: the inf-norm of an empty Value (shape {x.shape}) has no value")
         return x.abs().max(axis, keepdims)
-    if p == 2:
-        squares = (x * x).sum(axis, keepdims)
-        # sqrt has slope inf at 0: a zero vector's norm is formed as sqrt(1) * 0, whose
-        # gradient is 0 (PyTorch's choice) rather than inf * 0 = NaN
-        zero = np.asarray(squares.data == 0)
-        return (squares + zero.astype(squares.dtype)).sqrt() * (~zero).astype(squares.dtype)
-    return (x.abs() ** p).sum(axis, keepdims) ** (1.0 / p)
+    powers = (x * x) if p == 2 else x.abs() ** p
+    total = powers.sum(axis, keepdims)
+    # The root has slope inf at 0: a zero vector's norm is formed as 1 ** (1/p) * 0, whose
+    # gradient is 0 (PyTorch's choice) rather than inf * 0 = NaN
+    zero = np.asarray(total.data == 0)
+    root = (
+        (total + zero.astype(total.dtype)).sqrt()
+        if p == 2
+        else (total + zero.astype(total.dtype)) ** (1.0 / p)
+    )
+    return root * (~zero).astype(total.dtype)
 
 
 # ============================================================================ indexing

@@ -103,3 +103,12 @@ def test_max_over_a_full_axis_of_an_empty_value_is_empty_and_over_an_empty_axis_
     with pytest.raises(ValueError, match="inf-norm of an empty Value"):
         v.norm(float("inf"), axis=-1)
     assert v.norm(float("inf"), axis=0).shape == (0,)
+
+
+@pytest.mark.parametrize("p", [2, 3, 1.5])
+def test_a_zero_vector_has_norm_gradient_zero_for_every_p(p):
+    x = Value(np.zeros((2, 3)))
+    out = x.norm(p, axis=-1)
+    np.testing.assert_array_equal(out.data, [0.0, 0.0])
+    out.sum().backward()
+    np.testing.assert_array_equal(x.grad, np.zeros((2, 3)))
