@@ -8,10 +8,10 @@
 7.0
 """
 
-from minigrad import data, nn, optim
+from minigrad import data, nn, ops, optim
 from minigrad.anomaly import AnomalyError, detect_anomaly
 from minigrad.autograd import enable_grad, grad, is_grad_enabled, no_grad
-from minigrad.functions import Function, concat, stack, where
+from minigrad.functions import Function, clip, concat, logaddexp, maximum, minimum, stack, where
 from minigrad.gradcheck import (
     ComplexStepError,
     GradcheckError,
@@ -22,6 +22,17 @@ from minigrad.gradcheck import (
     gradcheck_module,
     gradgradcheck,
     numerical_grad,
+)
+from minigrad.ops import (
+    diag,
+    einsum,
+    one_hot,
+    outer,
+    pad,
+    take_along_axis,
+    tile,
+    tril,
+    triu,
 )
 from minigrad.train import History, critical_learning_rate, fit, lr_sweep
 from minigrad.value import Value
@@ -57,6 +68,20 @@ __all__ = [
     "concat",
     "stack",
     "where",
+    "clip",
+    "maximum",
+    "minimum",
+    "logaddexp",
+    "ops",
+    "einsum",
+    "outer",
+    "pad",
+    "tile",
+    "tril",
+    "triu",
+    "diag",
+    "take_along_axis",
+    "one_hot",
     "detect_anomaly",
     "AnomalyError",
     "nn",

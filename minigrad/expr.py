@@ -12,9 +12,12 @@ What an expression may contain:
   become constants;
 * names (``x1``, ``W``), which become the leaves whose gradients you want;
 * the operators ``+ - * / ** @`` and unary ``-`` / ``+``;
-* calls of the functions in ``FUNCTIONS`` by name: ``tanh exp log relu sigmoid abs sqrt``
-  (elementwise), ``sum mean max min`` (reductions, optionally over an ``axis``) and
-  ``transpose``.
+* calls of the functions in ``FUNCTIONS`` by name: ``tanh exp log relu sigmoid abs
+  sqrt``, compositions such as ``log2 square gelu softplus``, every elementwise primitive
+  of the table that has a ``summary`` (``sin cos erf floor``...), ``sum mean max min
+  prod var std norm`` (reductions, optionally over an ``axis``), ``transpose``, and
+  ``maximum minimum logaddexp`` of two arguments.  ``docs/operations.md`` lists them all,
+  generated from ``FUNCTIONS``.
 
 Everything else (attribute access, subscripts, lambdas, comparisons, strings, calls of
 anything not in the list, ``__import__('os')``...) is refused with an ``ExprError`` whose
@@ -28,10 +31,11 @@ accepts only a number or a (nested) list of numbers.
 from __future__ import annotations
 
 import ast
+import difflib
 import keyword
 import math
 import warnings
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,6 +66,7 @@ class FunctionSpec:
     apply: Callable[..., Value]
     reduction: bool  # True when it takes an optional ``axis``
     summary: str
+    arity: int = 1  # 2 for functions of two expressions, maximum(a, b)
 
 
 def _reduction(method: str) -> Callable[..., Value]:
@@ -71,8 +76,17 @@ def _reduction(method: str) -> Callable[..., Value]:
     return apply
 
 
-#: The functions an expression may call, by name.
-FUNCTIONS: dict[str, FunctionSpec] = {
+def _binary(name: str) -> Callable[[Value, Value], Value]:
+    def apply(a: Value, b: Value) -> Value:
+        from minigrad import functions
+
+        return getattr(functions, name)(a, b)
+
+    return apply
+
+
+#: Functions composed of primitives (or with a reader-specific signature), by name.
+_COMPOSED: dict[str, FunctionSpec] = {
     "tanh": FunctionSpec(lambda x: x.tanh(), False, "hyperbolic tangent"),
     "exp": FunctionSpec(lambda x: x.exp(), False, "e to the power x"),
     "log": FunctionSpec(lambda x: x.log(), False, "natural logarithm (x > 0)"),
@@ -85,7 +99,63 @@ FUNCTIONS: dict[str, FunctionSpec] = {
     "max": FunctionSpec(_reduction("max"), True, "largest element (or along axis)"),
     "min": FunctionSpec(_reduction("min"), True, "smallest element (or along axis)"),
     "transpose": FunctionSpec(lambda x: x.transpose(), False, "reverse the axes (W.T)"),
+    "log2": FunctionSpec(lambda x: x.log2(), False, "base-2 logarithm (x > 0)"),
+    "log10": FunctionSpec(lambda x: x.log10(), False, "base-10 logarithm (x > 0)"),
+    "exp2": FunctionSpec(lambda x: x.exp2(), False, "2 to the power x"),
+    "square": FunctionSpec(lambda x: x.square(), False, "x * x"),
+    "reciprocal": FunctionSpec(lambda x: x.reciprocal(), False, "1 / x (x != 0)"),
+    "prod": FunctionSpec(_reduction("prod"), True, "product of the elements (or along axis)"),
+    "var": FunctionSpec(_reduction("var"), True, "variance, ddof 0 (or along axis)"),
+    "std": FunctionSpec(_reduction("std"), True, "standard deviation, ddof 0 (or along axis)"),
+    "norm": FunctionSpec(_reduction("norm"), True, "Euclidean norm (or along axis)"),
+    "gelu": FunctionSpec(lambda x: _functional().gelu(x), False, "x * Phi(x), the exact GELU"),
+    "silu": FunctionSpec(lambda x: _functional().silu(x), False, "x * sigmoid(x)"),
+    "softplus": FunctionSpec(lambda x: _functional().softplus(x), False, "log(1 + exp(x))"),
+    "softsign": FunctionSpec(lambda x: _functional().softsign(x), False, "x / (1 + |x|)"),
+    "logsigmoid": FunctionSpec(lambda x: _functional().logsigmoid(x), False, "log sigmoid(x)"),
+    "mish": FunctionSpec(lambda x: _functional().mish(x), False, "x * tanh(softplus(x))"),
+    "elu": FunctionSpec(lambda x: _functional().elu(x), False, "x > 0 ? x : exp(x) - 1"),
+    "selu": FunctionSpec(lambda x: _functional().selu(x), False, "the self-normalising ELU"),
+    "maximum": FunctionSpec(_binary("maximum"), False, "the larger of a and b (ties share)", 2),
+    "minimum": FunctionSpec(_binary("minimum"), False, "the smaller of a and b (ties share)", 2),
+    "logaddexp": FunctionSpec(_binary("logaddexp"), False, "log(exp(a) + exp(b)), stable", 2),
+    "leaky_relu": FunctionSpec(lambda x: _functional().leaky_relu(x), False, "x > 0 ? x : 0.01 x"),
 }
+
+
+def _functional() -> Any:
+    from minigrad.nn import functional  # the engine's reader does not load nn until needed
+
+    return functional
+
+
+class _Functions(Mapping):
+    """The functions an expression may call, by name: the compositions above, then every
+    registered primitive of ``minigrad.functions`` that has a ``summary`` (called with one
+    argument, ``name(x)``).  Read from the registry at each lookup, so a primitive defined
+    anywhere is callable as soon as its class exists."""
+
+    def _table(self) -> dict[str, FunctionSpec]:
+        from minigrad import functions as F
+
+        table = dict(_COMPOSED)
+        for name, primitive in F.REGISTRY.items():
+            if primitive.summary and name not in table:
+                table[name] = FunctionSpec(primitive.apply, False, primitive.summary)
+        return table
+
+    def __getitem__(self, name: str) -> FunctionSpec:
+        return self._table()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._table())
+
+    def __len__(self) -> int:
+        return len(self._table())
+
+
+#: The functions an expression may call, by name (a read-only mapping).
+FUNCTIONS: Mapping[str, FunctionSpec] = _Functions()
 
 _BINARY = {
     ast.Add: ("+", lambda a, b: a + b),
@@ -318,8 +388,12 @@ def _check_call(text: str, node: ast.Call) -> None:
         )
     spec = FUNCTIONS.get(func.id)
     if spec is None:
+        names = list(FUNCTIONS)
+        close = difflib.get_close_matches(func.id, names, n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
         raise ExprError(
-            f"unknown function '{func.id}'; the supported functions are " + ", ".join(FUNCTIONS)
+            f"unknown function '{func.id}'{hint}; the supported functions are "
+            f"{', '.join(names[:12])}... (all listed in docs/operations.md)"
         )
     for arg in node.args:
         if isinstance(arg, ast.Starred):
@@ -333,6 +407,12 @@ def _check_call(text: str, node: ast.Call) -> None:
             )
     positional = len(node.args)
     total = positional + len(node.keywords)
+    if spec.arity == 2:
+        if positional != 2 or node.keywords:
+            raise ExprError(
+                f"{func.id} takes two arguments, as in {func.id}(a, b): '{_source(text, node)}'"
+            )
+        return
     if positional < 1 or total > (2 if spec.reduction else 1):
         shape = f"{func.id}(x) or {func.id}(x, axis)" if spec.reduction else f"{func.id}(x)"
         raise ExprError(f"{func.id} takes one argument, as in {shape}: '{_source(text, node)}'")
@@ -428,6 +508,11 @@ _HINTS = {
     "log": "log needs a positive argument",
     "sqrt": "sqrt needs an argument >= 0",
     "exp": "exp overflows for arguments above about 709",
+    "arcsin": "arcsin needs -1 <= x <= 1",
+    "arccos": "arccos needs -1 <= x <= 1",
+    "log1p": "log1p needs x > -1",
+    "log2": "log2 needs a positive argument",
+    "log10": "log10 needs a positive argument",
     "**": "a negative base needs a whole exponent, and 0 cannot have a negative one",
 }
 _SHAPE_RULES = {"@": "the inner sizes must agree, as in (m, k) @ (k, n) or (m, k) @ (k,)"}
@@ -500,6 +585,11 @@ def _result_shape(node: ast.AST, args: list[Value]) -> tuple[int, ...] | None:
             return np.broadcast_shapes(args[0].shape, args[1].shape)
         except ValueError:
             return None
+    if len(args) == 2:  # maximum(a, b), logaddexp(a, b): elementwise, broadcasting
+        try:
+            return np.broadcast_shapes(args[0].shape, args[1].shape)
+        except ValueError:
+            return None
     return args[0].shape  # unary operations keep it, reductions shrink it
 
 
@@ -525,7 +615,7 @@ def _operands(node: ast.AST) -> list[ast.AST]:
     if isinstance(node, ast.UnaryOp):
         return [node.operand]
     if isinstance(node, ast.Call):
-        return [node.args[0]]
+        return node.args[: FUNCTIONS[node.func.id].arity]
     raise ExprError(f"unexpected '{type(node).__name__}' in a checked expression")
 
 
@@ -548,7 +638,7 @@ def _apply(text: str, node: ast.AST, args: list[Value]) -> Value:
         name = node.func.id
         spec = FUNCTIONS[name]
         hint_key = name
-        axis_nodes = node.args[1:] + [kw.value for kw in node.keywords]
+        axis_nodes = node.args[spec.arity :] + [kw.value for kw in node.keywords]
         if axis_nodes:
             axis = _axis(text, axis_nodes[0])
 

@@ -72,6 +72,10 @@ class Function:
 
     #: The name shown in graphs, traces and error messages.  Defaults to the class name.
     name: str = ""
+    #: One line for the pictures and the backward stepper: the derivative the rule applies
+    #: ("out" is the node's value).  A Primitive that sets it is registered (see REGISTRY);
+    #: on a user's Function it replaces the docstring's first line in the pictures.
+    caption: str = ""
     #: True when ``backward`` also works on Values (see the class docstring).
     differentiable_backward: bool = False
     #: A user's rule gets its incoming gradient as a read-only view (``autograd.read_only``):
@@ -131,10 +135,36 @@ class Function:
 class Primitive(Function):
     """A built-in operation.  Same protocol as ``Function``; its rules are trusted to be
     written with Value-compatible operations, and its ``apply`` skips the checks a user's
-    operation gets, because it runs for every node of every graph."""
+    operation gets, because it runs for every node of every graph.
+
+    Defining a subclass with its own ``caption`` registers it (``REGISTRY``): from then on
+    the generated tests check it, the pictures draw it as a built-in operation with that
+    caption, gradcheck treats it as part of the table, and, when it also has a
+    ``summary``, the expression reader of the ``minigrad`` command can call it by name.
+    A subclass without a caption of its own (a test's deliberately wrong variant of a
+    rule, say) is not registered: it is shown and checked as a custom Function.
+
+    Class attributes a primitive may set besides ``name`` and ``caption``:
+
+    * ``summary``: a few words for the expression reader's function list; with it, a
+      one-input primitive is callable as ``name(x)`` in ``minigrad graph "..."``.
+    * ``complex_unsafe``: why complex-step differentiation cannot pass through it
+      ("compares its input with 0 ..."), or "" when it is complex-analytic.
+    * ``branch(node)``: a staticmethod returning what decides which smooth piece the
+      node is on (a mask, the signs of the input), for piecewise rules; gradcheck compares
+      it at x - eps, x and x + eps to recognise kinks.
+    """
 
     differentiable_backward = True
     _untrusted = False  # the table's own rules never edit their incoming gradient
+    summary: str = ""
+    complex_unsafe: str = ""
+    branch = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "caption" in cls.__dict__:
+            _register(cls)
 
     @classmethod
     def apply(cls, *parents: Value, **params: Any) -> Value:
@@ -178,6 +208,41 @@ class Primitive(Function):
         node._parents = ()
         node._saved = ()
         return node
+
+
+#: Every registered primitive by its name, in the order they were defined: the table.
+#: ``PRIMITIVES`` (a tuple) and ``is_primitive`` are read from it, so a primitive defined
+#: anywhere (a test file, a notebook) is known everywhere as soon as its class exists.
+REGISTRY: dict[str, type] = {}
+
+
+def _register(cls: type) -> None:
+    """Add a primitive to REGISTRY; a second, different class under the same name is an
+    error (re-defining the same class, as a reloaded module does, replaces it)."""
+    if not cls.name or not cls.caption.strip():
+        raise TypeError(f"primitive {cls.__name__} needs a non-empty name and caption")
+    known = REGISTRY.get(cls.name)
+    if known is not None and known.__qualname__ + known.__module__ != (
+        cls.__qualname__ + cls.__module__
+    ):
+        raise TypeError(
+            f"primitive {cls.__name__}: the name {cls.name!r} is already taken by "
+            f"{known.__module__}.{known.__qualname__}; choose another name"
+        )
+    REGISTRY[cls.name] = cls
+
+
+def is_primitive(op: Any) -> bool:
+    """Whether ``op`` (a node's grad_fn) is a registered primitive of the table."""
+    return op is not None and REGISTRY.get(getattr(op, "name", None)) is op
+
+
+def __getattr__(name: str) -> Any:
+    # PRIMITIVES is derived from the registry on every read, never stored: a primitive
+    # defined later (in a test file) is in it too.
+    if name == "PRIMITIVES":
+        return tuple(REGISTRY.values())
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _hand_read_only(rule: Any) -> Any:
@@ -354,6 +419,76 @@ def _scalar(function: Any, fallback: Any, x: float) -> float:
         return float(fallback(np.float64(x)))
 
 
+def _canonical(out: Any) -> Any:
+    """numpy's 0-d float64 results as Python floats, the form Values keep scalars in."""
+    if type(out) is np.float64:
+        return float(out)
+    if type(out) is np.ndarray and out.ndim == 0:
+        return float(out) if out.dtype == np.float64 else out.dtype.type(out)
+    return out
+
+
+def sigmoid(x: Any) -> Any:
+    """σ(x) = 1 / (1 + e^-x) of a Value (recorded), a float or an array (stable: exp only
+    ever sees -|x|)."""
+    if isinstance(x, Value):
+        return x.sigmoid()
+    if type(x) is float:
+        return Sigmoid.forward(_Scratch(), x)
+    x = np.asarray(x)
+    e = np.exp(-np.abs(x))
+    return _canonical(np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(e.dtype, copy=False))
+
+
+def _unary_data(function: Any, numpy_function: Any, x: Any) -> Any:
+    """``function`` (from math) on a float, ``numpy_function`` on an array: plain data."""
+    if type(x) is float:
+        return _scalar(function, numpy_function, x)
+    return _canonical(numpy_function(x))
+
+
+def _unary_helper(function: Any, numpy_function: Any, primitive: str) -> Any:
+    """A helper for rules: the primitive's node for a Value, plain data otherwise."""
+
+    def helper(x: Any) -> Any:
+        if isinstance(x, Value):
+            return REGISTRY[primitive].apply(x)
+        return _unary_data(function, numpy_function, x)
+
+    helper.__name__ = primitive
+    helper.__doc__ = f"{primitive}(x) of a Value (recorded), a float or an array."
+    return helper
+
+
+sin = _unary_helper(math.sin, np.sin, "sin")
+cos = _unary_helper(math.cos, np.cos, "cos")
+sinh = _unary_helper(math.sinh, np.sinh, "sinh")
+cosh = _unary_helper(math.cosh, np.cosh, "cosh")
+expm1 = _unary_helper(math.expm1, np.expm1, "expm1")
+
+
+def cumsum(x: Any, axis: int) -> Any:
+    """Running sums along ``axis`` of a Value (recorded) or an array."""
+    return Cumsum.apply(x, axis=axis) if isinstance(x, Value) else np.cumsum(x, axis=axis)
+
+
+def cumprod(x: Any, axis: int) -> Any:
+    """Running products along ``axis`` of a Value (recorded) or an array."""
+    return Cumprod.apply(x, axis=axis) if isinstance(x, Value) else np.cumprod(x, axis=axis)
+
+
+def zeros_like(x: Any) -> Any:
+    """Zeros of x's shape and dtype; a constant Value for a Value (no graph to record)."""
+    data = data_of(x)
+    if type(data) is float:
+        zeros: Any = 0.0
+    elif np.ndim(data) == 0:
+        zeros = np.asarray(data).dtype.type(0)
+    else:
+        zeros = np.zeros_like(data)
+    return Value(zeros, requires_grad=False) if isinstance(x, Value) else zeros
+
+
 def exp(x: Any) -> Any:
     if type(x) is float:
         return _scalar(math.exp, np.exp, x)
@@ -484,6 +619,7 @@ def _normalize_axis(axis: Any, ndim: int, op: str) -> Any:
 
 class Add(Primitive):
     name = "add"
+    caption = "d(a + b)/da = 1, d(a + b)/db = 1: the gradient is passed to both inputs unchanged"
 
     @staticmethod
     def forward(ctx, a, b):
@@ -496,6 +632,7 @@ class Add(Primitive):
 
 class Mul(Primitive):
     name = "mul"
+    caption = "d(a * b)/da = b, d(a * b)/db = a"
 
     @staticmethod
     def forward(ctx, a, b):
@@ -510,6 +647,7 @@ class Mul(Primitive):
 
 class Neg(Primitive):
     name = "neg"
+    caption = "d(-a)/da = -1"
 
     @staticmethod
     def forward(ctx, a):
@@ -522,6 +660,7 @@ class Neg(Primitive):
 
 class Pow(Primitive):
     name = "pow"
+    caption = "d(a ** b)/da = b * a ** (b - 1), d(a ** b)/db = a ** b * log(a)"
 
     @staticmethod
     def forward(ctx, a, b):
@@ -554,6 +693,7 @@ class Pow(Primitive):
 
 class Exp(Primitive):
     name = "exp"
+    caption = "d exp(a)/da = exp(a) = out"
 
     @staticmethod
     def forward(ctx, a):
@@ -569,6 +709,7 @@ class Exp(Primitive):
 
 class Log(Primitive):
     name = "log"
+    caption = "d log(a)/da = 1 / a"
 
     @staticmethod
     def forward(ctx, a):
@@ -585,6 +726,7 @@ class Tanh(Primitive):
     """Fused rather than built from exp: exp(2x) overflows at x = 355, tanh never does."""
 
     name = "tanh"
+    caption = "d tanh(a)/da = 1 - out ** 2"
 
     @staticmethod
     def forward(ctx, a):
@@ -603,6 +745,8 @@ class Sigmoid(Primitive):
     gradient becomes inf * 0 = nan; here exp only ever sees -|x|."""
 
     name = "sigmoid"
+    caption = "d sigmoid(a)/da = out * (1 - out)"
+    complex_unsafe = "uses |x| and the sign of x in its numerically stable formula"
 
     @staticmethod
     def forward(ctx, a):
@@ -626,6 +770,12 @@ class Sigmoid(Primitive):
 
 class Relu(Primitive):
     name = "relu"
+    caption = "d relu(a)/da = 1 where a > 0, else 0"
+    complex_unsafe = "compares its input with 0 (max(x, 0) is not complex-analytic)"
+
+    @staticmethod
+    def branch(node):
+        return np.asarray(node._parents[0].data) > 0
 
     @staticmethod
     def forward(ctx, a):
@@ -649,6 +799,12 @@ class Relu(Primitive):
 
 class Abs(Primitive):
     name = "abs"
+    caption = "d |a|/da = sign(a)"
+    complex_unsafe = "takes the magnitude |x|, which is not complex-analytic"
+
+    @staticmethod
+    def branch(node):
+        return np.sign(node._parents[0].data)
 
     @staticmethod
     def forward(ctx, a):
@@ -666,6 +822,7 @@ class Abs(Primitive):
 
 class Sum(Primitive):
     name = "sum"
+    caption = "every summed element receives the gradient of the sum"
 
     @staticmethod
     def forward(ctx, a, axis=None, keepdims=False):
@@ -685,6 +842,13 @@ class Max(Primitive):
     """The gradient goes to the maximal elements; tied maxima share it equally."""
 
     name = "max"
+    caption = "the gradient goes to the largest element(s), shared equally among ties"
+    complex_unsafe = "compares elements with each other (max is not complex-analytic)"
+
+    @staticmethod
+    def branch(node):
+        a = node._parents[0].data
+        return a == np.max(a, axis=node.__dict__.get("axis"), keepdims=True) if np.ndim(a) else None
 
     @staticmethod
     def forward(ctx, a, axis=None, keepdims=False):
@@ -709,6 +873,7 @@ class Max(Primitive):
 
 class BroadcastTo(Primitive):
     name = "broadcast_to"
+    caption = "the gradients of the copies are summed back to the input's shape"
 
     @staticmethod
     def forward(ctx, a, shape):
@@ -721,6 +886,7 @@ class BroadcastTo(Primitive):
 
 class Reshape(Primitive):
     name = "reshape"
+    caption = "the gradient is reshaped back to the input's shape"
 
     @staticmethod
     def forward(ctx, a, shape):
@@ -737,6 +903,7 @@ class Reshape(Primitive):
 
 class Transpose(Primitive):
     name = "transpose"
+    caption = "the gradient is transposed back"
 
     @staticmethod
     def forward(ctx, a, axes=None):
@@ -752,6 +919,7 @@ class Transpose(Primitive):
 
 class GetItem(Primitive):
     name = "getitem"
+    caption = "the gradient is put back at the indexed positions, zeros elsewhere"
 
     @staticmethod
     def forward(ctx, a, index):
@@ -772,6 +940,7 @@ class Scatter(Primitive):
     """Zeros of ``shape`` with ``x`` added at ``index``: how indexing sends gradients back."""
 
     name = "scatter"
+    caption = "the gradient is read back at the scattered positions"
 
     @staticmethod
     def forward(ctx, a, index, shape):
@@ -785,6 +954,7 @@ class Scatter(Primitive):
 
 class Concat(Primitive):
     name = "concat"
+    caption = "the gradient is split back into the pieces that were joined"
 
     @staticmethod
     def forward(ctx, *arrays, axis=0):
@@ -803,6 +973,11 @@ class Concat(Primitive):
 
 class Where(Primitive):
     name = "where"
+    caption = "the gradient goes to a where the condition holds, to b elsewhere"
+
+    @staticmethod
+    def branch(node):
+        return node.__dict__.get("condition")
 
     @staticmethod
     def forward(ctx, a, b, condition):
@@ -819,6 +994,7 @@ class MatMul(Primitive):
     """numpy's matmul, with its rules for 1-D operands and stacks of matrices."""
 
     name = "matmul"
+    caption = "d(A @ B): A receives G @ B.T, B receives A.T @ G"
 
     @staticmethod
     def forward(ctx, a, b):
@@ -862,6 +1038,7 @@ class Affine(Primitive):
     """
 
     name = "affine"
+    caption = "d(X @ W + b): X receives G @ W.T, W receives X.T @ G, b the sum of G over rows"
 
     @staticmethod
     def forward(ctx, x, W, b):
@@ -900,17 +1077,672 @@ class Affine(Primitive):
         return grad_x, grad_W, grad_b
 
 
+# ---------------------------------------------------------------------------- fused rules
+# Compositions that overflow, or whose kinks give the engine a wrong one-sided derivative,
+# fused into one node each.  ``nn.functional`` checks the inputs and calls them.
+
+#: .max() and .sum() without numpy's Python wrapper, for the once-per-step loss.
+_maximum_reduce = np.maximum.reduce
+
+
+class LogSumExp(Primitive):
+    """log Σ exp(x) along ``axis``, computed as m + log Σ exp(x - m) with m = max(x).
+
+    Fused because the composition overflows (exp(710) = inf) where this never does;
+    the derivative is d/dx_i = exp(x_i - lse) = softmax(x)_i.  ``axis`` is None, a
+    non-negative int or a sorted tuple of them (``nn.functional.logsumexp`` normalises it).
+    """
+
+    name = "logsumexp"
+    caption = "d logsumexp(a)/da = exp(a - out) = softmax(a)"
+
+    @staticmethod
+    def forward(ctx, x, axis=None, keepdims=False):
+        ctx.axis, ctx.keepdims, ctx.in_shape = axis, keepdims, np.shape(x)
+        x = np.asarray(x)
+        m = np.max(x, axis=axis, keepdims=True, initial=-np.inf)  # -inf: an empty row
+        m = np.where(np.isfinite(m), m, 0).astype(x.dtype, copy=False)  # rows of all -inf
+        with np.errstate(divide="ignore"):  # log 0 = -inf: the logsumexp of nothing
+            out = np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m
+        ctx.save_for_backward(x, out)
+        return _canonical(out if keepdims else out.reshape(np.shape(np.sum(x, axis=axis))))
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, out = ctx.saved_tensors
+        kept = _keepdims_shape(ctx.in_shape, ctx.axis)
+        if isinstance(grad, Value):  # create_graph: recompute softmax from the input Value
+            probs = exp(x - LogSumExp.apply(x, axis=ctx.axis, keepdims=True))
+        else:
+            probs = np.exp(x - out)
+        return reshape(grad, kept) * probs
+
+
+def softmax_of(x: Any, axis: int) -> Any:
+    """softmax(x) along ``axis`` for an array or a Value (recorded), from ``LogSumExp``."""
+    if isinstance(x, Value):
+        return exp(x - LogSumExp.apply(x, axis=axis, keepdims=True))
+    return np.exp(x - LogSumExp.forward(_Scratch(), x, axis=axis, keepdims=True))
+
+
+class _Scratch:
+    """A throw-away ctx, for calling a forward rule on plain data."""
+
+    def save_for_backward(self, *arrays: Any) -> None:
+        pass
+
+
+class CrossEntropy(Primitive):
+    """Softmax cross-entropy of logits (n, C) with integer targets (n,), fused.
+
+    loss_k = logsumexp(z_k) - z_k[t_k];  d loss_k / d z_k = softmax(z_k) - onehot(t_k).
+    Fused for speed (one node, one subtraction in backward) and stability (no exp of a
+    large logit anywhere).  ``nn.functional.cross_entropy`` checks the inputs and calls it
+    (class weights, label smoothing, ignored classes and probability targets are
+    compositions there).
+    """
+
+    name = "cross_entropy"
+    caption = "d loss/d logits = (softmax(logits) - onehot(targets)) / n"
+
+    @staticmethod
+    def forward(ctx, logits, targets, reduction="mean"):
+        # np.maximum.reduce and np.add.reduce are .max() and .sum() without numpy's Python
+        # wrapper: this runs once per training step, on small arrays.
+        shifted = logits - _maximum_reduce(logits, axis=1, keepdims=True)
+        probs = np.exp(shifted)
+        totals = _add_reduce(probs, axis=1, keepdims=True)
+        n, n_classes = logits.shape
+        # Each example's target as an index into the flattened (n, C) array: one ``take``
+        # here and one indexed subtraction in backward, cheaper than [rows, targets] twice.
+        flat = np.arange(0, n * n_classes, n_classes) + targets
+        losses = np.log(totals[:, 0]) - shifted.take(flat)
+        probs /= totals  # the softmax, for backward
+        ctx.flat, ctx.targets, ctx.reduction = flat, targets, reduction
+        ctx.save_for_backward(logits, probs)
+        if reduction == "none":
+            return losses
+        total = _add_reduce(losses)
+        total = total / n if reduction == "mean" else total  # the mean, as losses.mean()
+        return float(total) if type(total) is np.float64 else total  # canonical, as Value's
+
+    @staticmethod
+    def backward(ctx, grad):
+        logits, probs = ctx.saved_tensors
+        reduction, n = ctx.reduction, len(ctx.targets)
+        if isinstance(grad, Value):  # create_graph: softmax of the input Value, recorded
+            onehot = np.zeros(logits.shape, dtype=logits.dtype)
+            onehot.reshape(-1)[ctx.flat] = 1
+            diff = softmax_of(logits, 1) - onehot
+            if reduction == "none":
+                return diff * reshape(grad, (n, 1))
+            return diff * (grad * (1.0 / n)) if reduction == "mean" else diff * grad
+        # (softmax - onehot) * scale, as scale * softmax minus scale at the targets: a new
+        # array (probs stays intact for a second backward pass) in one pass over it.
+        if reduction == "none":
+            diff = probs * np.reshape(grad, (n, 1))
+        else:
+            grad = grad * (1.0 / n) if reduction == "mean" else grad
+            diff = probs * grad
+        diff.reshape(-1)[ctx.flat] -= grad
+        return diff
+
+
+class BinaryCrossEntropyWithLogits(Primitive):
+    """Elementwise -[y log σ(z) + (1 - y) log(1 - σ(z))], computed stably as
+    max(z, 0) - z·y + log(1 + exp(-|z|)).
+
+    d/dz = σ(z) - y and d/dy = -z.  Fused because the stable composition has kinks at
+    z = 0 where the engine's one-sided derivatives give the wrong gradient (relu'(0) =
+    abs'(0) = 0 gives -y instead of σ(0) - y = 0.5 - y, exactly where a zero-initialised
+    model starts).
+    """
+
+    name = "binary_cross_entropy_with_logits"
+    caption = "d bce/dz = sigmoid(z) - y, d bce/dy = -z"
+
+    @staticmethod
+    def forward(ctx, z, y):
+        ctx.save_for_backward(z, y)
+        z_arr = np.asarray(z)
+        return _canonical(np.maximum(z_arr, 0) - z_arr * y + np.log1p(np.exp(-np.abs(z_arr))))
+
+    @staticmethod
+    def backward(ctx, grad):
+        z, y = ctx.saved_tensors
+        need_z, need_y = ctx.needs_input_grad
+        grad_z = grad * (sigmoid(z) - y) if need_z else None
+        grad_y = -(grad * z) if need_y else None
+        return grad_z, grad_y
+
+
+# ---------------------------------------------------------------------------- elementwise math
+# One input, one output of its shape.  Each derivative is written with the helpers, so a
+# second derivative records its own graph.  ``summary`` makes each callable by name from
+# the expression reader.
+
+
+class Sin(Primitive):
+    name = "sin"
+    caption = "d sin(a)/da = cos(a)"
+    summary = "sine (radians)"
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return sin(a)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        return grad * cos(a)
+
+
+class Cos(Primitive):
+    name = "cos"
+    caption = "d cos(a)/da = -sin(a)"
+    summary = "cosine (radians)"
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return cos(a)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        return -(grad * sin(a))
+
+
+class Tan(Primitive):
+    name = "tan"
+    caption = "d tan(a)/da = 1 + out ** 2"
+    summary = "tangent (radians)"
+
+    @staticmethod
+    def forward(ctx, a):
+        out = _unary_data(math.tan, np.tan, a)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (out,) = ctx.saved_tensors
+        return grad * (1.0 + out * out)
+
+
+class Arcsin(Primitive):
+    name = "arcsin"
+    caption = "d arcsin(a)/da = 1 / sqrt(1 - a ** 2)"
+    summary = "inverse sine (-1 <= x <= 1)"
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return _unary_data(math.asin, np.arcsin, a)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        return grad * power(1.0 - a * a, -0.5)
+
+
+class Arccos(Primitive):
+    name = "arccos"
+    caption = "d arccos(a)/da = -1 / sqrt(1 - a ** 2)"
+    summary = "inverse cosine (-1 <= x <= 1)"
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return _unary_data(math.acos, np.arccos, a)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        return -(grad * power(1.0 - a * a, -0.5))
+
+
+class Arctan(Primitive):
+    name = "arctan"
+    caption = "d arctan(a)/da = 1 / (1 + a ** 2)"
+    summary = "inverse tangent"
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return _unary_data(math.atan, np.arctan, a)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        return div(grad, 1.0 + a * a)
+
+
+class Sinh(Primitive):
+    name = "sinh"
+    caption = "d sinh(a)/da = cosh(a)"
+    summary = "hyperbolic sine"
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return sinh(a)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        return grad * cosh(a)
+
+
+class Cosh(Primitive):
+    name = "cosh"
+    caption = "d cosh(a)/da = sinh(a)"
+    summary = "hyperbolic cosine"
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return cosh(a)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        return grad * sinh(a)
+
+
+class Log1p(Primitive):
+    """log(1 + a), accurate for tiny a (where 1 + a rounds to 1)."""
+
+    name = "log1p"
+    caption = "d log1p(a)/da = 1 / (1 + a)"
+    summary = "log(1 + x), accurate near 0"
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return _unary_data(math.log1p, np.log1p, a)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        return div(grad, 1.0 + a)
+
+
+class Expm1(Primitive):
+    """exp(a) - 1, accurate for tiny a."""
+
+    name = "expm1"
+    caption = "d expm1(a)/da = exp(a) = out + 1"
+    summary = "exp(x) - 1, accurate near 0"
+
+    @staticmethod
+    def forward(ctx, a):
+        out = expm1(a)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (out,) = ctx.saved_tensors
+        return grad * (out + 1.0)
+
+
+class Erf(Primitive):
+    """The error function erf(a) = 2/√π ∫_0^a exp(-t²) dt (the exact GELU uses it)."""
+
+    name = "erf"
+    caption = "d erf(a)/da = 2 / sqrt(pi) * exp(-a ** 2)"
+    summary = "the error function"
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        if type(a) is float:
+            return math.erf(a)
+        # numpy has no erf: math.erf element by element, in float64, then a's dtype
+        flat = [math.erf(v) for v in np.asarray(a, dtype=np.float64).reshape(-1).tolist()]
+        return _canonical(np.array(flat, dtype=np.float64).reshape(np.shape(a)).astype(a.dtype))
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        return grad * (2.0 / math.sqrt(math.pi)) * exp(-(a * a))
+
+
+class _Flat(Primitive):
+    """A piecewise-constant function: its derivative is 0 wherever it exists (and taken to
+    be 0 at the jumps too, as in PyTorch).  Not registered itself; each subclass is."""
+
+    complex_unsafe = "is piecewise constant (it compares its input with thresholds)"
+
+    @staticmethod
+    def forward(ctx, a):
+        raise NotImplementedError
+
+    @staticmethod
+    def backward(ctx, grad):
+        return zeros_like(grad)
+
+
+class Sign(_Flat):
+    """-1, 0 or +1; sign(NaN) is 0, as PyTorch's."""
+
+    name = "sign"
+    caption = "d sign(a)/da = 0 (0 at a = 0 too, where it jumps)"
+    summary = "-1, 0 or +1 (gradient 0)"
+
+    @staticmethod
+    def forward(ctx, a):
+        if type(a) is float:
+            return float((a > 0) - (a < 0))
+        return ((a > 0).astype(a.dtype) - (a < 0)).astype(a.dtype, copy=False)
+
+
+class Floor(_Flat):
+    name = "floor"
+    caption = "d floor(a)/da = 0 (taken to be 0 at the integers too)"
+    summary = "round down (gradient 0)"
+
+    @staticmethod
+    def forward(ctx, a):
+        return _canonical(np.floor(a))
+
+
+class Ceil(_Flat):
+    name = "ceil"
+    caption = "d ceil(a)/da = 0 (taken to be 0 at the integers too)"
+    summary = "round up (gradient 0)"
+
+    @staticmethod
+    def forward(ctx, a):
+        return _canonical(np.ceil(a))
+
+
+class Round(_Flat):
+    """Rounds halves to the even neighbour (2.5 -> 2), as numpy and PyTorch do."""
+
+    name = "round"
+    caption = "d round(a)/da = 0 (taken to be 0 at the halves too)"
+    summary = "round to the nearest integer, halves to even (gradient 0)"
+
+    @staticmethod
+    def forward(ctx, a):
+        return _canonical(np.round(a))
+
+
+class LogAddExp(Primitive):
+    """log(exp(a) + exp(b)) without overflow.
+
+    d/da = exp(a - out) = σ(a - b) and d/db = σ(b - a): the softmax of (a, b).  Written
+    with σ rather than exp(a - out), whose second derivative loses float32 precision to
+    the cancellation in 1 - exp(a - out).
+    """
+
+    name = "logaddexp"
+    caption = "d/da = sigmoid(a - b), d/db = sigmoid(b - a): the softmax of (a, b)"
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return _canonical(np.logaddexp(a, b))
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        return grad * sigmoid(a - b), grad * sigmoid(b - a)
+
+
+class Clip(Primitive):
+    """a limited to [low, high] (either bound may be None).
+
+    The derivative is 1 where low <= a <= high, bounds included, and 0 outside: PyTorch's
+    choice for ``clamp``.  NaN stays NaN and gets gradient 0.
+    """
+
+    name = "clip"
+    caption = "d clip(a, low, high)/da = 1 where low <= a <= high (bounds included), else 0"
+    complex_unsafe = "compares its input with the bounds"
+
+    @staticmethod
+    def branch(node):
+        return node.inside
+
+    @staticmethod
+    def forward(ctx, a, low=None, high=None):
+        ctx.low, ctx.high = low, high
+        lo = -np.inf if low is None else low
+        hi = np.inf if high is None else high
+        if type(a) is float:
+            ctx.inside = lo <= a <= hi
+            return a if a != a else min(max(a, lo), hi)  # NaN stays NaN
+        ctx.inside = (a >= lo) & (a <= hi)
+        return _canonical(np.clip(a, lo, hi).astype(a.dtype, copy=False))
+
+    @staticmethod
+    def backward(ctx, grad):
+        return select(ctx.inside, grad, 0.0)
+
+
+class _Extremum(Primitive):
+    """Elementwise maximum or minimum of two inputs.  Where they tie, each receives half
+    of the gradient (PyTorch's rule); where one is NaN, both receive all of it."""
+
+    complex_unsafe = "compares its two inputs"
+
+    @staticmethod
+    def branch(node):
+        return node.shares
+
+    @staticmethod
+    def backward(ctx, grad):
+        share_a, share_b = ctx.shares
+        return grad * share_a, grad * share_b
+
+    @staticmethod
+    def _shares(ctx, a, b, a_loses, b_loses):
+        tie = 0.5 * (np.asarray(a) == b)
+        dtype = np.result_type(a, b)
+        ctx.shares = (
+            _canonical((1.0 - a_loses - tie).astype(dtype)),
+            _canonical((1.0 - b_loses - tie).astype(dtype)),
+        )
+
+
+class Maximum(_Extremum):
+    name = "maximum"
+    caption = "the gradient goes to the larger input; ties give each half"
+
+    @staticmethod
+    def forward(ctx, a, b):
+        _Extremum._shares(ctx, a, b, np.asarray(a) < b, np.asarray(a) > b)
+        return _canonical(np.maximum(a, b))
+
+
+class Minimum(_Extremum):
+    name = "minimum"
+    caption = "the gradient goes to the smaller input; ties give each half"
+
+    @staticmethod
+    def forward(ctx, a, b):
+        _Extremum._shares(ctx, a, b, np.asarray(a) > b, np.asarray(a) < b)
+        return _canonical(np.minimum(a, b))
+
+
+# ---------------------------------------------------------------------------- running products
+# ``axis`` is a non-negative int here (the Value methods normalise it, and flatten for
+# axis=None).  Rules move that axis last (``_to_last``), work on rows, and move it back.
+
+
+def _to_last(x: Any, axis: int) -> Any:
+    ndim = np.ndim(data_of(x))
+    if axis == ndim - 1:
+        return x
+    order = tuple(i for i in range(ndim) if i != axis) + (axis,)
+    return transpose(x, order)
+
+
+def _from_last(x: Any, axis: int) -> Any:
+    ndim = np.ndim(data_of(x))
+    if axis == ndim - 1:
+        return x
+    order = tuple(i for i in range(ndim) if i != axis) + (axis,)
+    return transpose(x, tuple(int(i) for i in np.argsort(order)))
+
+
+def _reversed(x: Any, axis: int) -> Any:
+    """x read backwards along ``axis`` (a view of an array; a getitem node of a Value)."""
+    return x[(slice(None),) * axis + (slice(None, None, -1),)]
+
+
+def _others_excluded(x: Any, n: int) -> Any:
+    """(..., n) -> (..., n, n): row i is x with its element i replaced by 1."""
+    shape = np.shape(data_of(x))
+    rows = broadcast_to(reshape(x, shape[:-1] + (1, n)), shape[:-1] + (n, n))
+    return select(np.eye(n, dtype=bool), 1.0, rows)
+
+
+class Prod(Primitive):
+    """The product of the elements along ``axis`` (an int, or None for a 0-d or 1-d input).
+
+    d/dx_i = the product of the other elements, computed without dividing (so an input
+    holding zeros gets the right gradient, as in PyTorch): from running products from
+    the left and from the right.
+    """
+
+    name = "prod"
+    caption = "d prod(a)/da_i = the product of the other elements"
+
+    @staticmethod
+    def forward(ctx, a, axis=None, keepdims=False):
+        ctx.in_shape, ctx.axis, ctx.keepdims = np.shape(a), axis, keepdims
+        if type(a) is float or np.ndim(a) == 0:
+            return a
+        ctx.save_for_backward(a)
+        return _canonical(np.prod(a, axis=axis, keepdims=keepdims))
+
+    @staticmethod
+    def backward(ctx, grad):
+        if not ctx.in_shape:
+            return grad
+        (a,) = ctx.saved_tensors
+        axis = 0 if ctx.axis is None else ctx.axis
+        n = ctx.in_shape[axis]
+        if n == 0:  # the empty product is 1, a constant
+            return zeros_like(a)
+        rows = _to_last(a, axis)
+        if isinstance(rows, Value):  # create_graph: the products of the others, recorded
+            others = Prod.apply(_others_excluded(rows, n), axis=rows.ndim)
+        else:
+            ones = np.ones(rows.shape[:-1] + (1,), dtype=rows.dtype)
+            left = np.cumprod(np.concatenate([ones, rows[..., :-1]], axis=-1), axis=-1)
+            right = np.cumprod(np.concatenate([ones, rows[..., :0:-1]], axis=-1), axis=-1)
+            others = left * right[..., ::-1]
+        if not ctx.keepdims:
+            grad = reshape(grad, _keepdims_shape(ctx.in_shape, ctx.axis))
+        return grad * _from_last(others, axis)
+
+
+class Cumsum(Primitive):
+    """Running sums along ``axis``: out_j = Σ_{i<=j} a_i; d/da_i = Σ_{j>=i} grad_j."""
+
+    name = "cumsum"
+    caption = "each element receives the sum of the gradients of the running sums it is in"
+
+    @staticmethod
+    def forward(ctx, a, axis=0):
+        ctx.axis = axis
+        if type(a) is float or np.ndim(a) == 0:
+            return a
+        return np.cumsum(a, axis=axis)
+
+    @staticmethod
+    def backward(ctx, grad):
+        if np.ndim(data_of(grad)) == 0:
+            return grad
+        return _reversed(cumsum(_reversed(grad, ctx.axis), ctx.axis), ctx.axis)
+
+
+class Cumprod(Primitive):
+    """Running products along ``axis``: out_j = Π_{i<=j} a_i.
+
+    d/da_i = Σ_{j>=i} grad_j · out_j / a_i where no element is 0 (or tiny); with zeros, the
+    product of the others is formed explicitly (n² numbers per row), so zeros get the
+    right gradient, as in PyTorch.
+    """
+
+    name = "cumprod"
+    caption = "d out_j/da_i = the product of a_0..a_j without a_i, for i <= j"
+
+    @staticmethod
+    def forward(ctx, a, axis=0):
+        ctx.axis = axis
+        if type(a) is float or np.ndim(a) == 0:
+            return a
+        out = np.cumprod(a, axis=axis)
+        ctx.save_for_backward(a, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        if np.ndim(data_of(grad)) == 0:
+            return grad
+        a, out = ctx.saved_tensors
+        axis = ctx.axis
+        values = data_of(a)
+        # Dividing by a_i is exact enough unless some a_i is 0 or so tiny that products
+        # with it lose their digits (subnormals); then the division-free table.
+        if np.all(np.abs(values) >= np.sqrt(np.finfo(values.dtype).tiny)):
+            weighted = _reversed(cumsum(_reversed(grad * out, axis), axis), axis)
+            return weighted / a
+        rows, g = _to_last(a, axis), _to_last(grad, axis)
+        n = np.shape(data_of(rows))[-1]
+        # products[..., i, j] = Π_{k<=j, k!=i} a_k; only j >= i counts
+        products = cumprod(_others_excluded(rows, n), np.ndim(data_of(rows)))
+        later = np.triu(np.ones((n, n), dtype=bool))
+        shape = np.shape(data_of(g))
+        terms = select(later, products * reshape(g, shape[:-1] + (1, n)), 0.0)
+        return _from_last(terms.sum(axis=len(shape)), axis)
+
+
+class LogCumSumExp(Primitive):
+    """Running logsumexp along ``axis``: out_j = log Σ_{i<=j} exp(a_i), without overflow.
+
+    d/da_i = Σ_{j>=i} grad_j · exp(a_i - out_j), each factor at most 1 (out_j >= a_i);
+    formed as an n x n table per row.
+    """
+
+    name = "logcumsumexp"
+    caption = "d out_j/da_i = exp(a_i - out_j) for i <= j (the softmax of a_0..a_j)"
+
+    @staticmethod
+    def forward(ctx, a, axis=0):
+        ctx.axis = axis
+        if type(a) is float or np.ndim(a) == 0:
+            return a
+        out = np.logaddexp.accumulate(a, axis=axis)
+        ctx.save_for_backward(a, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        if np.ndim(data_of(grad)) == 0:
+            return grad
+        a, out = ctx.saved_tensors
+        rows, totals, g = (_to_last(t, ctx.axis) for t in (a, out, grad))
+        shape = np.shape(data_of(rows))
+        n = shape[-1]
+        gaps = reshape(rows, shape + (1,)) - reshape(totals, shape[:-1] + (1, n))
+        later = np.triu(np.ones((n, n), dtype=bool))  # [i, j]: j >= i
+        weights = exp(select(later, gaps, -np.inf))
+        terms = weights * reshape(g, shape[:-1] + (1, n))
+        return _from_last(terms.sum(axis=len(shape)), ctx.axis)
+
+
 def _drop_axis(x: Any, axis: int) -> tuple:
     shape = list(np.shape(data_of(x)))
     del shape[axis]
     return tuple(shape)
-
-
-#: Every primitive, for the generated tests and the documentation.
-PRIMITIVES = (
-    Add, Mul, Neg, Pow, Exp, Log, Tanh, Sigmoid, Relu, Abs, Sum, Max,
-    BroadcastTo, Reshape, Transpose, GetItem, Scatter, Concat, Where, MatMul, Affine,
-)  # fmt: skip
 
 
 # ============================================================================ n-ary helpers
@@ -945,6 +1777,53 @@ def where(condition: Any, x: Any, y: Any) -> Value:
     """Like ``numpy.where``: ``x`` where ``condition`` holds, else ``y``; differentiable in
     ``x`` and ``y`` (either may be a Value, an array or a number), not in the condition."""
     return Where.apply(as_value(x), as_value(y), condition=np.asarray(data_of(condition), bool))
+
+
+def _bound(value: Any, op: str, which: str) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)):
+        raise TypeError(f"{op}: {which} must be a number or None, got {type(value).__name__}")
+    value = float(value)
+    if value != value:
+        raise ValueError(f"{op}: {which} is NaN; give a number or None")
+    return value
+
+
+def clip(x: Any, min: float | None = None, max: float | None = None) -> Value:
+    """x limited to [min, max], elementwise; either bound may be None (but not both).
+
+    d/dx is 1 where min <= x <= max (bounds included, as PyTorch's ``clamp``) and 0
+    outside.  When min > max every element becomes max, as in numpy and PyTorch.
+    """
+    low, high = _bound(min, "clip", "min"), _bound(max, "clip", "max")
+    if low is None and high is None:
+        raise ValueError("clip: give min, max or both (with neither, nothing is clipped)")
+    return Clip.apply(as_value(x), low=low, high=high)
+
+
+def maximum(a: Any, b: Any) -> Value:
+    """The larger of a and b, elementwise (broadcasting).  Where they are equal each gets
+    half of the gradient, as in PyTorch; where one is NaN the result is NaN."""
+    return Maximum.apply(as_value(a), as_value(b))
+
+
+def minimum(a: Any, b: Any) -> Value:
+    """The smaller of a and b, elementwise (broadcasting); ties share the gradient."""
+    return Minimum.apply(as_value(a), as_value(b))
+
+
+def logaddexp(a: Any, b: Any) -> Value:
+    """log(exp(a) + exp(b)), elementwise (broadcasting), without overflow."""
+    return LogAddExp.apply(as_value(a), as_value(b))
+
+
+def _drop_axes(shape: tuple, axes: Any) -> tuple:
+    """The shape a reduction over ``axes`` (None, an int or a tuple) has without keepdims."""
+    if axes is None:
+        return ()
+    dropped = {axes} if isinstance(axes, int) else set(axes)
+    return tuple(n for i, n in enumerate(shape) if i not in dropped)
 
 
 # ============================================================================ convolution
@@ -1166,6 +2045,11 @@ class Conv2d(Primitive):
     """
 
     name = "conv2d"
+    caption = (
+        "d conv2d(x, w): x receives conv_transpose2d(G, w) (the convolution run backwards), "
+        "w receives conv2d_weight(x, G) (x's windows correlated with G), b the sum of G over "
+        "batch and positions"
+    )
 
     @staticmethod
     def forward(ctx, x, w, *bias, geometry):
@@ -1206,6 +2090,10 @@ class ConvTranspose2d(Primitive):
     """
 
     name = "conv_transpose2d"
+    caption = (
+        "the adjoint of conv2d: its input receives conv2d(G, w), w receives "
+        "conv2d_weight(G, input)"
+    )
 
     @staticmethod
     def forward(ctx, g, w, *bias, x_shape, geometry):
@@ -1235,6 +2123,7 @@ class Conv2dWeight(Primitive):
     """
 
     name = "conv2d_weight"
+    caption = "x receives conv_transpose2d(g, G), g receives conv2d(x, G)"
 
     @staticmethod
     def forward(ctx, x, g, w_shape, geometry):
@@ -1257,6 +2146,7 @@ class Unfold(Primitive):
     ``unfold``.  Backward: fold (the sum of each window's gradient back onto its pixels)."""
 
     name = "unfold"
+    caption = "fold: each pixel receives the sum of the gradients of its window entries"
 
     @staticmethod
     def forward(ctx, x, geometry):
@@ -1275,6 +2165,7 @@ class Fold(Primitive):
     (N, C, H, W); overlapping windows add.  Backward: unfold."""
 
     name = "fold"
+    caption = "unfold: each window entry receives its pixel's gradient"
 
     @staticmethod
     def forward(ctx, cols, x_shape, geometry):
@@ -1317,6 +2208,9 @@ class MaxPool2d(Primitive):
     """
 
     name = "max_pool2d"
+    caption = (
+        "each window's gradient goes to its first maximum (ties are not split, as in PyTorch)"
+    )
 
     @staticmethod
     def forward(ctx, x, geometry):
@@ -1403,5 +2297,3 @@ def _pool_scatter(grad: Value, choice: np.ndarray, x_shape: tuple, geometry) -> 
     image = scatter(reshape(grad, (-1,)), index, (n * c * hp * wp,))
     return reshape(image, (n, c, hp, wp))[:, :, ph : ph + h, pw : pw + w]
 
-
-PRIMITIVES += (Conv2d, ConvTranspose2d, Conv2dWeight, Unfold, Fold, MaxPool2d)

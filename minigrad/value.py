@@ -94,8 +94,7 @@ def _too_large(number: int) -> str:
     digits = str(number)
     shown = digits if len(digits) <= 20 else f"{digits[:6]}...({len(digits)} digits)"
     return (
-        f"Value cannot hold the integer {shown}: it is beyond the range of float64 "
-        "(about 1.8e308)"
+        f"Value cannot hold the integer {shown}: it is beyond the range of float64 (about 1.8e308)"
     )
 
 
@@ -431,8 +430,7 @@ class Value:
         new = ufunc(data, other.data if isinstance(other, Value) else _plain(other))
         if np.shape(new) != self.shape:
             raise ValueError(
-                f"'{symbol}' in place cannot change the shape of {self._label()} to "
-                f"{np.shape(new)}"
+                f"'{symbol}' in place cannot change the shape of {self._label()} to {np.shape(new)}"
             )
         if type(data) is np.ndarray and data.flags.writeable:
             data[...] = new  # in place: views and references to the array stay valid
@@ -470,6 +468,153 @@ class Value:
     def sqrt(self) -> Value:
         return _F.Pow.apply(self, _HALF)
 
+    def sin(self) -> Value:
+        return _F.Sin.apply(self)
+
+    def cos(self) -> Value:
+        return _F.Cos.apply(self)
+
+    def tan(self) -> Value:
+        return _F.Tan.apply(self)
+
+    def arcsin(self) -> Value:
+        return _F.Arcsin.apply(self)
+
+    def arccos(self) -> Value:
+        return _F.Arccos.apply(self)
+
+    def arctan(self) -> Value:
+        return _F.Arctan.apply(self)
+
+    def sinh(self) -> Value:
+        return _F.Sinh.apply(self)
+
+    def cosh(self) -> Value:
+        return _F.Cosh.apply(self)
+
+    def log1p(self) -> Value:
+        return _F.Log1p.apply(self)
+
+    def expm1(self) -> Value:
+        return _F.Expm1.apply(self)
+
+    def erf(self) -> Value:
+        return _F.Erf.apply(self)
+
+    def log2(self) -> Value:
+        """log2(x) = log(x) / log(2)."""
+        return _F.Log.apply(self) * (1.0 / _LN2)
+
+    def log10(self) -> Value:
+        """log10(x) = log(x) / log(10)."""
+        return _F.Log.apply(self) * (1.0 / _LN10)
+
+    def exp2(self) -> Value:
+        """2 ** x = exp(x log 2)."""
+        return _F.Exp.apply(self * _LN2)
+
+    def reciprocal(self) -> Value:
+        """1 / x."""
+        return _F.Pow.apply(self, _MINUS_ONE)
+
+    def square(self) -> Value:
+        """x * x."""
+        return _F.Mul.apply(self, self)
+
+    def sign(self) -> Value:
+        """-1, 0 or +1 elementwise (0 for NaN); its gradient is 0."""
+        return _F.Sign.apply(self)
+
+    def floor(self) -> Value:
+        """Rounded down; gradient 0 (also at the integers, as in PyTorch)."""
+        return _F.Floor.apply(self)
+
+    def ceil(self) -> Value:
+        """Rounded up; gradient 0 (also at the integers, as in PyTorch)."""
+        return _F.Ceil.apply(self)
+
+    def round(self) -> Value:
+        """Rounded to the nearest integer, halves to even (2.5 -> 2); gradient 0."""
+        return _F.Round.apply(self)
+
+    def clip(self, min: float | None = None, max: float | None = None) -> Value:
+        """Limited to [min, max] (either may be None).  The gradient is 1 where
+        min <= x <= max, bounds included (PyTorch's ``clamp``), and 0 outside."""
+        return _F.clip(self, min, max)
+
+    # ----------------------------------------------------------------- comparisons
+    # Comparisons read the data and return plain booleans (a Python bool for a scalar
+    # Value, a numpy bool array otherwise): masks are not differentiated.  ``==`` between
+    # two Values means "the same node", because the engine and the user's containers key
+    # on nodes (``__hash__`` is identity); comparing a Value with a number or an array by
+    # ``==`` would be silently False, so it is refused: use ``eq``/``ne`` for masks.
+
+    def __lt__(self, other: Any) -> Any:
+        return self._data < _compared(other, "<")
+
+    def __le__(self, other: Any) -> Any:
+        return self._data <= _compared(other, "<=")
+
+    def __gt__(self, other: Any) -> Any:
+        return self._data > _compared(other, ">")
+
+    def __ge__(self, other: Any) -> Any:
+        return self._data >= _compared(other, ">=")
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Value) or other is None:
+            return self is other
+        raise TypeError(
+            f"{self._label()} == {type(other).__name__}: '==' between a Value and a number or "
+            "array is ambiguous in minigrad ('==' between Values means the same node).  Use "
+            "v.eq(x) for an elementwise mask, or v.item() == x for a number"
+        )
+
+    def __ne__(self, other: object) -> bool:
+        return not self.__eq__(other)
+
+    __hash__ = object.__hash__  # identity: graphs and gradients are keyed by node
+
+    def eq(self, other: Any) -> Any:
+        """Elementwise equality of the data: a bool (scalar) or a numpy bool array."""
+        return self._data == _compared(other, "eq")
+
+    def ne(self, other: Any) -> Any:
+        """Elementwise inequality of the data: a bool (scalar) or a numpy bool array."""
+        return self._data != _compared(other, "ne")
+
+    def isnan(self) -> Any:
+        """Which elements are NaN (a bool or a numpy bool array)."""
+        return _mask(np.isnan(self._data))
+
+    def isinf(self) -> Any:
+        """Which elements are +inf or -inf."""
+        return _mask(np.isinf(self._data))
+
+    def isfinite(self) -> Any:
+        """Which elements are neither NaN nor infinite."""
+        return _mask(np.isfinite(self._data))
+
+    def any(self, axis: int | tuple | None = None, keepdims: bool = False) -> Any:
+        """Whether any element is nonzero (along ``axis``): a bool or a bool array."""
+        axis = _F._normalize_axis(axis, self.ndim, "any")
+        return _mask(np.any(self._data, axis=axis, keepdims=keepdims))
+
+    def all(self, axis: int | tuple | None = None, keepdims: bool = False) -> Any:
+        """Whether every element is nonzero (along ``axis``): a bool or a bool array."""
+        axis = _F._normalize_axis(axis, self.ndim, "all")
+        return _mask(np.all(self._data, axis=axis, keepdims=keepdims))
+
+    def argmax(self, axis: int | None = None, keepdims: bool = False) -> Any:
+        """Index of the largest element (of the flattened data when axis is None): an int,
+        or an integer array along ``axis``.  Not differentiable (an index has no slope);
+        the first of tied maxima wins, as in numpy and PyTorch."""
+        return _arg("argmax", np.argmax, self, axis, keepdims)
+
+    def argmin(self, axis: int | None = None, keepdims: bool = False) -> Any:
+        """Index of the smallest element; see ``argmax``."""
+        return _arg("argmin", np.argmin, self, axis, keepdims)
+
     # ----------------------------------------------------------------- reductions
 
     # The keywords ``dtype`` and ``out`` are there because numpy.sum(v), numpy.mean(v),
@@ -496,8 +641,11 @@ class Value:
     ) -> Value:
         _refuse_numpy_keywords("max", numpy_keywords)
         axis = _F._normalize_axis(axis, self.ndim, "max")
-        if self.size == 0:
-            raise ValueError("max of an empty Value has no value")
+        if self.size == 0 and _reduces_nothing(self.shape, axis):
+            raise ValueError(
+                f"max of an empty Value has no value (shape {self.shape}, axis {axis}): an "
+                "axis reduced has length 0"
+            )
         return _F.Max.apply(self, axis=axis, keepdims=keepdims)
 
     def min(
@@ -506,6 +654,70 @@ class Value:
         """min(x) = -max(-x)."""
         _refuse_numpy_keywords("min", numpy_keywords)
         return -((-self).max(axis, keepdims))
+
+    def prod(self, axis: int | tuple | None = None, keepdims: bool = False) -> Value:
+        """The product of the elements (along ``axis``); zeros get the right gradient."""
+        axes = _F._normalize_axis(axis, self.ndim, "prod")
+        if axes is None:
+            flat = self if self.ndim <= 1 else self.reshape(-1)
+            out = _F.Prod.apply(flat, axis=0 if flat.ndim else None, keepdims=False)
+            return out.reshape((1,) * self.ndim) if keepdims else out
+        out = self
+        for a in sorted((axes,) if isinstance(axes, int) else axes, reverse=True):
+            out = _F.Prod.apply(out, axis=a, keepdims=True)
+        return out if keepdims else out.reshape(_F._drop_axes(self.shape, axes))
+
+    def cumsum(self, axis: int | None = None) -> Value:
+        """Running sums along ``axis`` (of the flattened data when None, as numpy)."""
+        return _running(self, _F.Cumsum, axis, "cumsum")
+
+    def cumprod(self, axis: int | None = None) -> Value:
+        """Running products along ``axis`` (of the flattened data when None)."""
+        return _running(self, _F.Cumprod, axis, "cumprod")
+
+    def logcumsumexp(self, axis: int | None = None) -> Value:
+        """Running log Σ exp along ``axis`` (flattened when None), without overflow."""
+        return _running(self, _F.LogCumSumExp, axis, "logcumsumexp")
+
+    def var(
+        self,
+        axis: int | tuple | None = None,
+        ddof: int | None = None,
+        keepdims: bool = False,
+        correction: int | None = None,
+    ) -> Value:
+        """The variance Σ (x - mean)² / (N - ddof) over ``axis``.
+
+        ``ddof`` (numpy's name) and ``correction`` (PyTorch's) are the same number; the
+        default is 0, as numpy's (PyTorch's default is 1: pass ddof=1 for the unbiased
+        estimate).  NaN when N - ddof <= 0.
+        """
+        ddof = _ddof(ddof, correction, "var")
+        axis = _F._normalize_axis(axis, self.ndim, "var")
+        centred = self - self.mean(axis, keepdims=True)
+        squares = (centred * centred).sum(axis, keepdims)
+        count = self.size // max(squares.size, 1) if self.size else 0
+        return squares * (1.0 / (count - ddof) if count > ddof else float("nan"))
+
+    def std(
+        self,
+        axis: int | tuple | None = None,
+        ddof: int | None = None,
+        keepdims: bool = False,
+        correction: int | None = None,
+    ) -> Value:
+        """sqrt(var(...)): the standard deviation; see ``var`` for ddof/correction."""
+        return self.var(axis, ddof, keepdims, correction).sqrt()
+
+    def norm(
+        self, ord: float = 2, axis: int | tuple | None = None, keepdims: bool = False
+    ) -> Value:
+        """The vector p-norm over ``axis`` (every element when None): ord 1 (Σ|x|), 2
+        (sqrt Σ x², the default), inf (max |x|), or any other p > 0 ((Σ|x|^p)^(1/p)).
+
+        At a zero vector the 2-norm's gradient is 0 (PyTorch's choice), not NaN.
+        """
+        return _ops().vector_norm(self, ord, axis, keepdims)
 
     # ----------------------------------------------------------------- shape
 
@@ -531,6 +743,44 @@ class Value:
     @property
     def T(self) -> Value:
         return _F.Transpose.apply(self, axes=None)
+
+    def squeeze(self, axis: int | tuple | None = None) -> Value:
+        """Drop axes of length 1 (``minigrad.ops.squeeze``)."""
+        return _ops().squeeze(self, axis)
+
+    def unsqueeze(self, axis: int) -> Value:
+        """A new axis of length 1 at ``axis`` (``minigrad.ops.unsqueeze``)."""
+        return _ops().unsqueeze(self, axis)
+
+    def flatten(self, start_axis: int = 0, end_axis: int = -1) -> Value:
+        """Axes start_axis..end_axis merged into one (``minigrad.ops.flatten``)."""
+        return _ops().flatten(self, start_axis, end_axis)
+
+    def ravel(self) -> Value:
+        """The elements as a 1-D Value."""
+        return self.reshape(-1)
+
+    def swapaxes(self, axis1: int, axis2: int) -> Value:
+        return _ops().swapaxes(self, axis1, axis2)
+
+    def flip(self, axis: int | tuple | None = None) -> Value:
+        return _ops().flip(self, axis)
+
+    def roll(self, shift: int, axis: int | None = None) -> Value:
+        return _ops().roll(self, shift, axis)
+
+    def repeat(self, repeats: Any, axis: int | None = None) -> Value:
+        return _ops().repeat(self, repeats, axis)
+
+    def diagonal(self, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Value:
+        return _ops().diagonal(self, offset, axis1, axis2)
+
+    def trace(self, offset: int = 0) -> Value:
+        return _ops().trace(self, offset)
+
+    def masked_fill(self, mask: Any, value: float) -> Value:
+        """``value`` where ``mask`` is True (``minigrad.ops.masked_fill``)."""
+        return _ops().masked_fill(self, mask, value)
 
     def __getitem__(self, index: Any) -> Value:
         if not self.shape and not _scalar_index(index):
@@ -566,6 +816,68 @@ def _leaf(data: Any, requires_grad: bool, name: str | None) -> Value:
     leaf._mark = 0
     leaf._id = next(node_ids)
     return leaf
+
+
+def _reduces_nothing(shape: tuple, axis: Any) -> bool:
+    """Whether a reduction over ``axis`` (normalised) meets an axis of length 0: numpy and
+    PyTorch refuse max there, while an empty axis that is not reduced just gives an empty
+    result."""
+    if axis is None:
+        return True
+    axes = (axis,) if isinstance(axis, int) else axis
+    return any(shape[a] == 0 for a in axes)
+
+
+def _ops() -> Any:
+    from minigrad import ops  # composed operations import this module: load them lazily
+
+    return ops
+
+
+def _running(value: Value, primitive: type, axis: Any, op: str) -> Value:
+    if axis is None:  # numpy's rule: the flattened data (a 0-d input gives shape (1,))
+        flat = value if value.ndim == 1 else value.reshape(-1)
+        return primitive.apply(flat, axis=0)
+    if not isinstance(axis, (int, np.integer)) or isinstance(axis, (bool, np.bool_)):
+        raise TypeError(f"{op}: axis must be an int or None, got {axis!r}")
+    return primitive.apply(value, axis=_F._normalize_axis(axis, value.ndim, op) or 0)
+
+
+def _ddof(ddof: Any, correction: Any, op: str) -> int:
+    if ddof is not None and correction is not None and ddof != correction:
+        raise ValueError(f"{op}: ddof={ddof} and correction={correction} disagree; give one")
+    given = ddof if ddof is not None else correction
+    if given is None:
+        return 0
+    if isinstance(given, (bool, np.bool_)) or not isinstance(given, (int, np.integer)):
+        raise TypeError(f"{op}: ddof must be a whole number, got {given!r}")
+    if given < 0:
+        raise ValueError(f"{op}: ddof must be >= 0, got {given}")
+    return int(given)
+
+
+def _compared(other: Any, op: str) -> Any:
+    """The data a comparison compares with: a Value's data, a number or an array."""
+    if isinstance(other, Value):
+        return other._data
+    if other is None or isinstance(other, (str, bytes)):
+        raise TypeError(f"'{op}' compares a Value with numbers, arrays or Values, got {other!r}")
+    return other
+
+
+def _mask(result: Any) -> Any:
+    """numpy's 0-d booleans as Python bools; arrays as they are."""
+    return bool(result) if np.ndim(result) == 0 else result
+
+
+def _arg(op: str, function: Any, value: Value, axis: Any, keepdims: bool) -> Any:
+    if value.size == 0:
+        raise ValueError(f"{op} of an empty Value (shape {value.shape}) has no answer")
+    if axis is not None and not isinstance(axis, (int, np.integer)):
+        raise TypeError(f"{op}: axis must be an int or None, got {axis!r}")
+    axis = _F._normalize_axis(axis, value.ndim, op)
+    result = function(np.asarray(value._data), axis=axis, keepdims=keepdims)
+    return int(result) if np.ndim(result) == 0 else result
 
 
 def _plain(x: Any) -> Any:
@@ -638,6 +950,8 @@ _read_only(
 
 _MINUS_ONE = None  # set below, once functions is importable
 _HALF = None
+_LN2 = 0.6931471805599453  # math.log(2)
+_LN10 = 2.302585092994046  # math.log(10)
 
 from minigrad import functions as _F  # noqa: E402  (functions imports Value from here)
 

@@ -50,6 +50,7 @@ NOTEBOOKS = [
     "04_classification_mlp",
     "05_digits",
     "06_convolutions",
+    "07_layernorm_gelu_smoothing",
 ]
 
 

@@ -9,7 +9,9 @@ elements are worked out by hand in each case, not by asking the checker.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -481,10 +483,67 @@ def _problem(case: Wrong):
     return fn, values
 
 
-def test_every_primitive_has_a_wrong_backward_case():
-    covered = {c.primitive for c in WRONGS}
-    missing = [p.__name__ for p in F.PRIMITIVES if p not in covered]
-    assert not missing, f"primitives without a wrong-backward case: {missing}"
+def test_the_hand_written_wrong_cases_are_of_registered_primitives():
+    # The hand-written cases above show particular mistakes; every primitive, these and
+    # any later one, is also caught broken by the generated test below.
+    assert all(F.is_primitive(c.primitive) for c in WRONGS)
+
+
+@contextmanager
+def _broken(primitive: type):
+    """The registered rule of ``primitive``, broken for the duration: every gradient it
+    returns is off by a factor and a shift (so that a zero gradient is broken too)."""
+    own = "backward" in primitive.__dict__  # or inherited, from a base such as _Flat
+    rule = inspect.getattr_static(primitive, "backward")
+    correct = rule.__func__ if isinstance(rule, staticmethod) else rule
+
+    def wrong(ctx, grad):
+        grads = correct(ctx, grad)
+        single = type(grads) is not tuple
+        grads = (grads,) if single else grads
+        grads = tuple(None if g is None else g * 1.25 + 0.125 for g in grads)
+        return grads[0] if single else grads
+
+    primitive.backward = staticmethod(wrong)
+    try:
+        yield
+    finally:
+        if own:
+            primitive.backward = rule
+        else:
+            del primitive.backward
+
+
+def _generated_wrong_cases():
+    """For each registered primitive, the first case of tests/ops.py that uses it alone."""
+    seen = {}
+    for case in CASES:
+        if len(case.primitives) == 1 and case.primitives[0] not in seen:
+            seen[case.primitives[0]] = case
+    return seen
+
+
+def test_every_primitive_has_a_case_that_uses_it_alone():
+    cases = _generated_wrong_cases()
+    missing = [p.__name__ for p in F.PRIMITIVES if p not in cases]
+    assert not missing, f"primitives without a case in tests/ops.py that uses only them: {missing}"
+
+
+@pytest.mark.parametrize(
+    "primitive, case",
+    list(_generated_wrong_cases().items()),
+    ids=lambda x: x.name if isinstance(x, Case) else "",
+)
+def test_a_broken_rule_of_every_primitive_is_caught_and_localized(primitive: type, case: Case):
+    rng = np.random.default_rng(len(case.name))
+    arrays = _case_arrays(case, rng)
+    values = [Value(float(a) if a.shape == () else a, name=f"in{i}") for i, a in enumerate(arrays)]
+    assert mg.gradcheck(case.fn, *values, raise_exception=False).passed
+    with _broken(primitive):
+        report = mg.gradcheck(case.fn, *values, raise_exception=False)
+        assert not report.passed, f"a broken {primitive.__name__}.backward passed gradcheck"
+        culprit = report.localize().culprit
+        assert culprit is not None and culprit.node.grad_fn is primitive
 
 
 @pytest.mark.parametrize("case", WRONGS, ids=lambda c: c.wrong.__name__)
@@ -564,6 +623,10 @@ def _case_arrays(case: Case, rng: np.random.Generator) -> list[np.ndarray]:
         a = rng.uniform(0.5, 1.5, size=s) * rng.choice([-1.0, 1.0], size=s)
         if case.domain == "positive":
             a = np.abs(a)
+        elif case.domain == "unit":
+            a = a * 0.6
+        elif case.domain == "offgrid":
+            a = np.floor(a) + 0.1 + 0.3 * (a - np.floor(a))
         elif case.domain == "distinct":
             a = rng.permutation(int(np.prod(s))).reshape(s) * 0.37 + 0.01 * a
         arrays.append(a)

@@ -241,8 +241,8 @@ def test_input_shape_errors_name_the_expected_features():
 def test_constructor_errors():
     with pytest.raises(ValueError, match="nin must be a positive integer, got 0"):
         nn.Layer(0, 2)
-    with pytest.raises(ValueError, match="unknown activation 'softplus'"):
-        nn.Layer(2, 2, activation="softplus")
+    with pytest.raises(ValueError, match="unknown activation 'swoosh'"):
+        nn.Layer(2, 2, activation="swoosh")
     with pytest.raises(ValueError, match="unknown initialiser 'glorious'"):
         nn.Layer(2, 2, init="glorious")
     with pytest.raises(ValueError, match="either seed or rng, not both"):

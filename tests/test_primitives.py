@@ -40,6 +40,10 @@ def _fill(draw, shape: tuple, domain: str) -> np.ndarray:
         return np.abs(raw) + 0.2
     if domain == "nonzero":  # away from 0, where relu, abs and 1/x have kinks or poles
         return np.where(raw >= 0, raw + 0.2, raw - 0.2)
+    if domain == "unit":
+        return raw * 0.45
+    if domain == "offgrid":  # 0.1 to 0.4 past an integer: away from floor's and round's jumps
+        return np.floor(raw) + 0.1 + 0.3 * (raw - np.floor(raw))
     if domain == "distinct":  # no ties, so max has a derivative
         order = draw(st.permutations(range(size))) if size else []
         return (np.array(order, dtype=np.float64) * 0.37 + 0.01 * raw.reshape(-1)).reshape(shape)
@@ -100,6 +104,10 @@ def test_float32_stays_float32(case: Case):
         a = rng.uniform(0.5, 1.5, size=s) * rng.choice([-1, 1], size=s)
         if case.domain == "positive":
             a = np.abs(a)
+        if case.domain == "unit":
+            a = a * 0.6
+        if case.domain == "offgrid":
+            a = np.floor(a) + 0.1 + 0.3 * (a - np.floor(a))
         if case.domain == "distinct":
             a = a + np.arange(a.size).reshape(s)
         arrays.append(np.asarray(a, dtype=np.float32))

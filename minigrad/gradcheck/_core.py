@@ -57,17 +57,16 @@ METHOD_TEXT = {
 OK, FAIL, KINK, UNDECIDED = 0, 1, 2, 3
 
 #: Built-in operations that complex-step cannot see through, and why.
-COMPLEX_UNSAFE = {
-    F.Relu: "compares its input with 0 (max(x, 0) is not complex-analytic)",
-    F.Abs: "takes the magnitude |x|, which is not complex-analytic",
-    F.Max: "compares elements with each other (max is not complex-analytic)",
-    F.Sigmoid: "uses |x| and the sign of x in its numerically stable formula",
-}
 
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 #: Frames of these files are plumbing between the user's line and the warning.
 _PLUMBING = (os.path.abspath(contextlib.__file__),)
-_PRIMITIVES = frozenset(F.PRIMITIVES) | {F._NotDifferentiable}
+
+
+def is_builtin(op: Any) -> bool:
+    """A registered primitive of the table, or the engine's own wrapper of a custom rule;
+    read from the registry at each call, so primitives defined later count too."""
+    return F.is_primitive(op) or op is F._NotDifferentiable
 
 
 class GradcheckWarning(UserWarning):
@@ -322,7 +321,7 @@ class Problem:
         self.custom_ops = {
             node.grad_fn
             for node in topological_order(out)
-            if node.grad_fn is not None and node.grad_fn not in _PRIMITIVES
+            if node.grad_fn is not None and not is_builtin(node.grad_fn)
         }
         return out
 
@@ -495,13 +494,13 @@ class Problem:
     def require_complex_support(self) -> None:
         """Raise ComplexStepError naming the first operation complex-step cannot pass."""
         for node in reversed(topological_order(self.graph)):
-            for unsafe, reason in COMPLEX_UNSAFE.items():
-                if node.grad_fn is not None and issubclass(node.grad_fn, unsafe):
-                    raise ComplexStepError(
-                        f"complex-step: operation '{node.op}' ({_node_label(node)}) on the "
-                        f"path from the inputs to the output does not support complex "
-                        f"numbers: it {reason}. Use method='central' or 'five-point'"
-                    )
+            reason = getattr(node.grad_fn, "complex_unsafe", "")
+            if reason:
+                raise ComplexStepError(
+                    f"complex-step: operation '{node.op}' ({_node_label(node)}) on the "
+                    f"path from the inputs to the output does not support complex "
+                    f"numbers: it {reason}. Use method='central' or 'five-point'"
+                )
 
     # ------------------------------------------------------------------ kinks
 
@@ -609,18 +608,8 @@ def branch_signature(out: Value) -> list[tuple[str, Any, Value]]:
     entries = []
     for node in topological_order(out):
         op = node.grad_fn
-        key = None
-        if op is not None:
-            if issubclass(op, F.Relu):
-                key = np.asarray(node._parents[0].data) > 0
-            elif issubclass(op, F.Abs):
-                key = np.sign(node._parents[0].data)
-            elif issubclass(op, F.Max):
-                a = node._parents[0].data
-                if np.ndim(a):
-                    key = a == np.max(a, axis=node.__dict__.get("axis"), keepdims=True)
-            elif issubclass(op, F.Where):
-                key = node.__dict__.get("condition")
+        branch = getattr(op, "branch", None)
+        key = None if branch is None else branch(node)
         entries.append((node.op, key, node))
     return entries
 

@@ -2,7 +2,9 @@
 
 * ``Module`` (parameter discovery, train/eval, checkpoints) and ``Sequential``;
 * ``Neuron``, ``Layer`` (one matmul; ``layer.neuron(i)`` to inspect a unit), ``MLP``,
-  ``Dropout`` and the activation modules;
+  ``Dropout``, ``LayerNorm``, ``BatchNorm1d``, ``Embedding`` and the activation modules;
+* loss modules (``CrossEntropyLoss``, ``BCEWithLogitsLoss``, ``HuberLoss``...), each
+  calling its ``nn.functional`` loss with the settings it was made with;
 * ``nn.functional``: losses (``mse_loss``, ``l1_loss``, ``binary_cross_entropy_with_logits``,
   ``cross_entropy``, ``nll_loss``, ``hinge_loss``), ``softmax``, ``log_softmax``,
   ``logsumexp``, ``dropout``;
@@ -32,16 +34,43 @@ from minigrad.nn.conv_layers import (
     Unflatten,
 )
 from minigrad.nn.layers import (
+    ELU,
+    GELU,
     MLP,
+    SELU,
+    BatchNorm1d,
     Dropout,
+    Embedding,
+    Hardsigmoid,
+    Hardswish,
+    Hardtanh,
     Identity,
     Layer,
+    LayerNorm,
+    LeakyReLU,
+    LogSigmoid,
+    Mish,
     Neuron,
     NeuronView,
     ReLU,
+    ReLU6,
     Sigmoid,
+    SiLU,
     Softmax,
+    Softplus,
+    Softsign,
     Tanh,
+)
+from minigrad.nn.losses import (
+    BCELoss,
+    BCEWithLogitsLoss,
+    CosineSimilarity,
+    CrossEntropyLoss,
+    HuberLoss,
+    KLDivLoss,
+    L1Loss,
+    MSELoss,
+    SmoothL1Loss,
 )
 from minigrad.nn.models import DIGITS_CNN_RECIPE, digits_cnn
 from minigrad.nn.module import Module, Sequential
@@ -59,6 +88,31 @@ __all__ = [
     "Sigmoid",
     "Identity",
     "Softmax",
+    "LayerNorm",
+    "BatchNorm1d",
+    "Embedding",
+    "MSELoss",
+    "L1Loss",
+    "CrossEntropyLoss",
+    "BCELoss",
+    "BCEWithLogitsLoss",
+    "HuberLoss",
+    "SmoothL1Loss",
+    "KLDivLoss",
+    "CosineSimilarity",
+    "LeakyReLU",
+    "ELU",
+    "SELU",
+    "GELU",
+    "SiLU",
+    "Softplus",
+    "Mish",
+    "Hardtanh",
+    "ReLU6",
+    "Hardsigmoid",
+    "Hardswish",
+    "Softsign",
+    "LogSigmoid",
     "CheckpointError",
     "save",
     "load",

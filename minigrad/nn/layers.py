@@ -34,6 +34,22 @@ __all__ = [
     "Sigmoid",
     "Identity",
     "Softmax",
+    "LeakyReLU",
+    "ELU",
+    "SELU",
+    "GELU",
+    "SiLU",
+    "Softplus",
+    "Mish",
+    "Hardtanh",
+    "ReLU6",
+    "Hardsigmoid",
+    "Hardswish",
+    "Softsign",
+    "LogSigmoid",
+    "LayerNorm",
+    "BatchNorm1d",
+    "Embedding",
     "ACTIVATIONS",
 ]
 
@@ -42,6 +58,11 @@ ACTIVATIONS: dict[str, Callable[[Value], Value] | None] = {
     "relu": Value.relu,
     "tanh": Value.tanh,
     "sigmoid": Value.sigmoid,
+    "gelu": F.gelu,
+    "silu": F.silu,
+    "leaky_relu": F.leaky_relu,
+    "elu": F.elu,
+    "softplus": F.softplus,
     "linear": None,
     "identity": None,
     "none": None,
@@ -472,3 +493,288 @@ class Softmax(Module):
 
     def extra_repr(self) -> str:
         return f"axis={self.axis}"
+
+
+class _Elementwise(Module):
+    """An activation module: ``forward`` calls ``function`` of ``nn.functional`` with the
+    module's keyword settings (shown in its repr)."""
+
+    function: Callable[..., Value]
+
+    def __init__(self, **settings: Any) -> None:
+        super().__init__()
+        self.settings = settings
+        self.function(Value(np.zeros(1)), **settings)  # bad settings fail here, not later
+
+    def forward(self, x: Any) -> Value:
+        return self.function(x, **self.settings)
+
+    def extra_repr(self) -> str:
+        return ", ".join(f"{k}={v!r}" for k, v in self.settings.items())
+
+
+class LeakyReLU(_Elementwise):
+    """x for x > 0, negative_slope · x otherwise (``nn.functional.leaky_relu``)."""
+
+    function = staticmethod(F.leaky_relu)
+
+    def __init__(self, negative_slope: float = 0.01) -> None:
+        super().__init__(negative_slope=negative_slope)
+
+
+class ELU(_Elementwise):
+    """x for x > 0, alpha · (exp(x) - 1) otherwise (``nn.functional.elu``)."""
+
+    function = staticmethod(F.elu)
+
+    def __init__(self, alpha: float = 1.0) -> None:
+        super().__init__(alpha=alpha)
+
+
+class SELU(_Elementwise):
+    """The self-normalising ELU (``nn.functional.selu``)."""
+
+    function = staticmethod(F.selu)
+
+
+class GELU(_Elementwise):
+    """x · Φ(x), exact or with the tanh approximation (``nn.functional.gelu``)."""
+
+    function = staticmethod(F.gelu)
+
+    def __init__(self, approximate: str = "none") -> None:
+        super().__init__(approximate=approximate)
+
+
+class SiLU(_Elementwise):
+    """x · σ(x), also called swish (``nn.functional.silu``)."""
+
+    function = staticmethod(F.silu)
+
+
+class Softplus(_Elementwise):
+    """log(1 + exp(beta · x)) / beta, stable (``nn.functional.softplus``)."""
+
+    function = staticmethod(F.softplus)
+
+    def __init__(self, beta: float = 1.0, threshold: float = 20.0) -> None:
+        super().__init__(beta=beta, threshold=threshold)
+
+
+class Mish(_Elementwise):
+    """x · tanh(softplus(x)) (``nn.functional.mish``)."""
+
+    function = staticmethod(F.mish)
+
+
+class Hardtanh(_Elementwise):
+    """x limited to [min_val, max_val] (``nn.functional.hardtanh``)."""
+
+    function = staticmethod(F.hardtanh)
+
+    def __init__(self, min_val: float = -1.0, max_val: float = 1.0) -> None:
+        super().__init__(min_val=min_val, max_val=max_val)
+
+
+class ReLU6(_Elementwise):
+    """min(max(x, 0), 6) (``nn.functional.relu6``)."""
+
+    function = staticmethod(F.relu6)
+
+
+class Hardsigmoid(_Elementwise):
+    """relu6(x + 3) / 6 (``nn.functional.hardsigmoid``)."""
+
+    function = staticmethod(F.hardsigmoid)
+
+
+class Hardswish(_Elementwise):
+    """x · relu6(x + 3) / 6 (``nn.functional.hardswish``)."""
+
+    function = staticmethod(F.hardswish)
+
+
+class Softsign(_Elementwise):
+    """x / (1 + |x|) (``nn.functional.softsign``)."""
+
+    function = staticmethod(F.softsign)
+
+
+class LogSigmoid(_Elementwise):
+    """log σ(x), finite for any x (``nn.functional.logsigmoid``)."""
+
+    function = staticmethod(F.logsigmoid)
+
+
+# ======================================================================= normalisation, embedding
+
+
+def _feature_shape(shape: Any, what: str) -> tuple:
+    shape = (shape,) if isinstance(shape, numbers.Integral) else tuple(shape)
+    if not shape or any(
+        isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1 for n in shape
+    ):
+        raise ValueError(f"{what} must be a positive integer or a tuple of them, got {shape!r}")
+    return tuple(int(n) for n in shape)
+
+
+class LayerNorm(Module):
+    """Normalise each example over its last axes: (x - mean) / sqrt(var + eps) · weight +
+    bias, the mean and (biased, ddof=0) variance taken over the trailing
+    ``normalized_shape`` axes, as PyTorch's ``LayerNorm``.
+
+    ``weight`` starts at 1 and ``bias`` at 0 (both of shape ``normalized_shape``);
+    ``elementwise_affine=False`` leaves them out.  The same in training and evaluation.
+    Composed of primitives, so it has second derivatives.
+    """
+
+    def __init__(
+        self,
+        normalized_shape: Any,
+        eps: float = 1e-5,
+        elementwise_affine: bool = True,
+        dtype: Any = np.float64,
+    ) -> None:
+        super().__init__()
+        self.normalized_shape = _feature_shape(normalized_shape, "LayerNorm: normalized_shape")
+        self.eps = F._positive(eps, "LayerNorm", "eps")
+        self.dtype = initialisers._check_dtype(dtype)
+        self.weight = self.bias = None
+        if elementwise_affine:
+            self.weight = Value(np.ones(self.normalized_shape, self.dtype), name="weight")
+            self.bias = Value(np.zeros(self.normalized_shape, self.dtype), name="bias")
+
+    def forward(self, x: Any) -> Value:
+        x = F._as_input(x, "LayerNorm")
+        k = len(self.normalized_shape)
+        if x.shape[x.ndim - k :] != self.normalized_shape or x.ndim < k:
+            raise ValueError(
+                f"LayerNorm({self.normalized_shape}): input of shape {x.shape} does not end in "
+                f"the normalised shape {self.normalized_shape}"
+            )
+        axes = tuple(range(x.ndim - k, x.ndim))
+        centred = x - x.mean(axis=axes, keepdims=True)
+        variance = (centred * centred).mean(axis=axes, keepdims=True)
+        out = centred * (variance + self.eps) ** -0.5
+        if self.weight is not None:
+            out = out * self.weight + self.bias
+        return out
+
+    def extra_repr(self) -> str:
+        affine = "" if self.weight is not None else ", elementwise_affine=False"
+        return f"{self.normalized_shape}, eps={self.eps}{affine}"
+
+
+class BatchNorm1d(Module):
+    """Batch normalisation of (n, C) inputs (or (n, C, L), per channel C), as PyTorch's.
+
+    Training mode: each feature is normalised with the batch's mean and biased variance,
+    (x - mean) / sqrt(var + eps) · weight + bias, and the running statistics move:
+    running = (1 - momentum) · running + momentum · batch, with the *unbiased* batch
+    variance for ``running_var`` (PyTorch's convention).  Evaluation mode (``eval()``):
+    the running statistics are used instead, so one example gives the same output
+    whatever batch it is in.  ``running_mean``/``running_var`` are constants saved in the
+    state_dict; ``weight`` (1) and ``bias`` (0) are parameters.  A training batch of one
+    example (per channel) is refused, as in PyTorch: its variance says nothing.
+    """
+
+    def __init__(
+        self,
+        num_features: int,
+        eps: float = 1e-5,
+        momentum: float = 0.1,
+        affine: bool = True,
+        dtype: Any = np.float64,
+    ) -> None:
+        super().__init__()
+        self.num_features = _size(num_features, "BatchNorm1d: num_features")
+        self.eps = F._positive(eps, "BatchNorm1d", "eps")
+        if isinstance(momentum, bool) or not isinstance(momentum, numbers.Real):
+            raise TypeError(f"BatchNorm1d: momentum must be a number, got {momentum!r}")
+        if not 0.0 <= momentum <= 1.0:
+            raise ValueError(f"BatchNorm1d: momentum must be in [0, 1], got {momentum}")
+        self.momentum = float(momentum)
+        self.dtype = initialisers._check_dtype(dtype)
+        self.weight = self.bias = None
+        if affine:
+            self.weight = Value(np.ones(self.num_features, self.dtype), name="weight")
+            self.bias = Value(np.zeros(self.num_features, self.dtype), name="bias")
+        self.running_mean = Value(np.zeros(self.num_features, self.dtype), requires_grad=False)
+        self.running_var = Value(np.ones(self.num_features, self.dtype), requires_grad=False)
+
+    def forward(self, x: Any) -> Value:
+        x = F._as_input(x, "BatchNorm1d")
+        if x.ndim not in (2, 3) or x.shape[1] != self.num_features:
+            raise ValueError(
+                f"BatchNorm1d({self.num_features}): expects input of shape (n, "
+                f"{self.num_features}) or (n, {self.num_features}, L), got {x.shape}"
+            )
+        axes = (0,) if x.ndim == 2 else (0, 2)
+        shape = (1, self.num_features) + (1,) * (x.ndim - 2)
+        if self.training:
+            count = x.size // self.num_features
+            if count < 2:
+                raise ValueError(
+                    f"BatchNorm1d: a training batch needs more than one value per feature, got "
+                    f"input of shape {x.shape}; use eval() for single examples"
+                )
+            mean = x.mean(axis=axes, keepdims=True)
+            centred = x - mean
+            variance = (centred * centred).mean(axis=axes, keepdims=True)
+            m = self.momentum
+            unbiased = variance.data.reshape(-1) * (count / (count - 1))
+            self.running_mean.data = (1 - m) * self.running_mean.data + m * mean.data.reshape(-1)
+            self.running_var.data = (1 - m) * self.running_var.data + m * unbiased
+        else:
+            centred = x - self.running_mean.reshape(shape)
+            variance = self.running_var.reshape(shape)
+        out = centred * (variance + self.eps) ** -0.5
+        if self.weight is not None:
+            out = out * self.weight.reshape(shape) + self.bias.reshape(shape)
+        return out
+
+    def extra_repr(self) -> str:
+        return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}"
+
+
+class Embedding(Module):
+    """A lookup table: row i of ``weight`` (num_embeddings, embedding_dim) for index i.
+
+    ``embedding(indices)`` has shape indices.shape + (embedding_dim,); the gradient of
+    each row is the sum of the gradients of its lookups (a row looked up twice gets both).
+    ``weight`` starts standard normal, as PyTorch's.  Indices must be integers in
+    0..num_embeddings-1 (IndexError naming the bad ones otherwise).
+    """
+
+    def __init__(
+        self,
+        num_embeddings: int,
+        embedding_dim: int,
+        seed: Any = None,
+        rng: Any = None,
+        dtype: Any = np.float64,
+    ) -> None:
+        super().__init__()
+        self.num_embeddings = _size(num_embeddings, "Embedding: num_embeddings")
+        self.embedding_dim = _size(embedding_dim, "Embedding: embedding_dim")
+        self.dtype = initialisers._check_dtype(dtype)
+        gen = _rng(seed, rng)
+        table = gen.standard_normal((self.num_embeddings, self.embedding_dim))
+        self.weight = Value(table.astype(self.dtype), name="weight")
+
+    def forward(self, indices: Any) -> Value:
+        data = np.asarray(indices.data if isinstance(indices, Value) else indices)
+        if data.dtype.kind == "f" and np.all(data == np.round(data)):
+            data = data.astype(np.intp)
+        if data.dtype.kind not in "iu":
+            raise TypeError(f"Embedding: indices must be integers, got dtype {data.dtype}")
+        bad = data[(data < 0) | (data >= self.num_embeddings)]
+        if bad.size:
+            raise IndexError(
+                f"Embedding: indices {sorted(set(bad.tolist()))[:8]} are out of range for "
+                f"{self.num_embeddings} embeddings (0..{self.num_embeddings - 1})"
+            )
+        return self.weight[data]
+
+    def extra_repr(self) -> str:
+        return f"{self.num_embeddings}, {self.embedding_dim}"

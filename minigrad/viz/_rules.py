@@ -1,4 +1,5 @@
-"""The chain rule, replayed for display: local derivatives, contributions, rule captions.
+"""The chain rule, replayed for display: local derivatives, contributions, rule captions
+(each primitive carries its own caption, ``Primitive.caption``, in the table).
 
 Everything here calls an operation's own ``backward`` rule (the one the engine uses) on
 the node, with a gradient we choose, and reduces the results to the inputs' shapes with
@@ -15,60 +16,23 @@ import numpy as np
 from minigrad.autograd import fit_gradient
 from minigrad.value import Value
 
-#: One line per primitive: the derivative the rule applies ("out" is the node's value).
-RULES = {
-    "add": "d(a + b)/da = 1, d(a + b)/db = 1: the gradient is passed to both inputs unchanged",
-    "mul": "d(a * b)/da = b, d(a * b)/db = a",
-    "neg": "d(-a)/da = -1",
-    "pow": "d(a ** b)/da = b * a ** (b - 1), d(a ** b)/db = a ** b * log(a)",
-    "exp": "d exp(a)/da = exp(a) = out",
-    "log": "d log(a)/da = 1 / a",
-    "tanh": "d tanh(a)/da = 1 - out ** 2",
-    "sigmoid": "d sigmoid(a)/da = out * (1 - out)",
-    "relu": "d relu(a)/da = 1 where a > 0, else 0",
-    "abs": "d |a|/da = sign(a)",
-    "sum": "every summed element receives the gradient of the sum",
-    "max": "the gradient goes to the largest element(s), shared equally among ties",
-    "broadcast_to": "the gradients of the copies are summed back to the input's shape",
-    "reshape": "the gradient is reshaped back to the input's shape",
-    "transpose": "the gradient is transposed back",
-    "getitem": "the gradient is put back at the indexed positions, zeros elsewhere",
-    "scatter": "the gradient is read back at the scattered positions",
-    "concat": "the gradient is split back into the pieces that were joined",
-    "where": "the gradient goes to a where the condition holds, to b elsewhere",
-    "matmul": "d(A @ B): A receives G @ B.T, B receives A.T @ G",
-    "affine": "d(X @ W + b): X receives G @ W.T, W receives X.T @ G, b the sum of G over rows",
-}
-
-# Convolution: each derivative is itself a convolution (added as a block, for easy merging).
-RULES.update(
-    {
-        "conv2d": "d conv2d(x, w): x receives conv_transpose2d(G, w) (the convolution run "
-        "backwards), w receives conv2d_weight(x, G) (x's windows correlated with G), "
-        "b the sum of G over batch and positions",
-        "conv_transpose2d": "the adjoint of conv2d: its input receives conv2d(G, w), "
-        "w receives conv2d_weight(G, input)",
-        "conv2d_weight": "x receives conv_transpose2d(g, G), g receives conv2d(x, G)",
-        "unfold": "fold: each pixel receives the sum of the gradients of its window entries",
-        "fold": "unfold: each window entry receives its pixel's gradient",
-        "max_pool2d": "each window's gradient goes to its first maximum (ties are not split, "
-        "as in PyTorch)",
-    }
-)
-
 
 def rule_text(node: Value) -> str:
     """The derivative rule ``node``'s operation applies, in words or as a formula."""
     op = node._op
     if op is None:
         return ""
-    from minigrad.functions import PRIMITIVES
+    from minigrad.functions import is_primitive
 
-    if op in PRIMITIVES and node.op in RULES:
-        return RULES[node.op]
+    if is_primitive(op):  # the table's own rule: the caption it carries
+        return op.caption
+    # A user's rule (or a variant of a primitive that replaces its backward): say so, with
+    # the caption it declares itself, else the first line of its docstring.
+    own = op.__dict__.get("caption") or ""
     doc = (op.__doc__ or "").strip().splitlines()
     text = f"the custom rule {op.__name__}.backward(ctx, grad)"
-    return f"{text}: {doc[0]}" if doc and doc[0] else text
+    first = own or (doc[0] if doc else "")
+    return f"{text}: {first}" if first else text
 
 
 def contributions(node: Value, grad: Any) -> tuple:

@@ -380,10 +380,10 @@ class _Builder:
         return lines
 
     def op_style(self, node: Value) -> dict[str, str]:
-        from minigrad.functions import PRIMITIVES
+        from minigrad.functions import is_primitive
 
         style = dict(_OP_STYLE)
-        if node._op not in PRIMITIVES:
+        if not is_primitive(node._op):
             style["fillcolor"] = _CUSTOM_OP_FILL
             style["tooltip"] = f"custom Function {node._op.__name__}"
         err = self.o.errors.get(id(node))
