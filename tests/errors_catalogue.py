@@ -908,7 +908,7 @@ _cli_row(
 _cli_row(
     "a negative learning rate",
     ("train", "--dataset", "moons", "--lr", "-1"),
-    "--lr: must be positive, got -1",
+    "--lr: must be a finite number >= 0, got -1",
 )
 _cli_row(
     "dropout of 1",
