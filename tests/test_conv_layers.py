@@ -179,7 +179,7 @@ def test_layer_errors_name_the_problem():
         nn.Conv2d(3, 4, 3, groups=2)
     with pytest.raises(ValueError, match="kernel_size must be at least 1"):
         nn.Conv2d(3, 4, 0)
-    with pytest.raises(ValueError, match=r"expects input \(N, 3, H, W\)"):
+    with pytest.raises(ValueError, match=r"expects input of shape \(N, 3, H, W\)"):
         nn.BatchNorm2d(3)(np.zeros((2, 4, 3, 3)))
     with pytest.raises(ValueError, match="channels-last"):
         nn.Conv2d(3, 4, 3, seed=0)(np.zeros((1, 8, 8, 3)))

@@ -75,7 +75,9 @@ def test_batch_norm_matches_pytorch_in_training_and_evaluation():
 def test_batch_norm_eval_is_per_example_and_state_dict_keeps_running_stats(tmp_path):
     bn = nn.BatchNorm1d(3)
     bn(X[:, :, 0])
-    assert set(bn.state_dict()) == {"weight", "bias", "running_mean", "running_var"}
+    assert set(bn.state_dict()) == {
+        "weight", "bias", "running_mean", "running_var", "num_batches_tracked"
+    }  # fmt: skip  (PyTorch's names)
     assert [name for name, _ in bn.named_parameters()] == ["weight", "bias"]
     bn.eval()
     alone = bn(X[:1, :, 0]).data

@@ -21,6 +21,7 @@ import numpy as np
 from minigrad.nn import functional as F
 from minigrad.nn import init as initialisers
 from minigrad.nn.convolution import _pair
+from minigrad.nn.layers import _as_float_input, _BatchNorm
 from minigrad.nn.module import Module
 from minigrad.value import Value
 
@@ -55,20 +56,6 @@ def _pytorch_uniform(shape: tuple, fan_in: int, gen: np.random.Generator, dtype)
     (kaiming_uniform with a = √5, which works out to this bound) and for their biases."""
     bound = 1.0 / math.sqrt(fan_in)
     return gen.uniform(-bound, bound, size=shape).astype(dtype)
-
-
-def _as_float_input(x: Any, dtype: np.dtype, who: str) -> Value:
-    """x as a Value of the layer's dtype.  Data (arrays, and Values that need no gradient,
-    as ``fit`` passes its batches) are converted; a Value that needs a gradient keeps its
-    dtype, and a mismatch is reported by the operation."""
-    if isinstance(x, Value):
-        if x.requires_grad or x.dtype == dtype:
-            return x
-        return Value(np.asarray(x.data, dtype=dtype), requires_grad=False)
-    try:
-        return Value(np.asarray(x, dtype=dtype), requires_grad=False)
-    except (TypeError, ValueError) as error:
-        raise TypeError(f"{who}: cannot use {type(x).__name__} as input: {error}") from None
 
 
 # ============================================================================ convolution
@@ -348,84 +335,12 @@ class Unflatten(Module):
 # ============================================================================ normalisation
 
 
-class BatchNorm2d(Module):
-    """Batch normalisation per channel of (N, C, H, W) input.
+class BatchNorm2d(_BatchNorm):
+    """Batch normalisation per channel of (N, C, H, W) input, over batch and positions
+    (see ``nn.layers._BatchNorm``: the same rule as BatchNorm1d, one rank more)."""
 
-    Training: y = (x - μ) / √(σ² + eps) · weight + bias, with μ and σ² (biased) the mean
-    and variance of each channel over batch and positions; the running estimates move
-    by ``momentum``: running ← (1 - momentum) · running + momentum · batch value (the
-    variance's unbiased, ·n/(n-1), as PyTorch).  Evaluation (``eval()``): the running
-    estimates replace μ and σ².  ``weight`` starts at 1, ``bias`` at 0 (``affine=False``
-    drops them); ``track_running_stats=False`` always uses the batch statistics.
-
-    Composed from the engine's arithmetic, so it can be differentiated twice.
-    ``num_batches_tracked`` is stored as a float (PyTorch: int64), under the same name.
-    """
-
-    def __init__(
-        self,
-        num_features: int,
-        eps: float = 1e-5,
-        momentum: float = 0.1,
-        affine: bool = True,
-        track_running_stats: bool = True,
-        dtype: Any = np.float64,
-    ) -> None:
-        super().__init__()
-        self.num_features = _positive(num_features, "BatchNorm2d: num_features")
-        if not eps > 0:
-            raise ValueError(f"BatchNorm2d: eps must be positive, got {eps!r}")
-        if not 0.0 <= momentum <= 1.0:
-            raise ValueError(f"BatchNorm2d: momentum must be in [0, 1], got {momentum!r}")
-        self.eps, self.momentum = float(eps), float(momentum)
-        self.dtype = initialisers._check_dtype(dtype)
-        c = self.num_features
-        self.weight = Value(np.ones(c, self.dtype)) if affine else None
-        self.bias = Value(np.zeros(c, self.dtype)) if affine else None
-        self.track_running_stats = bool(track_running_stats)
-        if self.track_running_stats:
-            self.running_mean = Value(np.zeros(c, self.dtype), requires_grad=False)
-            self.running_var = Value(np.ones(c, self.dtype), requires_grad=False)
-            self.num_batches_tracked = Value(np.zeros((), np.float64), requires_grad=False)
-
-    def forward(self, x: Any) -> Value:
-        x = _as_float_input(x, self.dtype, "BatchNorm2d")
-        if x.ndim != 4 or x.shape[1] != self.num_features:
-            raise ValueError(
-                f"BatchNorm2d({self.num_features}) expects input (N, {self.num_features}, H, W), "
-                f"got shape {x.shape}"
-            )
-        shape = (1, self.num_features, 1, 1)
-        if self.training or not self.track_running_stats:
-            count = x.shape[0] * x.shape[2] * x.shape[3]
-            if count < 2 and self.training:
-                raise ValueError(
-                    f"BatchNorm2d: a batch of shape {x.shape} has one value per channel; "
-                    "its variance is undefined in training mode"
-                )
-            mean = x.mean(axis=(0, 2, 3), keepdims=True)
-            centred = x - mean
-            var = (centred * centred).mean(axis=(0, 2, 3), keepdims=True)
-            if self.training and self.track_running_stats:
-                self._update_running(mean.data.reshape(-1), var.data.reshape(-1), count)
-        else:
-            centred = x - self.running_mean.reshape(shape)
-            var = self.running_var.reshape(shape)
-        out = centred * (var + self.eps) ** -0.5
-        if self.weight is not None:
-            out = out * self.weight.reshape(shape) + self.bias.reshape(shape)
-        return out
-
-    def _update_running(self, mean: np.ndarray, var: np.ndarray, count: int) -> None:
-        m = self.momentum
-        unbiased = var * (count / (count - 1))
-        # New arrays, not in-place edits: a graph built in eval mode may still read them.
-        self.running_mean.data = ((1 - m) * self.running_mean.data + m * mean).astype(self.dtype)
-        self.running_var.data = ((1 - m) * self.running_var.data + m * unbiased).astype(self.dtype)
-        self.num_batches_tracked.data = self.num_batches_tracked.data + 1
-
-    def extra_repr(self) -> str:
-        return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}"
+    ranks = (4,)
+    expected = "(N, {c}, H, W)"
 
 
 class Dropout2d(Module):

@@ -665,18 +665,39 @@ class LayerNorm(Module):
         return f"{self.normalized_shape}, eps={self.eps}{affine}"
 
 
-class BatchNorm1d(Module):
-    """Batch normalisation of (n, C) inputs (or (n, C, L), per channel C), as PyTorch's.
+def _as_float_input(x: Any, dtype: np.dtype, who: str) -> Value:
+    """x as a Value of the layer's dtype.  Data (arrays, and Values that need no gradient,
+    as ``fit`` passes its batches) are converted; a Value that needs a gradient keeps its
+    dtype, and a mismatch is reported by the operation."""
+    if isinstance(x, Value):
+        if x.requires_grad or x.dtype == dtype:
+            return x
+        return Value(np.asarray(x.data, dtype=dtype), requires_grad=False)
+    try:
+        return Value(np.asarray(x, dtype=dtype), requires_grad=False)
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"{who}: cannot use {type(x).__name__} as input: {error}") from None
 
-    Training mode: each feature is normalised with the batch's mean and biased variance,
-    (x - mean) / sqrt(var + eps) · weight + bias, and the running statistics move:
-    running = (1 - momentum) · running + momentum · batch, with the *unbiased* batch
-    variance for ``running_var`` (PyTorch's convention).  Evaluation mode (``eval()``):
-    the running statistics are used instead, so one example gives the same output
-    whatever batch it is in.  ``running_mean``/``running_var`` are constants saved in the
-    state_dict; ``weight`` (1) and ``bias`` (0) are parameters.  A training batch of one
-    example (per channel) is refused, as in PyTorch: its variance says nothing.
+
+class _BatchNorm(Module):
+    """Batch normalisation per feature (channel, axis 1), as PyTorch's ``BatchNorm*d``.
+
+    Training: y = (x - μ) / √(σ² + eps) · weight + bias, with μ and σ² (biased) the mean
+    and variance of each feature over the batch and any further axes; the running
+    estimates move by ``momentum``: running ← (1 - momentum) · running + momentum · batch
+    value (the variance's unbiased, ·n/(n-1), as PyTorch).  Evaluation (``eval()``): the
+    running estimates replace μ and σ², so one example gives the same output whatever
+    batch it is in.  ``weight`` starts at 1, ``bias`` at 0 (``affine=False`` drops them);
+    ``track_running_stats=False`` always uses the batch statistics.  ``running_mean``,
+    ``running_var`` and ``num_batches_tracked`` are constants saved in the state_dict
+    (``num_batches_tracked`` as a float; PyTorch: int64).  A training batch of one value
+    per feature is refused, as in PyTorch: its variance says nothing.  Composed from the
+    engine's arithmetic, so it can be differentiated twice.
     """
+
+    #: The input ranks the subclass accepts, and how its message describes them.
+    ranks: tuple = ()
+    expected: str = ""
 
     def __init__(
         self,
@@ -684,57 +705,75 @@ class BatchNorm1d(Module):
         eps: float = 1e-5,
         momentum: float = 0.1,
         affine: bool = True,
+        track_running_stats: bool = True,
         dtype: Any = np.float64,
     ) -> None:
         super().__init__()
-        self.num_features = _size(num_features, "BatchNorm1d: num_features")
-        self.eps = F._positive(eps, "BatchNorm1d", "eps")
+        who = type(self).__name__
+        self.num_features = _size(num_features, f"{who}: num_features")
+        self.eps = F._positive(eps, who, "eps")
         if isinstance(momentum, bool) or not isinstance(momentum, numbers.Real):
-            raise TypeError(f"BatchNorm1d: momentum must be a number, got {momentum!r}")
+            raise TypeError(f"{who}: momentum must be a number, got {momentum!r}")
         if not 0.0 <= momentum <= 1.0:
-            raise ValueError(f"BatchNorm1d: momentum must be in [0, 1], got {momentum}")
+            raise ValueError(f"{who}: momentum must be in [0, 1], got {momentum}")
         self.momentum = float(momentum)
         self.dtype = initialisers._check_dtype(dtype)
-        self.weight = self.bias = None
-        if affine:
-            self.weight = Value(np.ones(self.num_features, self.dtype), name="weight")
-            self.bias = Value(np.zeros(self.num_features, self.dtype), name="bias")
-        self.running_mean = Value(np.zeros(self.num_features, self.dtype), requires_grad=False)
-        self.running_var = Value(np.ones(self.num_features, self.dtype), requires_grad=False)
+        c = self.num_features
+        self.weight = Value(np.ones(c, self.dtype), name="weight") if affine else None
+        self.bias = Value(np.zeros(c, self.dtype), name="bias") if affine else None
+        self.track_running_stats = bool(track_running_stats)
+        if self.track_running_stats:
+            self.running_mean = Value(np.zeros(c, self.dtype), requires_grad=False)
+            self.running_var = Value(np.ones(c, self.dtype), requires_grad=False)
+            self.num_batches_tracked = Value(np.zeros((), np.float64), requires_grad=False)
 
     def forward(self, x: Any) -> Value:
-        x = F._as_input(x, "BatchNorm1d")
-        if x.ndim not in (2, 3) or x.shape[1] != self.num_features:
+        who = type(self).__name__
+        x = _as_float_input(x, self.dtype, who)
+        c = self.num_features
+        if x.ndim not in self.ranks or x.shape[1] != c:
             raise ValueError(
-                f"BatchNorm1d({self.num_features}): expects input of shape (n, "
-                f"{self.num_features}) or (n, {self.num_features}, L), got {x.shape}"
+                f"{who}({c}) expects input of shape {self.expected.format(c=c)}, got {x.shape}"
             )
-        axes = (0,) if x.ndim == 2 else (0, 2)
-        shape = (1, self.num_features) + (1,) * (x.ndim - 2)
-        if self.training:
-            count = x.size // self.num_features
-            if count < 2:
+        axes = (0,) + tuple(range(2, x.ndim))
+        shape = (1, c) + (1,) * (x.ndim - 2)
+        if self.training or not self.track_running_stats:
+            count = x.size // c
+            if count < 2 and self.training:
                 raise ValueError(
-                    f"BatchNorm1d: a training batch needs more than one value per feature, got "
+                    f"{who}: a training batch needs more than one value per feature, got "
                     f"input of shape {x.shape}; use eval() for single examples"
                 )
             mean = x.mean(axis=axes, keepdims=True)
             centred = x - mean
-            variance = (centred * centred).mean(axis=axes, keepdims=True)
-            m = self.momentum
-            unbiased = variance.data.reshape(-1) * (count / (count - 1))
-            self.running_mean.data = (1 - m) * self.running_mean.data + m * mean.data.reshape(-1)
-            self.running_var.data = (1 - m) * self.running_var.data + m * unbiased
+            var = (centred * centred).mean(axis=axes, keepdims=True)
+            if self.training and self.track_running_stats:
+                self._update_running(mean.data.reshape(-1), var.data.reshape(-1), count)
         else:
             centred = x - self.running_mean.reshape(shape)
-            variance = self.running_var.reshape(shape)
-        out = centred * (variance + self.eps) ** -0.5
+            var = self.running_var.reshape(shape)
+        out = centred * (var + self.eps) ** -0.5
         if self.weight is not None:
             out = out * self.weight.reshape(shape) + self.bias.reshape(shape)
         return out
 
+    def _update_running(self, mean: np.ndarray, var: np.ndarray, count: int) -> None:
+        m = self.momentum
+        unbiased = var * (count / (count - 1))
+        # New arrays, not in-place edits: a graph built in eval mode may still read them.
+        self.running_mean.data = ((1 - m) * self.running_mean.data + m * mean).astype(self.dtype)
+        self.running_var.data = ((1 - m) * self.running_var.data + m * unbiased).astype(self.dtype)
+        self.num_batches_tracked.data = self.num_batches_tracked.data + 1
+
     def extra_repr(self) -> str:
         return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}"
+
+
+class BatchNorm1d(_BatchNorm):
+    """Batch normalisation of (n, C) inputs, or (n, C, L) per channel C (see _BatchNorm)."""
+
+    ranks = (2, 3)
+    expected = "(n, {c}) or (n, {c}, L)"
 
 
 class Embedding(Module):
