@@ -21,7 +21,7 @@ import numpy as np
 from minigrad.nn import functional as F
 from minigrad.nn import init as initialisers
 from minigrad.nn.convolution import _pair
-from minigrad.nn.layers import _as_float_input, _BatchNorm
+from minigrad.nn.layers import _as_float_input, _BatchNorm, _rng, _size
 from minigrad.nn.module import Module
 from minigrad.value import Value
 
@@ -37,18 +37,6 @@ __all__ = [
     "BatchNorm2d",
     "Dropout2d",
 ]
-
-
-def _positive(n: Any, what: str) -> int:
-    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
-        raise ValueError(f"{what} must be a positive integer, got {n!r}")
-    return int(n)
-
-
-def _generator(seed: Any, rng: Any, who: str) -> np.random.Generator:
-    if seed is not None and rng is not None:
-        raise ValueError(f"{who}: pass either seed or rng, not both")
-    return initialisers.make_rng(rng if rng is not None else seed, what="seed/rng")
 
 
 def _pytorch_uniform(shape: tuple, fan_in: int, gen: np.random.Generator, dtype) -> np.ndarray:
@@ -86,9 +74,9 @@ class Conv2d(Module):
     ) -> None:
         super().__init__()
         who = type(self).__name__
-        self.in_channels = _positive(in_channels, f"{who}: in_channels")
-        self.out_channels = _positive(out_channels, f"{who}: out_channels")
-        self.groups = _positive(groups, f"{who}: groups")
+        self.in_channels = _size(in_channels, f"{who}: in_channels")
+        self.out_channels = _size(out_channels, f"{who}: out_channels")
+        self.groups = _size(groups, f"{who}: groups")
         if in_channels % groups or out_channels % groups:
             raise ValueError(
                 f"{who}: in_channels ({in_channels}) and out_channels ({out_channels}) must "
@@ -99,7 +87,7 @@ class Conv2d(Module):
         self.padding = self._size(padding, "padding", 0)
         self.dilation = self._size(dilation, "dilation", 1)
         self.dtype = initialisers._check_dtype(dtype)
-        gen = _generator(seed, rng, who)
+        gen = _rng(seed, rng, who)
         shape = (out_channels, in_channels // groups) + self.kernel_size
         fan_in = int(np.prod(shape[1:]))
         self.weight = Value(_pytorch_uniform(shape, fan_in, gen, self.dtype))
@@ -178,10 +166,10 @@ class Linear(Module):
         dtype: Any = np.float64,
     ) -> None:
         super().__init__()
-        self.in_features = _positive(in_features, "Linear: in_features")
-        self.out_features = _positive(out_features, "Linear: out_features")
+        self.in_features = _size(in_features, "Linear: in_features")
+        self.out_features = _size(out_features, "Linear: out_features")
         self.dtype = initialisers._check_dtype(dtype)
-        gen = _generator(seed, rng, "Linear")
+        gen = _rng(seed, rng, "Linear")
         shape = (out_features, in_features)
         self.weight = Value(_pytorch_uniform(shape, in_features, gen, self.dtype))
         self.bias = (
@@ -352,7 +340,7 @@ class Dropout2d(Module):
     def __init__(self, p: float = 0.5, seed: Any = None, rng: Any = None) -> None:
         super().__init__()
         self.p = F._check_probability(p)
-        self._rng = _generator(seed, rng, "Dropout2d")
+        self._rng = _rng(seed, rng, "Dropout2d")
 
     def forward(self, x: Any) -> Value:
         x = F._as_input(x, "Dropout2d")

@@ -87,13 +87,15 @@ def _activation(activation: Any) -> tuple[str | None, Callable | None]:
     raise TypeError(f"activation must be a name, None or a function, got {activation!r}")
 
 
-def _rng(seed: Any, rng: Any) -> np.random.Generator:
+def _rng(seed: Any, rng: Any, who: str = "") -> np.random.Generator:
+    """The generator for a layer's initialisation: from ``seed`` or ``rng``, not both."""
     if seed is not None and rng is not None:
-        raise ValueError("pass either seed or rng, not both")
+        raise ValueError(f"{who + ': ' if who else ''}pass either seed or rng, not both")
     return initialisers.make_rng(rng if rng is not None else seed, what="seed/rng")
 
 
 def _size(n: Any, what: str) -> int:
+    """A layer's size: a whole number >= 1 (booleans refused)."""
     if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
         raise ValueError(f"{what} must be a positive integer, got {n!r}")
     return int(n)
