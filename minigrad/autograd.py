@@ -18,6 +18,7 @@ import operator
 import threading
 from collections.abc import Iterable, Sequence
 from contextlib import contextmanager
+from sys import getrefcount
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -123,7 +124,7 @@ def enable_grad():
 
 _traversals = itertools.count(1)
 
-#: The clock that numbers nodes when they are created (``Value._id``) and stamps changes
+#: The clock that numbers nodes when they are created (``Value._created``) and stamps changes
 #: to their data (``Value._changed``), so that "changed after that node was computed" is
 #: one comparison.
 clock = itertools.count()
@@ -168,8 +169,8 @@ def _order(roots: tuple) -> list[Value]:
     mark = next(_traversals)
     stack = []
     for root in roots:
-        if root.requires_grad and root._mark != mark:
-            root._mark = mark
+        if root.requires_grad and root._visit != mark:
+            root._visit = mark
             stack.append(root)
     found = []
     push, pop, keep = stack.append, stack.pop, found.append
@@ -177,8 +178,8 @@ def _order(roots: tuple) -> list[Value]:
         node = pop()
         keep(node)
         for parent in node._parents:
-            if parent._mark != mark and parent.requires_grad:
-                parent._mark = mark
+            if parent._visit != mark and parent.requires_grad:
+                parent._visit = mark
                 push(parent)
     found.sort(key=_creation_order, reverse=True)
     if last_change > _oldest_operation(found):  # in a training loop, never: the step came first
@@ -190,7 +191,7 @@ def _oldest_operation(order: list) -> float:
     """The creation number of the earliest operation node in ``order`` (sorted newest first)."""
     for node in reversed(order):
         if node._op is not None:
-            return node._id
+            return node._created
     return math.inf
 
 
@@ -201,7 +202,7 @@ def _check_unchanged(order: list) -> None:
     for node in order:
         if node._op is None:
             continue
-        created = node._id
+        created = node._created
         if node._changed > created:
             raise _changed_error(node, node)
         for parent in node._parents:
@@ -223,7 +224,7 @@ def _changed_error(changed: Value, node: Value) -> RuntimeError:
 
 
 #: The sort key of ``topological_order``; a C-level getter is cheaper than a function.
-_creation_order = operator.attrgetter("_id")
+_creation_order = operator.attrgetter("_created")
 
 
 def _as_tuple(values: Any, what: str) -> tuple:
@@ -329,7 +330,7 @@ def backward(
     seed = _seed(root, gradient, create_graph)
     with _lock:
         order = _order((root,))
-        root._g = seed
+        root._pending_grad = seed
         _run(order, create_graph, STORE_ALL if intermediate_grads else STORE_LEAVES)
 
 
@@ -372,7 +373,7 @@ def grad(
     with _lock:
         order = _order(outputs)
         for out, seed in zip(outputs, seeds):
-            out._g = seed if out._g is None else out._g + seed
+            out._pending_grad = seed if out._pending_grad is None else out._pending_grad + seed
         _run(order, create_graph, STORE_NONE, capture=(wanted, results))
     for i, x in enumerate(inputs):
         if results[i] is None and not allow_unused:
@@ -434,64 +435,129 @@ def _run(order: list, create_graph: bool, store: int, capture: tuple | None = No
         _chain_rule(order, create_graph, store, capture)
     except BaseException:
         for node in order:  # leave no half-accumulated gradient behind for the next pass
-            node._g = None
+            node._pending_grad = None
         raise
 
 
 def _chain_rule(order: list, create_graph: bool, store: int, capture: tuple | None) -> None:
-    if create_graph:
-        from minigrad.functions import GradContext
     if capture is not None:
         wanted, results = capture
-    #: ids of the arrays this pass has stored as a .grad: a rule may hand one array to
-    #: several inputs (add does), and each .grad must be an array of its own.
-    stored: set = set()
     anomaly = state.anomaly  # read once: the thread-local lookup is not free
     for node in order:
-        g = node._g
+        g = node._pending_grad
         if g is None:  # nothing reached this node (every path to it was cut)
             continue
-        node._g = None
+        node._pending_grad = None
         op = node._op
         if store == STORE_ALL or (store and op is None):
             if node.grad is not None:
                 node.grad = node.grad + g
-            elif type(g) is np.ndarray:  # an array of its own (see _own), written out
-                if id(g) in stored or g.base is not None:
-                    g = g.copy()
-                stored.add(id(g))
-                node.grad = g
+            elif type(g) is np.ndarray and (g.base is not None or getrefcount(g) > _OWNED):
+                node.grad = g.copy()  # see _own, written out
             else:
                 node.grad = g
         elif capture is not None and id(node) in wanted:
             for position in wanted[id(node)]:
-                results[position] = _own(g, stored) if type(g) is np.ndarray else g
+                results[position] = _own(g) if type(g) is np.ndarray else g
         if op is None:
             continue
-        if create_graph:
-            grads = op._backward_graph(GradContext(node), g)
-        else:
-            grads = op.backward(node, g)
-        parents = node._parents
-        if type(grads) is not tuple:
-            grads = (grads,)
-        n_inputs = len(parents)
-        if len(grads) != n_inputs:
-            raise RuntimeError(
-                f"{op.__name__}.backward returned {len(grads)} gradients for {n_inputs} inputs"
-            )
-        if anomaly:
+        if anomaly:  # look at the contributions before they are added
             from minigrad.anomaly import check_backward
 
-            check_backward(node, g, grads)
-        # One contribution per input.  Nearly every operation has one or two, and indexing
-        # them is markedly cheaper than a zip loop (measured: a fifth of the whole loop).
-        _contribute(parents[0], grads[0], op, 0)
-        if n_inputs == 2:
-            _contribute(parents[1], grads[1], op, 1)
-        elif n_inputs > 2:
-            for index in range(1, n_inputs):
-                _contribute(parents[index], grads[index], op, index)
+            sent = local_gradients(node, g, create_graph)
+            check_backward(node, g, sent)
+            for parent, contribution in zip(node._parents, sent):
+                if contribution is not None:
+                    _add_pending(parent, contribution)
+            sent = contribution = None  # the next node's ownership test counts references
+        else:
+            local_gradients(node, g, create_graph, accumulate=True)
+
+
+def local_gradients(
+    node: Value, grad: Any, create_graph: bool = False, accumulate: bool = False
+) -> tuple | None:
+    """One step of the chain rule: what ``node``'s rule sends each of its inputs when
+    ``grad`` arrives, each reduced to its input's shape and dtype (``fit_gradient``), or
+    None for an input that gets nothing (a constant, or None from the rule).
+
+    The backward pass, the pictures and gradcheck's ``localize`` all take a node's step
+    here, so a rule's mistake (too few gradients, one of the wrong shape) raises the same
+    error wherever it shows.  With ``create_graph=True``, ``grad`` is a Value and the rule
+    records its own arithmetic.  ``accumulate=True`` is the backward pass's own use: each
+    contribution is added to what its input has received so far, and nothing is returned.
+    """
+    op = node._op
+    grads = op._backward_graph(node, grad) if create_graph else op.backward(node, grad)
+    parents = node._parents
+    n_inputs = len(parents)
+    if type(grads) is not tuple:
+        grads = (grads,)
+    if len(grads) != n_inputs:
+        raise RuntimeError(
+            f"{op.__name__}.backward returned {len(grads)} gradients for {n_inputs} inputs"
+        )
+    # The first two inputs are _send written out: this runs once per node of every backward
+    # pass, most nodes have one input or two, and the calls cost 8% of a scalar network's
+    # step (docs/performance.md).  A float for a float input, or an array of the input's
+    # shape and dtype, needs no reduction.
+    first = grads[0]
+    if first is not None:
+        parent = parents[0]
+        if not parent.requires_grad:
+            first = None
+        else:
+            data = parent._data
+            kind = type(first)
+            if kind is not type(data) or (
+                kind is not float and (first.shape != data.shape or first.dtype != data.dtype)
+            ):
+                first = fit_gradient(first, data, op.__name__, 0)
+            if accumulate:
+                previous = parent._pending_grad
+                parent._pending_grad = first if previous is None else previous + first
+    if n_inputs == 1:
+        return None if accumulate else (first,)
+    second = grads[1]
+    if second is not None:
+        parent = parents[1]
+        if not parent.requires_grad:
+            second = None
+        else:
+            data = parent._data
+            kind = type(second)
+            if kind is not type(data) or (
+                kind is not float and (second.shape != data.shape or second.dtype != data.dtype)
+            ):
+                second = fit_gradient(second, data, op.__name__, 1)
+            if accumulate:
+                previous = parent._pending_grad
+                parent._pending_grad = second if previous is None else previous + second
+    if n_inputs == 2:
+        return None if accumulate else (first, second)
+    rest = [_send(parents[i], grads[i], op, i, accumulate) for i in range(2, n_inputs)]
+    return None if accumulate else (first, second, *rest)
+
+
+def _send(parent: Value, grad: Any, op: type, index: int, accumulate: bool) -> Any:
+    """One input's contribution (see ``local_gradients``): None for a constant, otherwise
+    ``grad`` reduced to the input's shape, added to its pending gradient if ``accumulate``."""
+    if grad is None or not parent.requires_grad:
+        return None
+    data = parent._data
+    kind = type(grad)
+    if kind is not type(data) or (
+        kind is not float and (grad.shape != data.shape or grad.dtype != data.dtype)
+    ):
+        grad = fit_gradient(grad, data, op.__name__, index)
+    if accumulate:
+        _add_pending(parent, grad)
+    return grad
+
+
+def _add_pending(parent: Value, grad: Any) -> None:
+    previous = parent._pending_grad
+    parent._pending_grad = grad if previous is None else previous + grad
 
 
 def read_only(array: np.ndarray) -> np.ndarray:
@@ -506,30 +572,23 @@ def read_only(array: np.ndarray) -> np.ndarray:
     return view
 
 
-def _own(grad: np.ndarray, stored: set) -> np.ndarray:
-    """A gradient array about to be stored as a ``.grad``, as an array of its own.
+#: How many references an array has, counted inside ``_chain_rule`` (its variable ``g``
+#: and ``getrefcount``'s argument), when nothing else holds it.
+_OWNED = 2
 
-    Rules may hand back views (a broadcast of the output gradient is read-only, a slice
-    shares memory with its neighbours) or the same array for several inputs (``stored``
-    holds the ids of those already stored in this pass), and a user who edits ``x.grad``
-    in place (``p.grad *= 0.5``, gradient clipping) must change nothing else.
+
+def _own(grad: np.ndarray) -> np.ndarray:
+    """A gradient array about to be handed to the user (stored as a ``.grad``, returned by
+    ``grad()``), as an array of its own.
+
+    A rule may hand back a view (a broadcast of the output gradient is read-only, a slice
+    shares memory with its neighbours) or the very array it received (add sends its
+    incoming gradient to both inputs), and a user who edits ``x.grad`` in place
+    (``p.grad *= 0.5``, gradient clipping) must change nothing else.  An array is shared
+    exactly when something besides the backward pass holds a reference to it, so, as
+    PyTorch's gradient accumulation does with its use count, the array is taken as it is
+    when the reference count says no one else has it, and copied otherwise.
     """
-    if id(grad) in stored or grad.base is not None:  # a view: read-only ones included
+    if grad.base is not None or getrefcount(grad) > _OWNED + 1:  # +1: this call's argument
         grad = grad.copy()
-    stored.add(id(grad))
     return grad
-
-
-def _contribute(parent: Value, grad: Any, op: type, index: int) -> None:
-    """Add one gradient contribution to what ``parent`` has received so far."""
-    if grad is None or not parent.requires_grad:
-        return
-    data = parent._data
-    kind = type(grad)
-    # Reduce only when needed: a float for a float, or an array of the input's shape and
-    # dtype, is already what the input needs.
-    if kind is not float or type(data) is not float:
-        if kind is not type(data) or grad.shape != data.shape or grad.dtype != data.dtype:
-            grad = fit_gradient(grad, data, op.__name__, index)
-    previous = parent._g
-    parent._g = grad if previous is None else previous + grad

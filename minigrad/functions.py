@@ -33,9 +33,9 @@ from typing import Any
 import numpy as np
 
 from minigrad.autograd import ANOMALY, read_only, state
-from minigrad.value import Value, as_value, node_ids
+from minigrad.value import Value, _fill, _new_node, as_value, node_ids
 
-_new_node = object.__new__
+_new = object.__new__
 
 
 # ============================================================================ the protocol
@@ -107,16 +107,17 @@ class Function:
         if cls.backward is Function.backward:
             raise NotImplementedError(f"{cls.__name__} does not define backward(ctx, grad)")
         parents = tuple(as_value(x) for x in inputs)
-        node = _start_node()
+        node = _new_node()
         try:
             data = cls.forward(node, *[p.data for p in parents], **params)
         except (ValueError, TypeError, IndexError, ArithmeticError) as error:
             raise _explain(cls, parents, error) from error
-        return _finish_node(node, cls, parents, _check_output(cls, node, parents, data))
+        return finish_node(node, cls, parents, _check_output(cls, node, parents, data))
 
     @classmethod
-    def _backward_graph(cls, ctx: GradContext, grad: Value) -> Any:
+    def _backward_graph(cls, node: Value, grad: Value) -> Any:
         """backward in create_graph mode, where ``grad`` and the saved tensors are Values."""
+        ctx = GradContext(node)
         if cls.differentiable_backward:
             return cls.backward(ctx, grad)
         # The rule only understands arrays: run it on data, and record results that
@@ -168,29 +169,31 @@ class Primitive(Function):
 
     @classmethod
     def apply(cls, *parents: Value, **params: Any) -> Value:
-        node = _new_node(Value)
+        node = _new(Value)  # value._new_node, written out (see below)
         node._saved = ()
         try:
             # Arithmetic (two inputs, no parameters) and elementwise functions (one input)
             # are nearly every call: hand them their data without building a list.
-            n_inputs = 0 if params else len(parents)
-            if n_inputs == 2:
+            positional = len(parents) if not params else 0  # 0: call with keywords
+            if positional == 2:
                 data = cls.forward(node, parents[0]._data, parents[1]._data)
-            elif n_inputs == 1:
+            elif positional == 1:
                 data = cls.forward(node, parents[0]._data)
-            elif n_inputs == 3:  # affine, where
+            elif positional == 3:  # affine, where
                 data = cls.forward(node, parents[0]._data, parents[1]._data, parents[2]._data)
             else:
                 data = cls.forward(node, *[p._data for p in parents], **params)
         except (ValueError, TypeError, IndexError, ArithmeticError) as error:
             raise _explain(cls, parents, error) from error
-        # _finish_node, written out: this runs once per operation of every graph.
+        # finish_node and value._fill, written out: this runs once per operation of every
+        # graph, and the two calls cost a few per cent of a scalar network's step
+        # (docs/performance.md).  tests/test_nodes.py checks that it sets every slot.
         node._data = data
         node.grad = None
         node.name = None
-        node._g = None
-        node._mark = 0
-        node._id = next(node_ids)
+        node._pending_grad = None
+        node._visit = 0
+        node._created = next(node_ids)
         recording = state.recording
         if recording:
             for p in parents:
@@ -261,36 +264,19 @@ def _hand_read_only(rule: Any) -> Any:
     return classmethod(backward) if kind is classmethod else staticmethod(backward)
 
 
-def _start_node() -> Value:
-    node = _new_node(Value)
-    node._saved = ()
-    return node
-
-
-def _finish_node(node: Value, cls: type, parents: tuple, data: Any) -> Value:
-    node._data = data
-    node.grad = None
-    node.name = None
-    node._g = None
-    node._mark = 0
-    node._id = next(node_ids)
+def finish_node(node: Value, cls: type, parents: tuple, data: Any) -> Value:
+    """Make ``node`` (from ``value._new_node``, after its forward) the result of ``cls``
+    on ``parents``: a node of the graph when grad mode is on and an input requires grad,
+    otherwise a constant that keeps nothing for backward."""
     recording = state.recording
-    if recording:
-        for p in parents:
-            if p.requires_grad:
-                node.requires_grad = True
-                node._op = cls
-                node._parents = parents
-                if recording == ANOMALY:
-                    from minigrad.anomaly import check_forward
+    if recording and any(p.requires_grad for p in parents):
+        _fill(node, data, True, cls, parents, node._saved)
+        if recording == ANOMALY:
+            from minigrad.anomaly import check_forward
 
-                    check_forward(node)
-                return node
-    node.requires_grad = False
-    node._op = None
-    node._parents = ()
-    node._saved = ()
-    return node
+            check_forward(node)
+        return node
+    return _fill(node, data, False, None, (), ())
 
 
 _CANONICAL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
@@ -2183,13 +2169,13 @@ class Fold(Primitive):
 def _unfold(x: Any, geometry: ConvGeometry) -> Any:
     if isinstance(x, Value):
         return Unfold.apply(x, geometry=geometry)
-    return Unfold.forward(_new_node(Value), x, geometry)
+    return Unfold.forward(_new_node(), x, geometry)
 
 
 def _fold(cols: Any, x_shape: tuple, geometry: ConvGeometry) -> Any:
     if isinstance(cols, Value):
         return Fold.apply(cols, x_shape=x_shape, geometry=geometry)
-    return Fold.forward(_new_node(Value), cols, x_shape, geometry)
+    return Fold.forward(_new_node(), cols, x_shape, geometry)
 
 
 class MaxPool2d(Primitive):

@@ -23,123 +23,6 @@ from minigrad import autograd
 #: Every node gets the next number when it is created; autograd sorts by it.  Changes to
 #: a Value's data are stamped on the same clock (``autograd.note_change``).
 node_ids = autograd.clock
-_PROMOTE = {
-    np.dtype(np.float16): np.dtype(np.float32),
-    np.dtype(np.longdouble): np.dtype(np.float64),
-}
-
-
-def _to_data(data: Any) -> Any:
-    """The canonical data of a new leaf: a Python float or a float32/float64 numpy array.
-
-    Raises TypeError or ValueError naming what was given and what is accepted.
-    """
-    kind = type(data)
-    if kind is float:
-        return data
-    if kind is int or kind is bool:
-        try:
-            return float(data)
-        except OverflowError:
-            raise ValueError(_too_large(data)) from None
-    if isinstance(data, Value):
-        return data.data.copy() if isinstance(data.data, np.ndarray) else data.data
-    if isinstance(data, (str, bytes, complex)) or (
-        isinstance(data, numbers.Number) and not isinstance(data, numbers.Real)
-    ):
-        raise TypeError(
-            f"Value cannot hold {kind.__name__} {data!r}: it accepts a real number, "
-            "a nested list of numbers or a numeric numpy array"
-        )
-    if isinstance(data, (list, tuple)):
-        try:
-            array = np.array(data)
-        except ValueError as error:
-            raise ValueError(
-                f"Value cannot hold a ragged nested list ({error}); every row must have "
-                "the same length"
-            ) from None
-        if array.dtype == object:  # integers beyond int64, or something that is no number
-            data = _object_list(array)
-        else:
-            data = array
-    elif isinstance(data, numbers.Real) and not isinstance(data, np.generic):
-        return float(data)  # fractions, decimals and other real numbers
-    elif not isinstance(data, (np.ndarray, np.generic)):
-        raise TypeError(
-            f"Value cannot hold a {kind.__name__}: it accepts a real number, a nested list "
-            "of numbers or a numeric numpy array"
-        )
-    array = np.asarray(data)
-    dtype = array.dtype
-    if dtype.kind in "biu":
-        dtype = np.dtype(np.float64)
-    elif dtype.kind == "f":
-        dtype = _PROMOTE.get(dtype, dtype)
-    else:
-        described = {"c": "complex", "O": "object", "U": "string", "S": "bytes"}.get(
-            dtype.kind, str(dtype)
-        )
-        raise TypeError(
-            f"Value cannot hold an array of dtype {dtype} ({described}): it accepts "
-            "integer, boolean and floating arrays (float32 stays float32, the rest become "
-            "float64)"
-        )
-    if array.ndim == 0:
-        return float(array) if dtype == np.float64 else dtype.type(array)
-    return np.array(array, dtype=dtype)  # a copy: the caller's array is never changed
-
-
-def _too_large(number: int) -> str:
-    digits = str(number)
-    shown = digits if len(digits) <= 20 else f"{digits[:6]}...({len(digits)} digits)"
-    return (
-        f"Value cannot hold the integer {shown}: it is beyond the range of float64 (about 1.8e308)"
-    )
-
-
-def _object_list(array: np.ndarray) -> np.ndarray:
-    """A nested list numpy could only store as objects: Python integers too large for int64
-    become float64, as a lone large integer does; anything else is refused by name."""
-    for item in array.flat:
-        if not isinstance(item, numbers.Real):
-            raise TypeError(
-                f"Value cannot hold a nested list containing {type(item).__name__} "
-                f"{item!r}: every element must be a real number"
-            )
-    try:
-        return np.array(array.tolist(), dtype=np.float64)
-    except OverflowError:
-        largest = max((i for i in array.flat if isinstance(i, int)), key=abs)
-        raise ValueError(_too_large(largest)) from None
-
-
-def _flag(value: Any, name: str) -> bool:
-    """A True/False argument; anything else (the string "no", a number) is refused."""
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    raise TypeError(f"{name} must be True or False, got {type(value).__name__} {value!r}")
-
-
-def _read_only(cls: type, *names: str) -> None:
-    """Give each named property of ``cls`` a setter that explains why it is read-only.
-
-    Inside a custom Function, ``ctx`` is the output node, so ``ctx.shape = ...`` would
-    collide with the node's own ``shape``; the message says what to do instead.  (The
-    properties are written with a plain ``@property``, so that documentation tools list
-    them as properties.)
-    """
-    for name in names:
-        getter = getattr(cls, name).fget
-
-        def refuse(self: Value, value: Any, name: str = name) -> None:
-            raise AttributeError(
-                f"'{name}' is a read-only attribute of Value (and of ctx, which is the "
-                f"output node); store your own data under another name, e.g. "
-                f"ctx.saved_{name}"
-            )
-
-        setattr(cls, name, property(getter, refuse, doc=getter.__doc__))
 
 
 class Value:
@@ -159,7 +42,7 @@ class Value:
     # operation's forward stores on its ctx (``ctx.axis = ...``); it is only created when used.
     __slots__ = (
         "_data", "grad", "requires_grad", "name",
-        "_op", "_parents", "_saved", "_g", "_mark", "_id",
+        "_op", "_parents", "_saved", "_pending_grad", "_visit", "_created",
         "__dict__", "__weakref__",
     )  # fmt: skip
 
@@ -167,18 +50,9 @@ class Value:
     __array_ufunc__ = None
 
     def __init__(self, data: Any, requires_grad: bool = True, name: str | None = None):
-        self._data = _to_data(data)
-        self.grad = None
-        self.requires_grad = _flag(requires_grad, "requires_grad")
         if name is not None and not isinstance(name, str):
             raise TypeError(f"name must be a string or None, got {type(name).__name__}")
-        self.name = name
-        self._op = None
-        self._parents = ()
-        self._saved = ()
-        self._g = None
-        self._mark = 0
-        self._id = next(node_ids)
+        _fill(self, _to_data(data), _flag(requires_grad, "requires_grad"), None, (), (), name)
 
     # ----------------------------------------------------------------- data
 
@@ -790,6 +664,128 @@ class Value:
         return _F.GetItem.apply(self, index=_plain_index(index))
 
 
+# ============================================================================ input checks
+
+
+_PROMOTE = {
+    np.dtype(np.float16): np.dtype(np.float32),
+    np.dtype(np.longdouble): np.dtype(np.float64),
+}
+
+
+def _to_data(data: Any) -> Any:
+    """The canonical data of a new leaf: a Python float or a float32/float64 numpy array.
+
+    Raises TypeError or ValueError naming what was given and what is accepted.
+    """
+    kind = type(data)
+    if kind is float:
+        return data
+    if kind is int or kind is bool:
+        try:
+            return float(data)
+        except OverflowError:
+            raise ValueError(_too_large(data)) from None
+    if isinstance(data, Value):
+        return data.data.copy() if isinstance(data.data, np.ndarray) else data.data
+    if isinstance(data, (str, bytes, complex)) or (
+        isinstance(data, numbers.Number) and not isinstance(data, numbers.Real)
+    ):
+        raise TypeError(
+            f"Value cannot hold {kind.__name__} {data!r}: it accepts a real number, "
+            "a nested list of numbers or a numeric numpy array"
+        )
+    if isinstance(data, (list, tuple)):
+        try:
+            array = np.array(data)
+        except ValueError as error:
+            raise ValueError(
+                f"Value cannot hold a ragged nested list ({error}); every row must have "
+                "the same length"
+            ) from None
+        if array.dtype == object:  # integers beyond int64, or something that is no number
+            data = _object_list(array)
+        else:
+            data = array
+    elif isinstance(data, numbers.Real) and not isinstance(data, np.generic):
+        return float(data)  # fractions, decimals and other real numbers
+    elif not isinstance(data, (np.ndarray, np.generic)):
+        raise TypeError(
+            f"Value cannot hold a {kind.__name__}: it accepts a real number, a nested list "
+            "of numbers or a numeric numpy array"
+        )
+    array = np.asarray(data)
+    dtype = array.dtype
+    if dtype.kind in "biu":
+        dtype = np.dtype(np.float64)
+    elif dtype.kind == "f":
+        dtype = _PROMOTE.get(dtype, dtype)
+    else:
+        described = {"c": "complex", "O": "object", "U": "string", "S": "bytes"}.get(
+            dtype.kind, str(dtype)
+        )
+        raise TypeError(
+            f"Value cannot hold an array of dtype {dtype} ({described}): it accepts "
+            "integer, boolean and floating arrays (float32 stays float32, the rest become "
+            "float64)"
+        )
+    if array.ndim == 0:
+        return float(array) if dtype == np.float64 else dtype.type(array)
+    return np.array(array, dtype=dtype)  # a copy: the caller's array is never changed
+
+
+def _too_large(number: int) -> str:
+    digits = str(number)
+    shown = digits if len(digits) <= 20 else f"{digits[:6]}...({len(digits)} digits)"
+    return (
+        f"Value cannot hold the integer {shown}: it is beyond the range of float64 (about 1.8e308)"
+    )
+
+
+def _object_list(array: np.ndarray) -> np.ndarray:
+    """A nested list numpy could only store as objects: Python integers too large for int64
+    become float64, as a lone large integer does; anything else is refused by name."""
+    for item in array.flat:
+        if not isinstance(item, numbers.Real):
+            raise TypeError(
+                f"Value cannot hold a nested list containing {type(item).__name__} "
+                f"{item!r}: every element must be a real number"
+            )
+    try:
+        return np.array(array.tolist(), dtype=np.float64)
+    except OverflowError:
+        largest = max((i for i in array.flat if isinstance(i, int)), key=abs)
+        raise ValueError(_too_large(largest)) from None
+
+
+def _flag(value: Any, name: str) -> bool:
+    """A True/False argument; anything else (the string "no", a number) is refused."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    raise TypeError(f"{name} must be True or False, got {type(value).__name__} {value!r}")
+
+
+def _read_only(cls: type, *names: str) -> None:
+    """Give each named property of ``cls`` a setter that explains why it is read-only.
+
+    Inside a custom Function, ``ctx`` is the output node, so ``ctx.shape = ...`` would
+    collide with the node's own ``shape``; the message says what to do instead.  (The
+    properties are written with a plain ``@property``, so that documentation tools list
+    them as properties.)
+    """
+    for name in names:
+        getter = getattr(cls, name).fget
+
+        def refuse(self: Value, value: Any, name: str = name) -> None:
+            raise AttributeError(
+                f"'{name}' is a read-only attribute of Value (and of ctx, which is the "
+                f"output node); store your own data under another name, e.g. "
+                f"ctx.saved_{name}"
+            )
+
+        setattr(cls, name, property(getter, refuse, doc=getter.__doc__))
+
+
 def as_value(x: Any) -> Value:
     """x itself if it is a Value, otherwise a constant Value (requires_grad=False)."""
     if isinstance(x, Value):
@@ -804,18 +800,40 @@ def as_value(x: Any) -> Value:
 
 def _leaf(data: Any, requires_grad: bool, name: str | None) -> Value:
     """A leaf around data that is already canonical (no validation, no copy)."""
-    leaf = _new(Value)
-    leaf._data = data
-    leaf.grad = None
-    leaf.requires_grad = requires_grad
-    leaf.name = name
-    leaf._op = None
-    leaf._parents = ()
-    leaf._saved = ()
-    leaf._g = None
-    leaf._mark = 0
-    leaf._id = next(node_ids)
-    return leaf
+    return _fill(_new(Value), data, requires_grad, None, (), (), name)
+
+
+def _new_node() -> Value:
+    """A node about to be computed: the ctx its operation's ``forward`` receives.
+
+    Only ``_saved`` is set (``save_for_backward`` may replace it); ``_fill`` sets every slot
+    once the forward has returned the data.
+    """
+    node = _new(Value)
+    node._saved = ()
+    return node
+
+
+def _fill(
+    node: Value, data: Any, requires_grad: bool, op: Any, parents: tuple, saved: tuple,
+    name: str | None = None,
+) -> Value:
+    """Set every slot of a new node.  The one place that knows them all: a leaf
+    (``Value.__init__``, constants, ``detach``) and an operation's result
+    (``functions.finish_node``) are made here.  ``Primitive.apply`` writes these lines out,
+    because it runs once per operation of every graph; tests/test_nodes.py checks that
+    every way of making a node sets every slot."""
+    node._data = data
+    node.grad = None
+    node.requires_grad = requires_grad
+    node.name = name
+    node._op = op
+    node._parents = parents
+    node._saved = saved
+    node._pending_grad = None
+    node._visit = 0
+    node._created = next(node_ids)
+    return node
 
 
 def _reduces_nothing(shape: tuple, axis: Any) -> bool:

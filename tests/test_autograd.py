@@ -383,7 +383,7 @@ def test_failed_backward_leaves_no_half_accumulated_state():
     z = Boom.apply(y) + y
     with pytest.raises(ZeroDivisionError):
         z.backward()
-    assert y._g is None and x._g is None
+    assert y._pending_grad is None and x._pending_grad is None
     w = y * 1.0
     w.backward()
     assert x.grad == 3.0

@@ -155,7 +155,7 @@ def test_golden_reused_node_dot_and_trace():
 
 def test_output_is_deterministic_across_fresh_graphs():
     first, second = neuron()["o"], neuron()["o"]
-    assert first._id != second._id  # different nodes, same picture
+    assert first._created != second._created  # different nodes, same picture
     assert mg.to_dot(first, chain_rule=True) == mg.to_dot(second, chain_rule=True)
     assert mg.trace(first) == mg.trace(second)
     assert mg.to_json(first) == mg.to_json(second)

@@ -150,13 +150,13 @@ class Selection:
         # Creation numbers of the shown Values, ascending: a Value's short id is its
         # position here, found by bisection, so a graph of a million Values needs no
         # million-entry dictionary of ids.
-        self._ids = [n._id for n in self.nodes]
+        self._ids = [n._created for n in self.nodes]
 
     def position(self, node: Value) -> int:
         """1 for the first shown Value in forward order, 2 for the next...; 0 if not shown."""
         ids = self._ids
-        i = bisect_left(ids, node._id)
-        if i < len(ids) and ids[i] == node._id and self.nodes[i] is node:
+        i = bisect_left(ids, node._created)
+        if i < len(ids) and ids[i] == node._created and self.nodes[i] is node:
             return i + 1
         return 0
 
@@ -212,7 +212,7 @@ def reachable(roots: tuple[Value, ...]) -> list[Value]:
 
 
 def _creation_order(node: Value) -> int:
-    return node._id
+    return node._created
 
 
 def on_paths(everything: list[Value], inputs: Any, roots: tuple[Value, ...]) -> set[int]:

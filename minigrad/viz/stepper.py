@@ -271,7 +271,7 @@ def backward_steps(
     start = R.seed(root, gradient)
     selection = G.select(root, who="backward_steps", hide_constants=hide_constants)
     order = sorted(
-        (n for n in G.reachable((root,)) if n.requires_grad), key=lambda n: n._id, reverse=True
+        (n for n in G.reachable((root,)) if n.requires_grad), key=lambda n: n._created, reverse=True
     )
     if max_steps is not None and len(order) > max_steps:
         raise ValueError(
