@@ -471,6 +471,7 @@ def _first_output_weights(shape: tuple, given: Any, seed: int) -> Any:
 # ============================================================================ models
 
 
+# The shared keyword arguments spelled out again, as for gradgradcheck.
 def gradcheck_module(
     model: Any,
     loss_fn: Callable[..., Value],
