@@ -20,7 +20,7 @@ import numpy as np
 
 from minigrad.nn import functional as F
 from minigrad.nn import init as initialisers
-from minigrad.nn.convolution import _pair
+from minigrad.nn.convolution import _pair, _pool_window
 from minigrad.nn.layers import _as_float_input, _BatchNorm, _rng, _size
 from minigrad.nn.module import Module
 from minigrad.value import Value
@@ -202,11 +202,9 @@ class MaxPool2d(Module):
         self, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1
     ) -> None:
         super().__init__()
-        self.kernel_size = _pair(kernel_size, "kernel_size", "MaxPool2d", 1)
-        self.stride = (
-            self.kernel_size if stride is None else _pair(stride, "stride", "MaxPool2d", 1)
+        self.kernel_size, self.stride, self.padding = _pool_window(
+            kernel_size, stride, padding, "MaxPool2d"
         )
-        self.padding = _pair(padding, "padding", "MaxPool2d", 0)
         self.dilation = _pair(dilation, "dilation", "MaxPool2d", 1)
 
     def forward(self, x: Any) -> Value:
@@ -231,11 +229,9 @@ class AvgPool2d(Module):
         count_include_pad: bool = True,
     ) -> None:
         super().__init__()
-        self.kernel_size = _pair(kernel_size, "kernel_size", "AvgPool2d", 1)
-        self.stride = (
-            self.kernel_size if stride is None else _pair(stride, "stride", "AvgPool2d", 1)
+        self.kernel_size, self.stride, self.padding = _pool_window(
+            kernel_size, stride, padding, "AvgPool2d"
         )
-        self.padding = _pair(padding, "padding", "AvgPool2d", 0)
         self.count_include_pad = bool(count_include_pad)
 
     def forward(self, x: Any) -> Value:

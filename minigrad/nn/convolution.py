@@ -52,6 +52,8 @@ __all__ = [
 
 
 def _as_input(x: Any, fn: str) -> Value:
+    """A Value from a Value, a list of scalar Values (stacked), a number or an array; the
+    one conversion of every function of ``nn.functional``."""
     if isinstance(x, Value):
         return x
     if isinstance(x, (list, tuple)) and any(isinstance(v, Value) for v in x):
@@ -379,11 +381,17 @@ def fold(
 # ============================================================================ pooling
 
 
-def _pool_geometry(x: Value, kernel_size, stride, padding, dilation, fn: str) -> ConvGeometry:
-    _check_image(x, fn)
+def _pool_window(kernel_size: Any, stride: Any, padding: Any, fn: str) -> tuple:
+    """A pooling window's kernel size, stride (the kernel size when None) and padding, each
+    as a pair; the pooling functions and modules read their arguments with it."""
     kernel = _pair(kernel_size, "kernel_size", fn, 1)
     stride = kernel if stride is None else _pair(stride, "stride", fn, 1)
-    padding = _pair(padding, "padding", fn, 0)
+    return kernel, stride, _pair(padding, "padding", fn, 0)
+
+
+def _pool_geometry(x: Value, kernel_size, stride, padding, dilation, fn: str) -> ConvGeometry:
+    _check_image(x, fn)
+    kernel, stride, padding = _pool_window(kernel_size, stride, padding, fn)
     for p, k in zip(padding, kernel):
         if 2 * p > k:
             raise ValueError(
