@@ -39,11 +39,17 @@ __all__ = [
 ]
 
 
-def _pytorch_uniform(shape: tuple, fan_in: int, gen: np.random.Generator, dtype) -> np.ndarray:
-    """U(-1/√fan_in, 1/√fan_in): PyTorch's default for the weights of Linear and Conv
-    (kaiming_uniform with a = √5, which works out to this bound) and for their biases."""
+def _pytorch_parameters(
+    shape: tuple, fan_in: int, bias: bool, gen: np.random.Generator, dtype
+) -> tuple[Value, Value | None]:
+    """A weight of ``shape`` and (with ``bias``) a bias of shape[0] values, both drawn from
+    U(-1/√fan_in, 1/√fan_in): PyTorch's default for Linear and Conv (kaiming_uniform with
+    a = √5, which works out to this bound)."""
     bound = 1.0 / math.sqrt(fan_in)
-    return gen.uniform(-bound, bound, size=shape).astype(dtype)
+    weight = Value(gen.uniform(-bound, bound, size=shape).astype(dtype))
+    if not bias:
+        return weight, None
+    return weight, Value(gen.uniform(-bound, bound, size=shape[0]).astype(dtype))
 
 
 # ============================================================================ convolution
@@ -90,10 +96,7 @@ class Conv2d(Module):
         gen = _rng(seed, rng, who)
         shape = (out_channels, in_channels // groups) + self.kernel_size
         fan_in = int(np.prod(shape[1:]))
-        self.weight = Value(_pytorch_uniform(shape, fan_in, gen, self.dtype))
-        self.bias = (
-            Value(_pytorch_uniform((out_channels,), fan_in, gen, self.dtype)) if bias else None
-        )
+        self.weight, self.bias = _pytorch_parameters(shape, fan_in, bias, gen, self.dtype)
 
     def _size(self, value: Any, what: str, minimum: int) -> tuple:
         return _pair(value, what, type(self).__name__, minimum)
@@ -171,10 +174,7 @@ class Linear(Module):
         self.dtype = initialisers._check_dtype(dtype)
         gen = _rng(seed, rng, "Linear")
         shape = (out_features, in_features)
-        self.weight = Value(_pytorch_uniform(shape, in_features, gen, self.dtype))
-        self.bias = (
-            Value(_pytorch_uniform((out_features,), in_features, gen, self.dtype)) if bias else None
-        )
+        self.weight, self.bias = _pytorch_parameters(shape, in_features, bias, gen, self.dtype)
 
     def forward(self, x: Any) -> Value:
         x = _as_float_input(x, self.dtype, "Linear")
