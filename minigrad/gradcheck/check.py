@@ -109,6 +109,7 @@ def check_directions(
             if (status == KINK).any():
                 continue  # this direction crosses a kink: draw another
             break
+        # Keyword by keyword, as sweep.py builds its EpsSweep: two records that only look alike.
         results.append(
             InputResult(
                 name=problem.spec.names[i],

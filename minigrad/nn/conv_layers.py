@@ -64,6 +64,8 @@ class Conv2d(Module):
     ``bias=False`` drops the bias.  See ``nn.functional.conv2d`` for the formula.
     """
 
+    # functional.conv2d's arguments, then bias, seed, rng and dtype as every layer here
+    # takes them: alike by design (PyTorch's signatures), the shared work is in the helpers.
     def __init__(
         self,
         in_channels: int,

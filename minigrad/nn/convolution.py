@@ -211,6 +211,7 @@ def conv2d(
     return Conv2d.apply(x, weight, bias, geometry=geometry)
 
 
+# conv2d's arguments spelled out again, as PyTorch's conv1d takes them; the work is conv2d's.
 def conv1d(
     x: Any,
     weight: Any,

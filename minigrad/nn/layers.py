@@ -790,6 +790,8 @@ class Embedding(Module):
     0..num_embeddings-1 (IndexError naming the bad ones otherwise).
     """
 
+    # Sizes, seed/rng and dtype read as Layer and Linear read theirs, with the same helpers:
+    # what repeats is the arguments, not logic to share.
     def __init__(
         self,
         num_embeddings: int,
