@@ -257,6 +257,7 @@ def conv1d(
     return out.reshape(n, o, out.shape[3])
 
 
+# PyTorch's signature, close to conv2d's by design.
 def conv_transpose2d(
     x: Any,
     weight: Any,

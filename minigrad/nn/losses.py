@@ -30,6 +30,9 @@ __all__ = [
 
 
 class _Loss(_Functional):
+    # Each loss below names its function and spells out its settings, as PyTorch's do; so
+    # do the activations of layers.py: the classes are alike by design, the work is shared.
+
     #: a small (input, target) pair the settings are tried on when the module is made
     example: tuple = (np.zeros((2, 3)), np.zeros((2, 3)))
 
