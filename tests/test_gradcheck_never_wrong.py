@@ -19,7 +19,7 @@ import minigrad as mg
 from minigrad import Function, Value
 from minigrad.gradcheck import GradcheckError, GradcheckWarning
 from tests.custom_ops import Square
-from tests.gradcheck_zoo import Log
+from tests.gradcheck_zoo import CachedSquare, Log
 from tests.gradcheck_zoo import LogSafeEpsilon as LogSafe  # 1.3% off at x = 1e-5
 from tests.gradcheck_zoo import Relu as MyRelu
 
@@ -233,29 +233,15 @@ def test_localize_does_not_blame_a_correct_custom_relu_at_its_kink():
     assert [c.status for c in localization.checks if c.op == "Relu"] == ["ok"]
 
 
-class Stale(Function):
-    """x^2 whose backward reads x from a cache on the class, not from ctx: with two
-    nodes, the first one's backward sees the second one's x."""
-
-    cache: dict = {}
-
-    @staticmethod
-    def forward(ctx, x):
-        Stale.cache["x"] = x
-        return x * x
-
-    @staticmethod
-    def backward(ctx, grad):
-        return 2 * grad * Stale.cache["x"]
-
-
 def test_localize_catches_a_stateful_backward():
+    # CachedSquare's backward reads x from a cache on the class, not from ctx: with two
+    # nodes, the first one's backward sees the second one's x.
     x = Value(np.array([0.5, -1.0, 2.0]), name="x")
-    fn = lambda x: (Stale.apply(x) + Stale.apply(x * 3.0)).sum()  # noqa: E731
+    fn = lambda x: (CachedSquare.apply(x) + CachedSquare.apply(x * 3.0)).sum()  # noqa: E731
     report = mg.gradcheck(fn, x, raise_exception=False)
     assert not report.passed
     culprit = report.localize().culprit
-    assert culprit is not None and culprit.op == "Stale"
+    assert culprit is not None and culprit.op == "CachedSquare"
     assert "depends on state outside ctx" in culprit.detail
 
 
