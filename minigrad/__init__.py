@@ -49,6 +49,8 @@ from minigrad.viz import (
 
 __version__ = "0.1.0"
 
+# Every public name, spelled out rather than gathered from the subpackages' own lists: this
+# is where a reader (and ruff, and an editor) finds them all, so some names stand twice.
 __all__ = [
     "numerical_grad",
     "gradcheck",

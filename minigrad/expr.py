@@ -85,7 +85,8 @@ def _binary(name: str) -> Callable[[Value, Value], Value]:
     return apply
 
 
-#: Functions composed of primitives (or with a reader-specific signature), by name.
+#: Functions composed of primitives (or with a reader-specific signature), by name.  One
+#: row a function: the rows look alike because this is a table.
 _COMPOSED: dict[str, FunctionSpec] = {
     "tanh": FunctionSpec(lambda x: x.tanh(), False, "hyperbolic tangent"),
     "exp": FunctionSpec(lambda x: x.exp(), False, "e to the power x"),

@@ -563,7 +563,7 @@ class AdamW(Adam):
         lr: float = 1e-3,
         betas: tuple[float, float] = (0.9, 0.999),
         eps: float = 1e-8,
-        weight_decay: float = 1e-2,
+        weight_decay: float = 1e-2,  # Adam's signature again, for this default (PyTorch's)
         amsgrad: bool = False,
         *,
         maximize: bool = False,

@@ -51,6 +51,27 @@ class Case:
     second: bool = True  # whether second derivatives are compared (False: piecewise linear)
 
 
+def case_arrays(
+    case: Case, shapes: list, rng: np.random.Generator, low: float = 0.5
+) -> list[np.ndarray]:
+    """Random float64 inputs of ``shapes`` in ``case.domain``: |a| in [low, 1.5), either
+    sign (so away from 0), then made positive, shrunk inside (-1, 1), moved off the grid
+    of integers and half-integers, or spread 0.37 apart (no ties), as the domain asks."""
+    arrays = []
+    for s in shapes:
+        a = rng.uniform(low, 1.5, size=s) * rng.choice([-1.0, 1.0], size=s)
+        if case.domain == "positive":
+            a = np.abs(a)
+        elif case.domain == "unit":  # for arcsin and arccos
+            a = a * 0.6
+        elif case.domain == "offgrid":
+            a = np.floor(a) + 0.1 + 0.3 * (a - np.floor(a))
+        elif case.domain == "distinct":
+            a = rng.permutation(int(np.prod(s))).reshape(s) * 0.37 + 0.01 * a
+        arrays.append(a)
+    return arrays
+
+
 CASES = [
     Case("add", lambda a, b: a + b, 2, (F.Add,), torch=lambda t, a, b: a + b),
     Case("radd", lambda a: 2.5 + a, 1, (F.Add,), torch=lambda t, a: 2.5 + a),

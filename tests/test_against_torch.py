@@ -17,7 +17,7 @@ import pytest
 
 import minigrad as mg
 from minigrad import Value
-from tests.ops import CASES, Case
+from tests.ops import CASES, Case, case_arrays
 
 torch = pytest.importorskip("torch")
 
@@ -44,23 +44,6 @@ def _shape_sets(case: Case) -> list[tuple[str, list[tuple]]]:
         ("0-d-with-array", [()] + [(2, 3)] * (case.arity - 1)),
         ("empty", [(0, 3)] + [(3,)] * (case.arity - 1)),
     ]
-
-
-def _arrays(case: Case, shapes: list[tuple], seed: int) -> list[np.ndarray]:
-    rng = np.random.default_rng(seed)
-    arrays = []
-    for s in shapes:
-        a = rng.uniform(0.3, 1.5, size=s) * rng.choice([-1.0, 1.0], size=s)
-        if case.domain == "positive":
-            a = np.abs(a) + 0.2
-        elif case.domain == "unit":  # inside (-1, 1), for arcsin and arccos
-            a = a * 0.6
-        elif case.domain == "offgrid":
-            a = np.floor(a) + 0.1 + 0.3 * (a - np.floor(a))
-        elif case.domain == "distinct":
-            a = rng.permutation(int(np.prod(s))).reshape(s) * 0.37 + 0.01 * a
-        arrays.append(a)
-    return arrays
 
 
 def _minigrad(case: Case, arrays: list[np.ndarray], dtype: type):
@@ -137,7 +120,7 @@ _PARAMS = [
 
 @pytest.mark.parametrize("case, label, shapes, dtype", _PARAMS)
 def test_matches_pytorch(case: Case, label: str, shapes: list, dtype: type):
-    arrays = _arrays(case, shapes, seed=len(case.name))
+    arrays = case_arrays(case, shapes, np.random.default_rng(len(case.name)), low=0.3)
     try:
         t_out, t_grads, t_second = _torch(case, arrays, dtype)
     except (RuntimeError, IndexError) as error:  # PyTorch refuses (max of nothing): so must we

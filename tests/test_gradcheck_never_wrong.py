@@ -19,7 +19,7 @@ import minigrad as mg
 from minigrad import Function, Value
 from minigrad.gradcheck import GradcheckError, GradcheckWarning
 from tests.custom_ops import Square
-from tests.gradcheck_zoo import Log
+from tests.gradcheck_zoo import CachedSquare, Log, PowerOfTwoRoundedLn2
 from tests.gradcheck_zoo import LogSafeEpsilon as LogSafe  # 1.3% off at x = 1e-5
 from tests.gradcheck_zoo import Relu as MyRelu
 
@@ -144,13 +144,8 @@ def test_the_sweep_marks_eps_that_leave_the_domain_and_goes_on():
 # ---------------------------------------------------------------------------- item 5
 
 
-class NanAtZero(Function):
+class NanAtZero(Square):
     """x^2 whose backward computes 2 x as 2 x^2 / x: NaN at 0, where f is fine."""
-
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return x * x
 
     @staticmethod
     def backward(ctx, grad):
@@ -233,29 +228,15 @@ def test_localize_does_not_blame_a_correct_custom_relu_at_its_kink():
     assert [c.status for c in localization.checks if c.op == "Relu"] == ["ok"]
 
 
-class Stale(Function):
-    """x^2 whose backward reads x from a cache on the class, not from ctx: with two
-    nodes, the first one's backward sees the second one's x."""
-
-    cache: dict = {}
-
-    @staticmethod
-    def forward(ctx, x):
-        Stale.cache["x"] = x
-        return x * x
-
-    @staticmethod
-    def backward(ctx, grad):
-        return 2 * grad * Stale.cache["x"]
-
-
 def test_localize_catches_a_stateful_backward():
+    # CachedSquare's backward reads x from a cache on the class, not from ctx: with two
+    # nodes, the first one's backward sees the second one's x.
     x = Value(np.array([0.5, -1.0, 2.0]), name="x")
-    fn = lambda x: (Stale.apply(x) + Stale.apply(x * 3.0)).sum()  # noqa: E731
+    fn = lambda x: (CachedSquare.apply(x) + CachedSquare.apply(x * 3.0)).sum()  # noqa: E731
     report = mg.gradcheck(fn, x, raise_exception=False)
     assert not report.passed
     culprit = report.localize().culprit
-    assert culprit is not None and culprit.op == "Stale"
+    assert culprit is not None and culprit.op == "CachedSquare"
     assert "depends on state outside ctx" in culprit.detail
 
 
@@ -307,24 +288,11 @@ def test_localize_describes_a_read_only_gradient():
 # ---------------------------------------------------------------------------- item 7
 
 
-class PowerOfTwo(Function):
-    """2^x, whose backward writes ln 2 as 0.6931: 7e-5 relative off."""
-
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return np.exp2(x)
-
-    @staticmethod
-    def backward(ctx, grad):
-        (x,) = ctx.saved_tensors
-        return grad * np.exp2(x) * 0.6931
-
-
 def test_the_defaults_catch_a_small_relative_bug():
+    # 2^x, whose backward writes ln 2 as 0.6931: 7e-5 relative off
     x = Value(np.array([0.3, -1.2, 2.5]), name="x")
     with pytest.raises(GradcheckError) as info:
-        mg.gradcheck(lambda x: PowerOfTwo.apply(x).sum(), x)
+        mg.gradcheck(lambda x: PowerOfTwoRoundedLn2.apply(x).sum(), x)
     report = info.value.report
     assert report["x"].n_failed == 3
     assert "analytic = 0.99993" in report["x"].diagnosis  # 0.6931 / ln 2 = 0.999932

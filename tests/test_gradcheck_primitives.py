@@ -21,7 +21,7 @@ import minigrad as mg
 from minigrad import Value
 from minigrad import functions as F
 from minigrad.gradcheck import GradcheckError
-from tests.ops import CASES, Case
+from tests.ops import CASES, Case, case_arrays
 from tests.reference import central_difference
 
 # ============================================================================ wrong rules
@@ -618,19 +618,7 @@ def _case_arrays(case: Case, rng: np.random.Generator) -> list[np.ndarray]:
         shapes = [(3, 4)] * case.arity
     else:
         shapes = [(2, 3), (3,)][: case.arity]
-    arrays = []
-    for s in shapes:
-        a = rng.uniform(0.5, 1.5, size=s) * rng.choice([-1.0, 1.0], size=s)
-        if case.domain == "positive":
-            a = np.abs(a)
-        elif case.domain == "unit":
-            a = a * 0.6
-        elif case.domain == "offgrid":
-            a = np.floor(a) + 0.1 + 0.3 * (a - np.floor(a))
-        elif case.domain == "distinct":
-            a = rng.permutation(int(np.prod(s))).reshape(s) * 0.37 + 0.01 * a
-        arrays.append(a)
-    return arrays
+    return case_arrays(case, shapes, rng)
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)

@@ -97,28 +97,36 @@ CONFIGS = [
 ]
 
 
-@pytest.mark.parametrize("name, kwargs", CONFIGS)
-def test_matches_torch_step_by_step(name, kwargs):
+def steps_match_torch(name: str, kwargs: dict, steps: int) -> None:
+    """``steps`` steps of ``optim.<name>(**kwargs)`` training a small MLP leave every
+    parameter where ``torch.optim.<name>`` leaves it (skipped without torch); test_optim_more
+    uses it too."""
     torch = pytest.importorskip("torch")
     x, t = _problem()
     model = nn.MLP(3, [5, 3], activation="tanh", seed=1)
     ours = getattr(optim, name)(model.parameters(), **kwargs)
     tparams = [torch.tensor(p.data, requires_grad=True) for p in model.parameters()]
     theirs = getattr(torch.optim, name)(tparams, **kwargs)
+    sign = -1.0 if kwargs.get("maximize") else 1.0  # maximize the negated loss: same descent
 
     def torch_loss():
         h = torch.tanh(torch.tensor(x) @ tparams[0] + tparams[1])
         return torch.nn.functional.cross_entropy(h @ tparams[2] + tparams[3], torch.tensor(t))
 
-    for _ in range(10):
+    for _ in range(steps):
         ours.zero_grad()
-        F.cross_entropy(model(x), t).backward()
+        (F.cross_entropy(model(x), t) * sign).backward()
         ours.step()
         theirs.zero_grad()
-        torch_loss().backward()
+        (torch_loss() * sign).backward()
         theirs.step()
         for p, tp in zip(model.parameters(), tparams):
-            assert np.allclose(p.data, tp.detach().numpy(), rtol=1e-10, atol=1e-12)
+            np.testing.assert_allclose(p.data, tp.detach().numpy(), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("name, kwargs", CONFIGS)
+def test_matches_torch_step_by_step(name, kwargs):
+    steps_match_torch(name, kwargs, steps=10)
 
 
 def test_clip_grad_norm_matches_torch():

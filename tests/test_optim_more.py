@@ -10,14 +10,8 @@ import numpy as np
 import pytest
 
 from minigrad import Value, nn, optim
-from minigrad.nn import functional as F
 from minigrad.train import fit
-
-
-def _problem(seed=0):
-    rng = np.random.default_rng(seed)
-    return rng.normal(size=(12, 3)), rng.integers(0, 3, size=12)
-
+from tests.test_optim import steps_match_torch
 
 CONFIGS = [
     ("RMSprop", dict(lr=0.01)),
@@ -37,27 +31,7 @@ CONFIGS = [
 
 @pytest.mark.parametrize("name, kwargs", CONFIGS, ids=str)
 def test_matches_torch_step_by_step(name, kwargs):
-    torch = pytest.importorskip("torch")
-    x, t = _problem()
-    model = nn.MLP(3, [5, 3], activation="tanh", seed=1)
-    ours = getattr(optim, name)(model.parameters(), **kwargs)
-    tparams = [torch.tensor(p.data, requires_grad=True) for p in model.parameters()]
-    theirs = getattr(torch.optim, name)(tparams, **kwargs)
-    sign = -1.0 if kwargs.get("maximize") else 1.0  # maximize the negated loss: same descent
-
-    def torch_loss():
-        h = torch.tanh(torch.tensor(x) @ tparams[0] + tparams[1])
-        return torch.nn.functional.cross_entropy(h @ tparams[2] + tparams[3], torch.tensor(t))
-
-    for _ in range(25):
-        ours.zero_grad()
-        (F.cross_entropy(model(x), t) * sign).backward()
-        ours.step()
-        theirs.zero_grad()
-        (torch_loss() * sign).backward()
-        theirs.step()
-        for p, tp in zip(model.parameters(), tparams):
-            np.testing.assert_allclose(p.data, tp.detach().numpy(), rtol=1e-10, atol=1e-12)
+    steps_match_torch(name, kwargs, steps=25)
 
 
 def test_rmsprop_and_adagrad_by_hand():

@@ -11,7 +11,7 @@ from hypothesis.extra import numpy as hnp
 import minigrad as mg
 from minigrad import Value
 from minigrad import functions as F
-from tests.ops import CASES, Case
+from tests.ops import CASES, Case, case_arrays
 from tests.reference import central_difference
 
 SHAPE = hnp.array_shapes(min_dims=0, max_dims=3, min_side=1, max_side=3)
@@ -99,19 +99,7 @@ def test_gradient_matches_central_differences(case: Case, data):
 def test_float32_stays_float32(case: Case):
     rng = np.random.default_rng(0)
     shapes = case.fixed if case.shapes == "fixed" else [(2, 3)] * case.arity
-    arrays = []
-    for s in shapes:
-        a = rng.uniform(0.5, 1.5, size=s) * rng.choice([-1, 1], size=s)
-        if case.domain == "positive":
-            a = np.abs(a)
-        if case.domain == "unit":
-            a = a * 0.6
-        if case.domain == "offgrid":
-            a = np.floor(a) + 0.1 + 0.3 * (a - np.floor(a))
-        if case.domain == "distinct":
-            a = a + np.arange(a.size).reshape(s)
-        arrays.append(np.asarray(a, dtype=np.float32))
-    values = [Value(a) for a in arrays]
+    values = [Value(a.astype(np.float32)) for a in case_arrays(case, shapes, rng)]
     out = case.fn(*values)
     assert out.dtype == np.float32, f"{case.name} promoted float32 to {out.dtype}"
     out.sum().backward()
@@ -125,10 +113,7 @@ def test_float32_stays_float32_under_create_graph(case: Case):
     once made them float64)."""
     rng = np.random.default_rng(1)
     shapes = case.fixed if case.shapes == "fixed" else [(2, 3)] * case.arity
-    arrays = [rng.uniform(0.5, 1.5, size=s) for s in shapes]
-    if case.domain == "distinct":
-        arrays = [a + np.arange(a.size).reshape(a.shape) for a in arrays]
-    values = [Value(np.asarray(a, dtype=np.float32)) for a in arrays]
+    values = [Value(a.astype(np.float32)) for a in case_arrays(case, shapes, rng)]
     grads = mg.grad(case.fn(*values).sum(), values, create_graph=True, allow_unused=True)
     for g in grads:
         assert g is None or g.dtype == np.float32, f"{case.name}: first derivative {g.dtype}"

@@ -25,6 +25,7 @@ from minigrad.data.utils import (
     train_test_split,
 )
 
+# Spelled out, as in minigrad/__init__.py (utils.py lists some of the same names).
 __all__ = [
     "linear",
     "moons",

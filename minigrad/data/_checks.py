@@ -9,6 +9,8 @@ from typing import Any
 import numpy as np
 
 
+# nn.init.make_rng reads a seed the same way, but not under the same contract: there None
+# means fresh entropy, here it is refused; and the data package never imports nn.
 def rng_from(seed: Any, where: str) -> np.random.Generator:
     """A numpy Generator from an integer seed or an existing Generator.
 

@@ -165,6 +165,8 @@ def circles(
     return _finish([outer, inner], noise, rng)
 
 
+# n_samples, the shape of the problem, noise and seed, in that order, as in every generator
+# here: the signatures are alike by design.
 def spirals(
     n_samples: int = 300,
     *,

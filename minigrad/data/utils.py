@@ -347,6 +347,7 @@ class DataLoader:
         )
 
 
+# DataLoader's arguments spelled out again, so that help(batches) shows them.
 def batches(
     X: Any,
     y: Any = None,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -108,6 +109,7 @@ def check_directions(
             if (status == KINK).any():
                 continue  # this direction crosses a kink: draw another
             break
+        # Keyword by keyword, as sweep.py builds its EpsSweep: two records that only look alike.
         results.append(
             InputResult(
                 name=problem.spec.names[i],
@@ -141,34 +143,43 @@ def run_checks(
     return check_elements(problem, analytic, eps, method, tol, refine)
 
 
+@dataclass(frozen=True)
+class Options:
+    """The checked arguments that gradcheck, gradgradcheck and gradcheck_module share."""
+
+    eps: float
+    tol: Tolerance
+    method: str
+    fast: bool
+    seed: int
+    raise_exception: bool
+    localize: bool
+
+
 def run(
     spec: Spec,
-    *,
-    title: str,
-    eps: float,
-    tol: Tolerance,
-    method: str,
-    fast: bool,
-    raise_exception: bool,
-    localize: bool,
+    options: Options,
     notes: list[str] | None = None,
     attributes: dict | None = None,
 ) -> GradcheckReport:
-    """Run one check of ``spec`` and build its report (raise on failure if asked)."""
+    """Run one check of ``spec`` and build its report (raise on failure if asked); the
+    report's title is the public function that asked, ``spec.caller``."""
     with workspace(spec) as issued:
         problem = Problem(spec)
         problem.start()
         analytic = problem.analytic()
-        if method == "complex-step":
+        if options.method == "complex-step":
             problem.require_complex_support()
-        results = run_checks(problem, analytic, eps, method, tol, fast)
+        results = run_checks(
+            problem, analytic, options.eps, options.method, options.tol, options.fast
+        )
     report = GradcheckReport(
-        title=title,
+        title=spec.caller,
         inputs=results,
-        method=method,
-        eps=eps,
-        tolerance=tol,
-        mode="fast" if fast else ("jacobian" if spec.jacobian else "full"),
+        method=options.method,
+        eps=options.eps,
+        tolerance=options.tol,
+        mode="fast" if options.fast else ("jacobian" if spec.jacobian else "full"),
         spec=spec,
         warnings=issued,
         notes=notes,
@@ -176,22 +187,31 @@ def run(
     )
     for key, value in (attributes or {}).items():
         setattr(report, key, value)
-    if not report.passed and localize:
+    if not report.passed and options.localize:
         report.localize()
-    if not report.passed and raise_exception:
+    if not report.passed and options.raise_exception:
         raise GradcheckError(report)
     return report
 
 
 def _check_options(
-    caller: str, eps: Any, atol: Any, rtol: Any, method: Any, fast: Any, seed: Any
-) -> tuple[float, Tolerance, str, bool, int]:
+    caller: str,
+    eps: Any,
+    atol: Any,
+    rtol: Any,
+    method: Any,
+    fast: Any,
+    seed: Any,
+    raise_exception: bool,
+    localize: bool,
+) -> Options:
     method = check_method(method, caller)
     eps = check_eps(eps, caller)
     tol = Tolerance.from_arguments(*check_tolerances(atol, rtol, caller))
     if not isinstance(fast, (bool, np.bool_)):
         raise TypeError(f"{caller}: fast must be True or False, got {fast!r}")
-    return eps, tol, method, bool(fast), make_seed(seed, caller)
+    seed = make_seed(seed, caller)
+    return Options(eps, tol, method, bool(fast), seed, bool(raise_exception), bool(localize))
 
 
 # ============================================================================ public API
@@ -301,7 +321,7 @@ def gradcheck(
     """
     caller = "gradcheck"
     check_callable(fn, caller)
-    eps, tol, method, fast, seed = _check_options(caller, eps, atol, rtol, method, fast, seed)
+    options = _check_options(caller, eps, atol, rtol, method, fast, seed, raise_exception, localize)
     notes = None
     if grad is not None:
         fn, inputs = hand_written(fn, grad, inputs, caller)
@@ -310,7 +330,7 @@ def gradcheck(
             "against finite differences of fn"
         ]
     inputs = check_inputs(inputs, caller)
-    if fast and jacobian:
+    if options.fast and jacobian:
         raise ValueError(
             "gradcheck: fast=True checks one projection v^T J u per input; jacobian=True needs "
             "the full mode (fast=False)"
@@ -320,23 +340,15 @@ def gradcheck(
         inputs,
         default_names(inputs),
         caller,
-        seed=seed,
+        seed=options.seed,
         jacobian=bool(jacobian),
         output_weights=output_weights,
     )
-    return run(
-        spec,
-        title="gradcheck",
-        eps=eps,
-        tol=tol,
-        method=method,
-        fast=fast,
-        raise_exception=raise_exception,
-        localize=localize,
-        notes=notes,
-    )
+    return run(spec, options, notes)
 
 
+# gradcheck's keyword arguments again, on purpose: each public function spells out its
+# own, so that help() and editors show them; the work itself is shared in run().
 def gradgradcheck(
     fn: Callable[..., Value],
     *inputs: Value,
@@ -367,15 +379,15 @@ def gradgradcheck(
     """
     caller = "gradgradcheck"
     check_callable(fn, caller)
-    eps, tol, method, fast, seed = _check_options(caller, eps, atol, rtol, method, fast, seed)
-    if method == "complex-step":
+    options = _check_options(caller, eps, atol, rtol, method, fast, seed, raise_exception, localize)
+    if options.method == "complex-step":
         raise ValueError(
             "gradgradcheck: method='complex-step' would have to carry complex numbers through "
             "the backward pass, where the engine creates new Values, and Values hold only real "
             "data; use method='central' or 'five-point'"
         )
     inputs = check_inputs(inputs, caller)
-    weights = _grad_weights(grad_weights, inputs, seed)
+    weights = _grad_weights(grad_weights, inputs, options.seed)
     first_weights: dict[str, Any] = {}
 
     def first_derivatives(*xs: Value) -> Value:
@@ -386,7 +398,7 @@ def gradgradcheck(
             if not out.requires_grad:
                 return Value(0.0, requires_grad=False)
             if "v" not in first_weights:
-                first_weights["v"] = _first_output_weights(out.shape, output_weights, seed)
+                first_weights["v"] = _first_output_weights(out.shape, output_weights, options.seed)
             grads = autograd_grad(
                 out, list(xs), grad_outputs=first_weights["v"], create_graph=True,
                 allow_unused=True,
@@ -405,17 +417,11 @@ def gradgradcheck(
         default_names(inputs),
         caller,
         fn_label="fn",
-        seed=seed,
+        seed=options.seed,
     )
     return run(
         spec,
-        title="gradgradcheck",
-        eps=eps,
-        tol=tol,
-        method=method,
-        fast=fast,
-        raise_exception=raise_exception,
-        localize=localize,
+        options,
         notes=[
             "checked: d/dx of sum_i <dfn/dx_i, w_i> for fixed random w_i (a Hessian-vector "
             "product); analytic through create_graph=True"
@@ -466,6 +472,7 @@ def _first_output_weights(shape: tuple, given: Any, seed: int) -> Any:
 # ============================================================================ models
 
 
+# The shared keyword arguments spelled out again, as for gradgradcheck.
 def gradcheck_module(
     model: Any,
     loss_fn: Callable[..., Value],
@@ -503,7 +510,7 @@ def gradcheck_module(
                 f"{type(model).__name__} has no {method_name}()"
             )
     check_callable(loss_fn, caller, what="loss_fn")
-    eps, tol, method, fast, seed = _check_options(caller, eps, atol, rtol, method, fast, seed)
+    options = _check_options(caller, eps, atol, rtol, method, fast, seed, raise_exception, localize)
     names, params, notes = _model_parameters(model)
     modules = list(model.named_modules())
     training = [(name, m) for name, m in modules if bool(getattr(m, "training", False))]
@@ -533,19 +540,13 @@ def gradcheck_module(
         names,
         caller,
         fn_label="loss_fn(model, *batch)",
-        seed=seed,
+        seed=options.seed,
         context=lambda: eval_mode(model),
     )
     return run(
         spec,
-        title="gradcheck_module",
-        eps=eps,
-        tol=tol,
-        method=method,
-        fast=fast,
-        raise_exception=raise_exception,
-        localize=localize,
-        notes=notes,
+        options,
+        notes,
         attributes={"switched_to_eval": switched, "dropout_layers": dropouts},
     )
 

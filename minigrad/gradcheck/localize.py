@@ -507,6 +507,8 @@ def _persistent_kink(
     return gaps[0] > atol and all(0.3 * gaps[0] <= gap <= 3 * gaps[0] for gap in gaps[1:])
 
 
+# The arguments of _elementwise, and its result tuple: the caller picks one or the other
+# by the input's size, so the two are alike by design (element by element, or one direction).
 def _directional(
     objective: Any,
     base: list,

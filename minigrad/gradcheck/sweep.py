@@ -477,6 +477,8 @@ def _skipped_text(eps: np.ndarray, causes: list[str]) -> str:
     return out
 
 
+# The same as plots._figure: one should call the other, but plots.py is being reworked on
+# another branch (issue 18); merge them when that lands.
 def _new_figure(path: Any, figsize: tuple[float, float]) -> Any:
     """A pyplot figure to show, or (with ``path``) a bare Agg-backed Figure to save."""
     if path is None:

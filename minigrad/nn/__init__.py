@@ -75,6 +75,8 @@ from minigrad.nn.losses import (
 from minigrad.nn.models import DIGITS_CNN_RECIPE, digits_cnn
 from minigrad.nn.module import Module, Sequential
 
+# Spelled out, as in minigrad/__init__.py: the submodules list the same names, but this is
+# the one list that holds them all.
 __all__ = [
     "Module",
     "Sequential",

@@ -20,7 +20,7 @@ import numpy as np
 
 from minigrad.nn import functional as F
 from minigrad.nn import init as initialisers
-from minigrad.nn.convolution import _pair
+from minigrad.nn.convolution import _pair, _pool_window
 from minigrad.nn.layers import _as_float_input, _BatchNorm, _rng, _size
 from minigrad.nn.module import Module
 from minigrad.value import Value
@@ -39,11 +39,17 @@ __all__ = [
 ]
 
 
-def _pytorch_uniform(shape: tuple, fan_in: int, gen: np.random.Generator, dtype) -> np.ndarray:
-    """U(-1/√fan_in, 1/√fan_in): PyTorch's default for the weights of Linear and Conv
-    (kaiming_uniform with a = √5, which works out to this bound) and for their biases."""
+def _pytorch_parameters(
+    shape: tuple, fan_in: int, bias: bool, gen: np.random.Generator, dtype
+) -> tuple[Value, Value | None]:
+    """A weight of ``shape`` and (with ``bias``) a bias of shape[0] values, both drawn from
+    U(-1/√fan_in, 1/√fan_in): PyTorch's default for Linear and Conv (kaiming_uniform with
+    a = √5, which works out to this bound)."""
     bound = 1.0 / math.sqrt(fan_in)
-    return gen.uniform(-bound, bound, size=shape).astype(dtype)
+    weight = Value(gen.uniform(-bound, bound, size=shape).astype(dtype))
+    if not bias:
+        return weight, None
+    return weight, Value(gen.uniform(-bound, bound, size=shape[0]).astype(dtype))
 
 
 # ============================================================================ convolution
@@ -58,6 +64,8 @@ class Conv2d(Module):
     ``bias=False`` drops the bias.  See ``nn.functional.conv2d`` for the formula.
     """
 
+    # functional.conv2d's arguments, then bias, seed, rng and dtype as every layer here
+    # takes them: alike by design (PyTorch's signatures), the shared work is in the helpers.
     def __init__(
         self,
         in_channels: int,
@@ -90,10 +98,7 @@ class Conv2d(Module):
         gen = _rng(seed, rng, who)
         shape = (out_channels, in_channels // groups) + self.kernel_size
         fan_in = int(np.prod(shape[1:]))
-        self.weight = Value(_pytorch_uniform(shape, fan_in, gen, self.dtype))
-        self.bias = (
-            Value(_pytorch_uniform((out_channels,), fan_in, gen, self.dtype)) if bias else None
-        )
+        self.weight, self.bias = _pytorch_parameters(shape, fan_in, bias, gen, self.dtype)
 
     def _size(self, value: Any, what: str, minimum: int) -> tuple:
         return _pair(value, what, type(self).__name__, minimum)
@@ -171,10 +176,7 @@ class Linear(Module):
         self.dtype = initialisers._check_dtype(dtype)
         gen = _rng(seed, rng, "Linear")
         shape = (out_features, in_features)
-        self.weight = Value(_pytorch_uniform(shape, in_features, gen, self.dtype))
-        self.bias = (
-            Value(_pytorch_uniform((out_features,), in_features, gen, self.dtype)) if bias else None
-        )
+        self.weight, self.bias = _pytorch_parameters(shape, in_features, bias, gen, self.dtype)
 
     def forward(self, x: Any) -> Value:
         x = _as_float_input(x, self.dtype, "Linear")
@@ -202,11 +204,9 @@ class MaxPool2d(Module):
         self, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1
     ) -> None:
         super().__init__()
-        self.kernel_size = _pair(kernel_size, "kernel_size", "MaxPool2d", 1)
-        self.stride = (
-            self.kernel_size if stride is None else _pair(stride, "stride", "MaxPool2d", 1)
+        self.kernel_size, self.stride, self.padding = _pool_window(
+            kernel_size, stride, padding, "MaxPool2d"
         )
-        self.padding = _pair(padding, "padding", "MaxPool2d", 0)
         self.dilation = _pair(dilation, "dilation", "MaxPool2d", 1)
 
     def forward(self, x: Any) -> Value:
@@ -231,11 +231,9 @@ class AvgPool2d(Module):
         count_include_pad: bool = True,
     ) -> None:
         super().__init__()
-        self.kernel_size = _pair(kernel_size, "kernel_size", "AvgPool2d", 1)
-        self.stride = (
-            self.kernel_size if stride is None else _pair(stride, "stride", "AvgPool2d", 1)
+        self.kernel_size, self.stride, self.padding = _pool_window(
+            kernel_size, stride, padding, "AvgPool2d"
         )
-        self.padding = _pair(padding, "padding", "AvgPool2d", 0)
         self.count_include_pad = bool(count_include_pad)
 
     def forward(self, x: Any) -> Value:

@@ -52,6 +52,8 @@ __all__ = [
 
 
 def _as_input(x: Any, fn: str) -> Value:
+    """A Value from a Value, a list of scalar Values (stacked), a number or an array; the
+    one conversion of every function of ``nn.functional``."""
     if isinstance(x, Value):
         return x
     if isinstance(x, (list, tuple)) and any(isinstance(v, Value) for v in x):
@@ -209,6 +211,7 @@ def conv2d(
     return Conv2d.apply(x, weight, bias, geometry=geometry)
 
 
+# conv2d's arguments spelled out again, as PyTorch's conv1d takes them; the work is conv2d's.
 def conv1d(
     x: Any,
     weight: Any,
@@ -254,6 +257,7 @@ def conv1d(
     return out.reshape(n, o, out.shape[3])
 
 
+# PyTorch's signature, close to conv2d's by design.
 def conv_transpose2d(
     x: Any,
     weight: Any,
@@ -379,11 +383,17 @@ def fold(
 # ============================================================================ pooling
 
 
-def _pool_geometry(x: Value, kernel_size, stride, padding, dilation, fn: str) -> ConvGeometry:
-    _check_image(x, fn)
+def _pool_window(kernel_size: Any, stride: Any, padding: Any, fn: str) -> tuple:
+    """A pooling window's kernel size, stride (the kernel size when None) and padding, each
+    as a pair; the pooling functions and modules read their arguments with it."""
     kernel = _pair(kernel_size, "kernel_size", fn, 1)
     stride = kernel if stride is None else _pair(stride, "stride", fn, 1)
-    padding = _pair(padding, "padding", fn, 0)
+    return kernel, stride, _pair(padding, "padding", fn, 0)
+
+
+def _pool_geometry(x: Value, kernel_size, stride, padding, dilation, fn: str) -> ConvGeometry:
+    _check_image(x, fn)
+    kernel, stride, padding = _pool_window(kernel_size, stride, padding, fn)
     for p, k in zip(padding, kernel):
         if 2 * p > k:
             raise ValueError(

@@ -27,7 +27,8 @@ from minigrad.functions import (
     stack,
     where,
 )
-from minigrad.value import Value, as_value
+from minigrad.nn.convolution import _as_input
+from minigrad.value import Value
 
 #: .max() without numpy's Python wrapper, for the once-per-step target check.
 _maximum_reduce = np.maximum.reduce
@@ -110,18 +111,6 @@ def affine(x: Any, W: Any, b: Any = None) -> Value:
 # ============================================================================ helpers
 
 
-def _as_input(x: Any, fn: str) -> Value:
-    """A Value from a Value, a list of scalar Values (stacked), a number or an array."""
-    if isinstance(x, Value):
-        return x
-    if isinstance(x, (list, tuple)) and any(isinstance(v, Value) for v in x):
-        return stack(list(x))
-    try:
-        return as_value(x)
-    except (TypeError, ValueError) as error:
-        raise type(error)(f"{fn}: {error}") from None
-
-
 def _as_target(target: Any, like: Value, fn: str) -> Value:
     """The target as a Value; plain data takes the prediction's dtype (no float64
     promotion of a float32 model)."""
@@ -136,6 +125,15 @@ def _as_target(target: Any, like: Value, fn: str) -> Value:
     if like.dtype != np.float64:
         data = np.asarray(data, dtype=like.dtype)
     return Value(data, requires_grad=False)
+
+
+def _with_target(input: Any, target: Any, fn: str) -> tuple[Value, Value]:
+    """A loss's input and target as Values of one shape (plain target data in the input's
+    dtype), or the error that says what is wrong with them."""
+    input = _as_input(input, fn)
+    target = _as_target(target, input, fn)
+    _check_same_shape(input, target, fn)
+    return input, target
 
 
 def _check_same_shape(input: Value, target: Value, fn: str) -> None:
@@ -553,9 +551,7 @@ def binary_cross_entropy_with_logits(
     """
     fn = "binary_cross_entropy_with_logits"
     _check_reduction(reduction, fn)
-    logits = _as_input(logits, fn)
-    targets = _as_target(targets, logits, fn)
-    _check_same_shape(logits, targets, fn)
+    logits, targets = _with_target(logits, targets, fn)
     _check_unit_interval(targets.data, fn, "targets")
     if weight is None and pos_weight is None:
         return _reduce(BinaryCrossEntropyWithLogits.apply(logits, targets), reduction)
@@ -583,9 +579,7 @@ def binary_cross_entropy(
     """
     fn = "binary_cross_entropy"
     _check_reduction(reduction, fn)
-    input = _as_input(input, fn)
-    target = _as_target(target, input, fn)
-    _check_same_shape(input, target, fn)
+    input, target = _with_target(input, target, fn)
     _check_unit_interval(input.data, fn, "input (probabilities)")
     _check_unit_interval(target.data, fn, "targets")
     log_p, log_not_p = _clamped_log(input), _clamped_log(1.0 - input)
@@ -637,9 +631,7 @@ def hinge_loss(scores: Any, targets: Any, margin: float = 1.0, reduction: str = 
     """
     fn = "hinge_loss"
     _check_reduction(reduction, fn)
-    scores = _as_input(scores, fn)
-    targets = _as_target(targets, scores, fn)
-    _check_same_shape(scores, targets, fn)
+    scores, targets = _with_target(scores, targets, fn)
     y = np.asarray(targets.data)
     bad = y[(y != 1) & (y != -1)]
     if bad.size:
@@ -660,9 +652,7 @@ def mse_loss(input: Any, target: Any, reduction: str = "mean") -> Value:
     differentiated any number of times (the curvature helper relies on that).
     """
     _check_reduction(reduction, "mse_loss")
-    input = _as_input(input, "mse_loss")
-    target = _as_target(target, input, "mse_loss")
-    _check_same_shape(input, target, "mse_loss")
+    input, target = _with_target(input, target, "mse_loss")
     diff = input - target
     return _reduce(diff * diff, reduction)
 
@@ -673,9 +663,7 @@ def l1_loss(input: Any, target: Any, reduction: str = "mean") -> Value:
     Gradient w.r.t. input: sign(input - target) / n (0 where they are equal).
     """
     _check_reduction(reduction, "l1_loss")
-    input = _as_input(input, "l1_loss")
-    target = _as_target(target, input, "l1_loss")
-    _check_same_shape(input, target, "l1_loss")
+    input, target = _with_target(input, target, "l1_loss")
     return _reduce((input - target).abs(), reduction)
 
 
@@ -686,9 +674,7 @@ def huber_loss(input: Any, target: Any, reduction: str = "mean", delta: float = 
     fn = "huber_loss"
     _check_reduction(reduction, fn)
     delta = _positive(delta, fn, "delta")
-    input = _as_input(input, fn)
-    target = _as_target(target, input, fn)
-    _check_same_shape(input, target, fn)
+    input, target = _with_target(input, target, fn)
     diff = input - target
     size = diff.abs()
     loss = where(size.data < delta, diff * diff * 0.5, (size - 0.5 * delta) * delta)
@@ -724,9 +710,7 @@ def kl_div(input: Any, target: Any, reduction: str = "mean", log_target: bool = 
         raise ValueError(
             f"{fn}: reduction must be 'mean', 'batchmean', 'sum' or 'none', got {reduction!r}"
         )
-    input = _as_input(input, fn)
-    target = _as_target(target, input, fn)
-    _check_same_shape(input, target, fn)
+    input, target = _with_target(input, target, fn)
     if log_target:
         loss = target.exp() * (target - input)
     else:
@@ -815,6 +799,8 @@ from minigrad.nn.convolution import (  # noqa: E402
     unfold,
 )
 
+# convolution.py's __all__ again, spelled out so that ruff and readers see the names this
+# namespace exports (``__all__ += convolution.__all__`` would hide them from both).
 __all__ += [
     "conv2d",
     "conv1d",

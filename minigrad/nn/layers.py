@@ -497,25 +497,28 @@ class Softmax(Module):
         return f"axis={self.axis}"
 
 
-class _Elementwise(Module):
-    """An activation module: ``forward`` calls ``function`` of ``nn.functional`` with the
-    module's keyword settings (shown in its repr)."""
+class _Functional(Module):
+    """A module whose ``forward`` calls ``function`` of ``nn.functional`` with the keyword
+    settings it was made with (shown in its repr): the activations here, the losses of
+    losses.py.  The settings are tried on ``example`` when the module is made, so that bad
+    ones fail there, not in the training loop."""
 
     function: Callable[..., Value]
+    example: tuple = (np.zeros(1),)
 
     def __init__(self, **settings: Any) -> None:
         super().__init__()
         self.settings = settings
-        self.function(Value(np.zeros(1)), **settings)  # bad settings fail here, not later
+        self.function(*self.example, **settings)
 
-    def forward(self, x: Any) -> Value:
-        return self.function(x, **self.settings)
+    def forward(self, *inputs: Any) -> Value:
+        return self.function(*inputs, **self.settings)
 
     def extra_repr(self) -> str:
         return ", ".join(f"{k}={v!r}" for k, v in self.settings.items())
 
 
-class LeakyReLU(_Elementwise):
+class LeakyReLU(_Functional):
     """x for x > 0, negative_slope · x otherwise (``nn.functional.leaky_relu``)."""
 
     function = staticmethod(F.leaky_relu)
@@ -524,7 +527,7 @@ class LeakyReLU(_Elementwise):
         super().__init__(negative_slope=negative_slope)
 
 
-class ELU(_Elementwise):
+class ELU(_Functional):
     """x for x > 0, alpha · (exp(x) - 1) otherwise (``nn.functional.elu``)."""
 
     function = staticmethod(F.elu)
@@ -533,13 +536,13 @@ class ELU(_Elementwise):
         super().__init__(alpha=alpha)
 
 
-class SELU(_Elementwise):
+class SELU(_Functional):
     """The self-normalising ELU (``nn.functional.selu``)."""
 
     function = staticmethod(F.selu)
 
 
-class GELU(_Elementwise):
+class GELU(_Functional):
     """x · Φ(x), exact or with the tanh approximation (``nn.functional.gelu``)."""
 
     function = staticmethod(F.gelu)
@@ -548,13 +551,13 @@ class GELU(_Elementwise):
         super().__init__(approximate=approximate)
 
 
-class SiLU(_Elementwise):
+class SiLU(_Functional):
     """x · σ(x), also called swish (``nn.functional.silu``)."""
 
     function = staticmethod(F.silu)
 
 
-class Softplus(_Elementwise):
+class Softplus(_Functional):
     """log(1 + exp(beta · x)) / beta, stable (``nn.functional.softplus``)."""
 
     function = staticmethod(F.softplus)
@@ -563,13 +566,13 @@ class Softplus(_Elementwise):
         super().__init__(beta=beta, threshold=threshold)
 
 
-class Mish(_Elementwise):
+class Mish(_Functional):
     """x · tanh(softplus(x)) (``nn.functional.mish``)."""
 
     function = staticmethod(F.mish)
 
 
-class Hardtanh(_Elementwise):
+class Hardtanh(_Functional):
     """x limited to [min_val, max_val] (``nn.functional.hardtanh``)."""
 
     function = staticmethod(F.hardtanh)
@@ -578,31 +581,31 @@ class Hardtanh(_Elementwise):
         super().__init__(min_val=min_val, max_val=max_val)
 
 
-class ReLU6(_Elementwise):
+class ReLU6(_Functional):
     """min(max(x, 0), 6) (``nn.functional.relu6``)."""
 
     function = staticmethod(F.relu6)
 
 
-class Hardsigmoid(_Elementwise):
+class Hardsigmoid(_Functional):
     """relu6(x + 3) / 6 (``nn.functional.hardsigmoid``)."""
 
     function = staticmethod(F.hardsigmoid)
 
 
-class Hardswish(_Elementwise):
+class Hardswish(_Functional):
     """x · relu6(x + 3) / 6 (``nn.functional.hardswish``)."""
 
     function = staticmethod(F.hardswish)
 
 
-class Softsign(_Elementwise):
+class Softsign(_Functional):
     """x / (1 + |x|) (``nn.functional.softsign``)."""
 
     function = staticmethod(F.softsign)
 
 
-class LogSigmoid(_Elementwise):
+class LogSigmoid(_Functional):
     """log σ(x), finite for any x (``nn.functional.logsigmoid``)."""
 
     function = staticmethod(F.logsigmoid)
@@ -787,6 +790,8 @@ class Embedding(Module):
     0..num_embeddings-1 (IndexError naming the bad ones otherwise).
     """
 
+    # Sizes, seed/rng and dtype read as Layer and Linear read theirs, with the same helpers:
+    # what repeats is the arguments, not logic to share.
     def __init__(
         self,
         num_embeddings: int,

@@ -230,6 +230,8 @@ class Module:
         """Every module of the tree (the root included), depth first."""
         return [m for _, m in self.named_modules()]
 
+    # The walk of named_modules (an explicit stack, each object once), over Values and
+    # containers too: one walker for both would need a callback for what each collects.
     def _named_values(self) -> list[tuple[str, Value]]:
         """Every leaf Value of the tree (trainable or frozen), each once, with dotted names,
         in assignment order: a child module's Values come where the child was assigned."""

@@ -660,6 +660,8 @@ def body_lines(selection: G.Selection, options: Options, frame: Frame | None = N
 # ----------------------------------------------------------------------------- public API
 
 
+# draw's keyword arguments (all but format) spelled out again, so that help(to_dot) shows
+# them; both functions hand them to _prepare.
 def to_dot(
     root: Value | list[Value],
     *,

@@ -316,6 +316,7 @@ def graph_dict(
     }
 
 
+# graph_dict's arguments (and indent) spelled out again, so that help(to_json) shows them.
 def to_json(
     root: Value | list[Value],
     *,
