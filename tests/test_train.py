@@ -10,18 +10,14 @@ import pytest
 
 import minigrad
 from minigrad import Value, data, nn, optim
-from minigrad.train import (
-    EarlyStopping,
-    History,
+from minigrad.curvature import (
     critical_learning_rate,
     dataset_loss,
-    evaluate,
-    fit,
     hessian_vector_product,
     largest_hessian_eigenvalue,
-    lr_sweep,
-    predict,
 )
+from minigrad.learning_rate import lr_sweep
+from minigrad.train import EarlyStopping, History, evaluate, fit, predict
 
 # ----------------------------------------------------------------------------- helpers
 
@@ -148,7 +144,7 @@ def test_accuracy_metric_and_validation_split():
 
 
 def test_accuracy_metric_rules():
-    from minigrad.train import accuracy
+    from minigrad.metrics import accuracy
 
     assert accuracy(np.array([[0.1, 0.9], [2.0, 1.0]]), np.array([1, 1])) == 0.5
     assert accuracy(np.array([[0.3], [-0.2]]), np.array([1, 0])) == 1.0
