@@ -4,6 +4,10 @@ Every user mistake (a bad flag, an impossible value, an expression that cannot b
 is answered with one line on stderr and exit status 2; a gradient check that fails exits
 with 1; everything else that goes wrong is reported in one line too (set
 ``MINIGRAD_DEBUG=1`` to see the Python traceback instead).
+
+This module reads the arguments and prints; the work is the library's (the data sets in
+``minigrad.data``, the training runs in ``minigrad.recipes``, the pictures in
+``minigrad.plots`` and ``minigrad.viz``), so a notebook can do the same by calling it.
 """
 
 from __future__ import annotations
@@ -221,14 +225,13 @@ def _metric_line(name: str, values: dict[str, float]) -> str:
 
 def run_train(args: argparse.Namespace) -> int:
     """``minigrad train``: train and evaluate on a built-in data set."""
+    if args.model == "cnn":
+        _cnn_usable(args.dataset)
     out = _output_dir(args.out) if args.out else None
     if args.save:
         _check_writable(Path(args.save))
     if not args.json:
-        task = TASKS[args.dataset]
-        print(f"minigrad train: {args.dataset} ({task})")
-    if args.model == "cnn":
-        _cnn_usable(args.dataset)
+        print(f"minigrad train: {args.dataset} ({TASKS[args.dataset]})")
     result = train_recipe(
         args.dataset,
         hidden=args.hidden,

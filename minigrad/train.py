@@ -194,6 +194,8 @@ class History:
     def keys(self) -> list[str]:
         return list(self.history)
 
+    # The four common series as properties, written out rather than generated so that
+    # editors, type checkers and the API page see them; the alike bodies are deliberate.
     @property
     def loss(self) -> list[float]:
         return self.history.get("loss", [])

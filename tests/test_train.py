@@ -652,3 +652,21 @@ def test_mlp_reaches_97_percent_on_moons():
         epochs=60, batch_size=32, seed=0, verbose=False)  # fmt: skip
     result = evaluate(model, X_test, y_test, loss="bce", metrics=["accuracy"])
     assert result["accuracy"] >= 0.97, result
+
+
+def test_names_that_moved_out_of_train_are_still_importable_from_it():
+    """The metrics, the learning-rate sweep and the curvature helpers have their own
+    modules; ``from minigrad.train import ...``, as the docs first wrote it, still works."""
+    import minigrad.train as train
+    from minigrad import curvature, learning_rate, metrics
+
+    for module in (metrics, learning_rate, curvature):
+        for name in module.__all__:
+            if hasattr(train, name) or name in train._MOVED:
+                assert getattr(train, name) is getattr(module, name), name
+    for name in ("accuracy", "confusion_matrix", "lr_sweep", "lr_range_test",
+                 "critical_learning_rate", "hessian_vector_product"):  # fmt: skip
+        assert getattr(train, name) is not None
+    assert set(train._MOVED) == set(learning_rate.__all__) | set(curvature.__all__)
+    with pytest.raises(AttributeError, match="has no attribute 'no_such_name'"):
+        train.no_such_name  # noqa: B018
