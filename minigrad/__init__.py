@@ -11,6 +11,7 @@
 from minigrad import data, nn, ops, optim
 from minigrad.anomaly import AnomalyError, detect_anomaly
 from minigrad.autograd import enable_grad, grad, is_grad_enabled, no_grad
+from minigrad.curvature import critical_learning_rate
 from minigrad.functions import Function, clip, concat, logaddexp, maximum, minimum, stack, where
 from minigrad.gradcheck import (
     ComplexStepError,
@@ -23,6 +24,7 @@ from minigrad.gradcheck import (
     gradgradcheck,
     numerical_grad,
 )
+from minigrad.learning_rate import lr_sweep
 from minigrad.ops import (
     diag,
     einsum,
@@ -34,7 +36,7 @@ from minigrad.ops import (
     tril,
     triu,
 )
-from minigrad.train import History, critical_learning_rate, fit, lr_sweep
+from minigrad.train import History, fit
 from minigrad.value import Value
 from minigrad.viz import (
     GraphvizNotFoundError,

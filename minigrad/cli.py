@@ -4,6 +4,10 @@ Every user mistake (a bad flag, an impossible value, an expression that cannot b
 is answered with one line on stderr and exit status 2; a gradient check that fails exits
 with 1; everything else that goes wrong is reported in one line too (set
 ``MINIGRAD_DEBUG=1`` to see the Python traceback instead).
+
+This module reads the arguments and prints; the work is the library's (the data sets in
+``minigrad.data``, the training runs in ``minigrad.recipes``, the pictures in
+``minigrad.plots`` and ``minigrad.viz``), so a notebook can do the same by calling it.
 """
 
 from __future__ import annotations
@@ -21,10 +25,20 @@ from typing import Any
 
 import numpy as np
 
+from minigrad.data.builtin import DATASETS, TASKS, load_dataset
+from minigrad.plots import plot_decision_boundary
+from minigrad.recipes import (
+    RECIPES,
+    RecipeResult,
+    describe_mlp,
+    loss_and_metrics,
+    output_size,
+    train_recipe,
+)
+
 #: Exit statuses.
 OK, FAILED, USAGE = 0, 1, 2
 
-DATASETS = ("linear", "moons", "circles", "spirals", "xor", "digits")
 ACTIVATIONS = ("relu", "tanh", "sigmoid")
 GRAPH_FORMATS = ("svg", "png", "pdf", "dot", "txt", "html", "json")
 
@@ -56,20 +70,22 @@ def _number(text: str, what: str) -> float:
     return value
 
 
+def _number_that_is(text: str, what: str, ok: Callable[[float], bool], wanted: str) -> float:
+    """A finite number for which ``ok(value)`` holds, else "must be {wanted}, got {text}"."""
+    value = _number(text, what)
+    if not ok(value):
+        raise argparse.ArgumentTypeError(f"must be {wanted}, got {text}")
+    return value
+
+
 def positive_float(text: str) -> float:
     """A number > 0 (step sizes)."""
-    value = _number(text, "the value")
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
-    return value
+    return _number_that_is(text, "the value", lambda v: v > 0, "positive")
 
 
 def learning_rate(text: str) -> float:
     """A learning rate: a finite number >= 0 (0 trains nothing, as in the library)."""
-    value = _number(text, "the learning rate")
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text}")
-    return value
+    return _number_that_is(text, "the learning rate", lambda v: v >= 0, "a finite number >= 0")
 
 
 def _whole_number(text: str, smallest: int, wanted: str) -> int:
@@ -94,36 +110,45 @@ def non_negative_int(text: str) -> int:
 
 def probability(text: str) -> float:
     """A dropout probability: 0 <= p < 1 (p = 1 would drop every unit)."""
-    value = _number(text, "the probability")
-    if not 0 <= value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 0 and below 1, got {text}")
-    return value
+    return _number_that_is(text, "the probability", _below_one, "at least 0 and below 1")
 
 
 def fraction(text: str) -> float:
     """A share of the data: 0 <= f < 1."""
-    value = _number(text, "the fraction")
-    if not 0 <= value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 0 and below 1, got {text}")
-    return value
+    return _number_that_is(text, "the fraction", _below_one, "at least 0 and below 1")
+
+
+def _below_one(value: float) -> bool:
+    return 0 <= value < 1
+
+
+def _comma_separated(
+    text: str, convert: Callable[[str], Any], unreadable: str, ok: Callable[[Any], bool], bad: str
+) -> list[Any]:
+    """Each comma-separated part of ``text``, converted; a part ``convert`` cannot read is
+    answered with ``unreadable``, a value that is not ``ok`` with ``bad`` (both formatted
+    with ``text``, ``part`` and, for ``bad``, ``value``)."""
+    values = []
+    for part in text.split(","):
+        try:
+            value = convert(part)
+        except ValueError:
+            message = unreadable.format(text=text, part=part.strip())
+            raise argparse.ArgumentTypeError(message) from None
+        if not ok(value):
+            raise argparse.ArgumentTypeError(bad.format(text=text, part=part.strip(), value=value))
+        values.append(value)
+    return values
 
 
 def hidden_sizes(text: str) -> list[int]:
     """Hidden layer sizes, e.g. ``16,16``; ``0`` or ``none`` for no hidden layer."""
     if text.strip().lower() in ("", "0", "none"):
         return []
-    sizes = []
-    for part in text.split(","):
-        try:
-            size = int(part)
-        except ValueError:
-            raise argparse.ArgumentTypeError(
-                f"must be layer sizes separated by commas, like 16,16; got '{text}'"
-            ) from None
-        if size < 1:
-            raise argparse.ArgumentTypeError(f"every layer size must be at least 1, got {size}")
-        sizes.append(size)
-    return sizes
+    return _comma_separated(
+        text, int, "must be layer sizes separated by commas, like 16,16; got '{text}'",
+        lambda size: size >= 1, "every layer size must be at least 1, got {value}",
+    )  # fmt: skip
 
 
 def file_name(text: str) -> str:
@@ -135,167 +160,25 @@ def file_name(text: str) -> str:
 
 def learning_rates(text: str) -> list[float]:
     """Comma-separated learning rates, each > 0, e.g. ``1e-10,1e-7,1e-4``."""
-    rates = []
-    for part in text.split(","):
-        try:
-            rate = float(part)
-        except ValueError:
-            raise argparse.ArgumentTypeError(
-                f"'{part.strip()}' is not a number (in '{text}')"
-            ) from None
-        if not np.isfinite(rate) or rate <= 0:
-            raise argparse.ArgumentTypeError(
-                f"every learning rate must be positive and finite, got {part.strip()}"
-            )
-        rates.append(rate)
-    return rates
-
-
-# ============================================================================ data sets
-
-#: The built-in defaults of each data set: how many samples, the model and the optimizer.
-#: Classification sets train on cross-entropy and report accuracy; ``linear`` (the
-#: apartment-price example) is regression on the mean squared error, with a linear model
-#: and plain gradient descent, as in the learning-rate experiment.
-RECIPES: dict[str, dict[str, Any]] = {
-    "linear": dict(n=None, hidden=[], optimizer="sgd", lr=5e-5, epochs=200, patience=0),
-    "moons": dict(n=300, hidden=[16, 16], optimizer="adam", lr=0.02, epochs=300, patience=30),
-    "circles": dict(n=300, hidden=[16, 16], optimizer="adam", lr=0.02, epochs=300, patience=30),
-    "spirals": dict(n=300, hidden=[32, 32], optimizer="adam", lr=0.01, epochs=500, patience=50),
-    "xor": dict(n=300, hidden=[16, 16], optimizer="adam", lr=0.02, epochs=300, patience=30),
-    "digits": dict(n=None, hidden=[64], optimizer="adam", lr=0.005, epochs=40, patience=8,
-                   batch_size=64),
-}  # fmt: skip
-
-
-def load_dataset(name: str, seed: int) -> tuple[np.ndarray, np.ndarray, bool]:
-    """``X, y, classification`` for a built-in data set (generated with ``seed``)."""
-    from minigrad import data
-
-    if name not in RECIPES:
-        raise UsageError(f"unknown data set '{name}'; choose one of {', '.join(DATASETS)}")
-    n = RECIPES[name]["n"]
-    if name == "linear":
-        X, y = data.linear(seed=seed)  # the 20 apartments
-        return X, y, False
-    if name == "digits":
-        X, y = data.load_digits()
-        return X, y, True
-    if name == "moons":
-        X, y = data.moons(n, noise=0.2, seed=seed)
-    elif name == "circles":
-        X, y = data.circles(n, noise=0.1, seed=seed)
-    elif name == "spirals":
-        X, y = data.spirals(n, seed=seed)
-    else:
-        X, y = data.xor(n, noise=0.05, seed=seed)
-    return X, y, True
-
-
-def _describe_model(nin: int, sizes: list[int], activation: str, dropout: float) -> str:
-    arrows = " -> ".join(str(n) for n in [nin, *sizes])
-    extra = f", {activation}" if len(sizes) > 1 else " (linear)"
-    return f"MLP({arrows}){extra}" + (f", dropout {dropout:g}" if dropout else "")
+    return _comma_separated(
+        text, float, "'{part}' is not a number (in '{text}')",
+        lambda rate: np.isfinite(rate) and rate > 0,
+        "every learning rate must be positive and finite, got {part}",
+    )  # fmt: skip
 
 
 # ============================================================================ training
 
 
-def _train(
-    dataset: str,
-    *,
-    hidden: list[int] | None = None,
-    activation: str = "relu",
-    dropout: float = 0.0,
-    optimizer: str | None = None,
-    lr: float | None = None,
-    epochs: int | None = None,
-    batch_size: int | None = None,
-    patience: int | None = None,
-    val_split: float = 0.2,
-    seed: int = 0,
-    verbose: bool = True,
-    print_every: int | None = None,
-    model_kind: str = "mlp",
-) -> dict[str, Any]:
-    """Train on a built-in data set; return everything a command reports.
+def _cnn_usable(dataset: str) -> None:
+    """``--model cnn`` on a data set without images is a usage error (exit 2), in the
+    library's words."""
+    from minigrad.nn.models import cnn_recipe
 
-    ``model_kind="cnn"``: the library's CNN and recipe for the data set (``nn.models``)."""
-    from minigrad import data, nn, optim
-    from minigrad.train import evaluate, fit
-
-    recipe = RECIPES[dataset]
-    X, y, classification = load_dataset(dataset, seed)
-    X_train, X_test, y_train, y_test = data.train_test_split(
-        X, y, test_size=0.25, seed=seed, stratify=classification
-    )
-    validation = None
-    if val_split > 0:
-        X_train, X_val, y_train, y_val = data.train_test_split(
-            X_train, y_train, test_size=val_split, seed=seed, stratify=classification
-        )
-        validation = (X_val, y_val)
-    scaler = None
-    if dataset == "digits":
-        scaler = data.Standardizer().fit(X_train)
-        X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
-        if validation is not None:
-            validation = (scaler.transform(validation[0]), validation[1])
-    hidden = recipe["hidden"] if hidden is None else hidden
-    n_out = int(np.max(y)) + 1 if classification else 1
-    sizes = [*hidden, n_out]
-    model = nn.MLP(X.shape[1], sizes, activation=activation, dropout=dropout, seed=seed)
-    description = _describe_model(X.shape[1], sizes, activation, dropout)
-    if model_kind == "cnn":
-        try:
-            model, recipe = nn.models.cnn_recipe(dataset, seed=seed)
-        except ValueError as error:
-            raise UsageError(str(error)) from None
-        description = recipe["description"]
-    optimizer = optimizer or recipe["optimizer"]
-    lr = lr if lr is not None else recipe["lr"]
-    maker = optim.Adam if optimizer == "adam" else optim.SGD
-    patience = recipe["patience"] if patience is None else patience
-    loss = "cross_entropy" if classification else "mse"
-    metrics = ["accuracy"] if classification else ["rmse"]
-    started = time.perf_counter()
-    history = fit(
-        model,
-        X_train,
-        y_train,
-        loss=loss,
-        optimizer=maker(model.parameters(), lr=lr),
-        epochs=epochs or recipe["epochs"],
-        batch_size=batch_size if batch_size is not None else recipe.get("batch_size"),
-        seed=seed,
-        validation_data=validation,
-        metrics=metrics,
-        patience=patience or None,
-        restore_best_weights=bool(patience) and val_split > 0,
-        verbose=verbose,
-        print_every=print_every,
-    )
-    seconds = time.perf_counter() - started
-    train_metrics = evaluate(model, X_train, y_train, loss=loss, metrics=metrics)
-    test_metrics = evaluate(model, X_test, y_test, loss=loss, metrics=metrics)
-    val_metrics = evaluate(model, *validation, loss=loss, metrics=metrics) if validation else {}
-    return dict(
-        dataset=dataset,
-        task="classification" if classification else "regression",
-        model=model,
-        description=description,
-        optimizer=optimizer,
-        lr=lr,
-        loss=loss,
-        metrics=metrics,
-        history=history,
-        seconds=seconds,
-        train=train_metrics,
-        validation=val_metrics,
-        test=test_metrics,
-        data=(X_train, y_train, X_test, y_test),
-        scaler=scaler,
-    )
+    try:
+        cnn_recipe(dataset)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
 
 
 def _finite_or_none(x: Any) -> Any:
@@ -304,17 +187,17 @@ def _finite_or_none(x: Any) -> Any:
     return x
 
 
-def _summary_json(result: dict[str, Any], saved: str | None, wrote: list[str]) -> dict:
-    history = result["history"]
-    model = result["model"]
+def _summary_json(result: RecipeResult, saved: str | None, wrote: list[str]) -> dict:
+    history = result.history
+    model = result.model
     return {
-        "dataset": result["dataset"],
-        "task": result["task"],
-        "model": result["description"],
+        "dataset": result.dataset,
+        "task": result.task,
+        "model": result.description,
         "parameters": int(model.num_parameters()),
-        "optimizer": result["optimizer"],
-        "lr": result["lr"],
-        "loss": result["loss"],
+        "optimizer": result.optimizer,
+        "lr": result.lr,
+        "loss": result.loss,
         "batch_size": history.batch_size,
         "iterations_per_epoch": history.iterations_per_epoch,
         "epochs_requested": history.epochs_requested,
@@ -325,11 +208,11 @@ def _summary_json(result: dict[str, Any], saved: str | None, wrote: list[str]) -
         "best_epoch": history.best_epoch,
         "train_samples": history.n_train,
         "validation_samples": history.n_val,
-        "test_samples": int(len(result["data"][3])),
-        "train": {k: _finite_or_none(float(v)) for k, v in result["train"].items()},
-        "validation": {k: _finite_or_none(float(v)) for k, v in result["validation"].items()},
-        "test": {k: _finite_or_none(float(v)) for k, v in result["test"].items()},
-        "seconds": round(result["seconds"], 3),
+        "test_samples": int(len(result.y_test)),
+        "train": {k: _finite_or_none(float(v)) for k, v in result.train.items()},
+        "validation": {k: _finite_or_none(float(v)) for k, v in result.validation.items()},
+        "test": {k: _finite_or_none(float(v)) for k, v in result.test.items()},
+        "seconds": round(result.seconds, 3),
         "saved": saved,
         "files": wrote,
     }
@@ -342,13 +225,14 @@ def _metric_line(name: str, values: dict[str, float]) -> str:
 
 def run_train(args: argparse.Namespace) -> int:
     """``minigrad train``: train and evaluate on a built-in data set."""
+    if args.model == "cnn":
+        _cnn_usable(args.dataset)
     out = _output_dir(args.out) if args.out else None
     if args.save:
         _check_writable(Path(args.save))
     if not args.json:
-        task = "regression" if args.dataset == "linear" else "classification"
-        print(f"minigrad train: {args.dataset} ({task})")
-    result = _train(
+        print(f"minigrad train: {args.dataset} ({TASKS[args.dataset]})")
+    result = train_recipe(
         args.dataset,
         hidden=args.hidden,
         activation=args.activation,
@@ -363,27 +247,27 @@ def run_train(args: argparse.Namespace) -> int:
         verbose=not args.json,
         model_kind=args.model,
     )
-    history = result["history"]
+    history = result.history
     wrote: list[str] = []
     if args.save:
-        result["model"].save(args.save)
+        result.model.save(args.save)
     if out is not None:
         wrote += _write_training_pictures(result, out)
     if args.json:
         print(json.dumps(_summary_json(result, args.save, wrote)))
         return OK
-    print(f"model: {result['description']}, {result['model'].num_parameters()} parameters")
-    print(f"optimizer: {result['optimizer']}, lr {result['lr']:g}")
+    print(f"model: {result.description}, {result.model.num_parameters()} parameters")
+    print(f"optimizer: {result.optimizer}, lr {result.lr:g}")
     every = max(1, history.epochs_run // 10)
     print(history.table(every=every))
     print(history.summary(message=False))  # fit has printed the stop message already
-    print(_metric_line("train", result["train"]))
-    if result["validation"]:
-        print(_metric_line("val", result["validation"]))
-    print(_metric_line("test", result["test"]))
+    print(_metric_line("train", result.train))
+    if result.validation:
+        print(_metric_line("val", result.validation))
+    print(_metric_line("test", result.test))
     if history.stop_reason == "diverged":
         print(
-            f"the training diverged at lr {result['lr']:g}: try a smaller --lr "
+            f"the training diverged at lr {result.lr:g}: try a smaller --lr "
             f"(minigrad lr-sweep --dataset {args.dataset} compares several)"
         )
     if args.save:
@@ -409,15 +293,15 @@ def _check_writable(path: Path) -> None:
         raise UsageError(f"cannot write {path}: it is a directory")
 
 
-def _write_training_pictures(result: dict[str, Any], out: Path) -> list[str]:
+def _write_training_pictures(result: RecipeResult, out: Path) -> list[str]:
     wrote = []
     curves = out / "loss_curves.png"
-    _close(result["history"].plot(str(curves)))
+    _close(result.history.plot(str(curves)))
     wrote.append(str(curves))
-    X_train, y_train, X_test, y_test = result["data"]
-    if result["task"] == "classification" and X_train.shape[1] == 2:
+    if result.task == "classification" and result.X_train.shape[1] == 2:
         boundary = out / "decision_boundary.png"
-        plot_decision_boundary(result["model"], X_train, y_train, X_test, y_test, boundary)
+        plot_decision_boundary(result.model, result.X_train, result.y_train, result.X_test,
+                               result.y_test, path=boundary)  # fmt: skip
         wrote.append(str(boundary))
     return wrote
 
@@ -430,23 +314,6 @@ def _close(figure: Any) -> None:
         plt.close(figure)
     except Exception:  # noqa: BLE001  (closing is a courtesy; never fail on it)
         pass
-
-
-def plot_decision_boundary(
-    model: Any,
-    X_train: np.ndarray,
-    y_train: np.ndarray,
-    X_test: np.ndarray,
-    y_test: np.ndarray,
-    path: str | os.PathLike,
-    resolution: int = 200,
-) -> Path:
-    """Save a picture of the classes ``model`` predicts over the plane, with the points
-    (``minigrad.plots.plot_decision_boundary``, rendered by Agg: no display needed)."""
-    from minigrad.plots import plot_decision_boundary as plot
-
-    plot(model, X_train, y_train, X_test, y_test, path=path, resolution=resolution)
-    return Path(path)
 
 
 # ============================================================================ graph
@@ -618,13 +485,23 @@ def run_gradcheck(args: argparse.Namespace) -> int:
     if seconds > 5:  # worth saying before a wait
         print(f"{work} (about {_duration(seconds)})", flush=True)
 
-    options = {"method": args.method}
+    report = gradcheck(function, *leaves, raise_exception=False, **_method_options(args))
+    print(f"out = {expression.text.strip()} = {_show(out.data)}")
+    return _report_outcome(report, args.sweep)
+
+
+def _method_options(args: argparse.Namespace) -> dict[str, Any]:
+    """gradcheck's finite-difference options from --method and --eps."""
+    options: dict[str, Any] = {"method": args.method}
     if args.eps is not None:
         options["eps"] = args.eps
-    report = gradcheck(function, *leaves, raise_exception=False, **options)
-    print(f"out = {expression.text.strip()} = {_show(out.data)}")
+    return options
+
+
+def _report_outcome(report: Any, sweep: bool) -> int:
+    """Print the report's table (and its step-size sweep with --sweep); the exit status."""
     print(report.table())
-    if args.sweep:
+    if sweep:
         print()
         print(report.sweep())
     return OK if report.passed else FAILED
@@ -683,19 +560,12 @@ def _check_hand_written(args: argparse.Namespace) -> int:
     expr.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
         [inspect.Parameter(n, inspect.Parameter.POSITIONAL_OR_KEYWORD) for n in checked]
     )
-    options: dict[str, Any] = {"method": args.method}
-    if args.eps is not None:
-        options["eps"] = args.eps
     points = [values[name] for name in checked]
-    report = gradcheck(expr, *points, grad=grad, raise_exception=False, **options)
+    report = gradcheck(expr, *points, grad=grad, raise_exception=False, **_method_options(args))
     print(f"out = {expression.text.strip()}; checking the hand-written gradients:")
     for name in checked:
         print(f"  d out / d {name} = {derivatives[name].text.strip()}")
-    print(report.table())
-    if args.sweep:
-        print()
-        print(report.sweep())
-    return OK if report.passed else FAILED
+    return _report_outcome(report, args.sweep)
 
 
 # ============================================================================ lr sweep
@@ -706,12 +576,13 @@ DEFAULT_LRS = (1e-10, 1e-7, 1e-4, 1.2e-4)
 def run_lr_sweep(args: argparse.Namespace) -> int:
     """``minigrad lr-sweep``: one model, several learning rates, one table."""
     from minigrad import nn
-    from minigrad.train import critical_learning_rate, dataset_loss, lr_sweep
+    from minigrad.curvature import critical_learning_rate, dataset_loss
+    from minigrad.learning_rate import lr_sweep
 
     X, y, classification = load_dataset(args.dataset, args.seed)
     recipe = RECIPES[args.dataset]
-    sizes = [*recipe["hidden"], int(np.max(y)) + 1 if classification else 1]
-    loss = "cross_entropy" if classification else "mse"
+    sizes = [*recipe["hidden"], output_size(y, classification)]
+    loss, _ = loss_and_metrics(classification)
 
     def make_model() -> Any:
         return nn.MLP(X.shape[1], sizes, seed=args.seed)
@@ -719,7 +590,7 @@ def run_lr_sweep(args: argparse.Namespace) -> int:
     lrs = args.lrs or list(DEFAULT_LRS)
     epochs = args.epochs or 100
     print(
-        f"minigrad lr-sweep: {args.dataset}, {_describe_model(X.shape[1], sizes, 'relu', 0)}, "
+        f"minigrad lr-sweep: {args.dataset}, {describe_mlp(X.shape[1], sizes)}, "
         f"plain gradient descent on the whole data set, {epochs} epochs per learning rate"
     )
     if not classification and not recipe["hidden"]:
@@ -748,16 +619,16 @@ def run_demo(args: argparse.Namespace) -> int:
     wrote: list[Path] = []
 
     _heading("1. training: an MLP learns the two-moons data")
-    result = _train("moons", seed=args.seed, verbose=True)
-    history = result["history"]
-    model = result["model"]
-    print(f"model: {result['description']}, {model.num_parameters()} parameters; "
-          f"optimizer {result['optimizer']}, lr {result['lr']:g}")  # fmt: skip
+    result = train_recipe("moons", seed=args.seed, verbose=True)
+    history = result.history
+    model = result.model
+    print(f"model: {result.description}, {model.num_parameters()} parameters; "
+          f"optimizer {result.optimizer}, lr {result.lr:g}")  # fmt: skip
     print(history.table(every=max(1, history.epochs_run // 8)))
     if not history.message:  # fit has printed the stop message, if there is one
         print(f"stopped: {history.stop_reason}")
-    print(f"final accuracy: train {result['train']['accuracy']:.1%}, "
-          f"test {result['test']['accuracy']:.1%}")  # fmt: skip
+    print(f"final accuracy: train {result.train['accuracy']:.1%}, "
+          f"test {result.test['accuracy']:.1%}")  # fmt: skip
     wrote += [Path(p) for p in _write_training_pictures(result, out)]
 
     _heading("2. gradient check: backward against finite differences, every parameter")
@@ -792,20 +663,20 @@ def _size(path: Path) -> str:
     return f"{size / 1024:.1f} KiB" if size >= 1024 else f"{size} bytes"
 
 
-def _check_model(result: dict[str, Any]) -> Any:
+def _check_model(result: RecipeResult) -> Any:
     """Gradient-check the trained model's loss on its training data, every parameter."""
     from minigrad.gradcheck import gradcheck_module
     from minigrad.nn.functional import cross_entropy
     from minigrad.value import Value
 
-    X_train, y_train, _, _ = result["data"]
-    X_batch, y_batch = X_train, y_train  # all of it: a few points would all be fitted, with
-    # gradients of 1e-12 that only round-off can be compared with
+    # All of the training data: a few points would all be fitted, with gradients of 1e-12
+    # that only round-off can be compared with.
+    X_batch, y_batch = result.X_train, result.y_train
 
     def loss(model: Any, X: np.ndarray, y: np.ndarray) -> Any:
         return cross_entropy(model(Value(X, requires_grad=False)), y)
 
-    return gradcheck_module(result["model"], loss, X_batch, y_batch, raise_exception=False)
+    return gradcheck_module(result.model, loss, X_batch, y_batch, raise_exception=False)
 
 
 def _classic_neuron() -> Any:

@@ -1,4 +1,5 @@
-"""The training loop, its record (``History``), the learning-rate sweep and the curvature helper.
+"""The training loop: ``fit``, its record (``History``), early stopping, callbacks,
+``evaluate`` and ``predict``.
 
 ``fit`` is the loop every course draws on the board, written so you can read it top to
 bottom::
@@ -14,32 +15,44 @@ bottom::
 
 Around that core it records everything a learner wants to look at (per-epoch training and
 validation loss, metrics, learning rate, gradient norm), stops early when the validation
-loss stops improving, stops at once when the loss diverges, and says why it stopped.
+loss stops improving (restoring the best weights if asked), stops at once when the loss
+diverges, and says why it stopped.
 
-``lr_sweep`` trains the same model at several learning rates and sorts them into "too
-small", "converges" and "diverges".  ``largest_hessian_eigenvalue`` finds the sharpest
-curvature of the loss by power iteration on Hessian-vector products (a gradient of a
-gradient), and ``critical_learning_rate`` turns it into the largest stable learning rate
-of plain gradient descent, 2 / lambda_max.
+Beside it: the metrics are in ``minigrad.metrics``, the learning-rate sweep and range test
+in ``minigrad.learning_rate``, the curvature helpers (``critical_learning_rate``) in
+``minigrad.curvature``.
 """
 
 from __future__ import annotations
 
 import copy
+import importlib
 import math
 import numbers
 import sys
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from minigrad.autograd import grad as _grad
 from minigrad.autograd import no_grad
 from minigrad.data.utils import DataLoader
+
+# The metrics are also importable from here, where the docs first put them.
+from minigrad.metrics import (  # noqa: F401
+    METRIC_DIRECTIONS,
+    METRICS,
+    accuracy,
+    confusion_matrix,
+    f1,
+    plot_confusion_matrix,
+    precision,
+    recall,
+)
 from minigrad.optim import clip_coefficient
+from minigrad.plots import finish_figure, new_figure, plottable
 from minigrad.value import Value
 
 __all__ = [
@@ -50,23 +63,31 @@ __all__ = [
     "predict",
     "History",
     "EarlyStopping",
-    "accuracy",
-    "precision",
-    "recall",
-    "f1",
-    "confusion_matrix",
-    "plot_confusion_matrix",
     "STOP_REASONS",
-    "lr_sweep",
-    "lr_range_test",
-    "RangeTestResult",
-    "SweepResult",
-    "SweepRow",
-    "dataset_loss",
-    "hessian_vector_product",
-    "largest_hessian_eigenvalue",
-    "critical_learning_rate",
+    "progress_bar_class",
 ]
+
+#: Names that moved to their own modules and are still importable from here, where the
+#: docs first put them (``from minigrad.train import lr_sweep`` keeps working).  Loaded
+#: on first use: those modules import this one.
+_MOVED = {
+    "lr_sweep": "minigrad.learning_rate",
+    "lr_range_test": "minigrad.learning_rate",
+    "SweepResult": "minigrad.learning_rate",
+    "SweepRow": "minigrad.learning_rate",
+    "RangeTestResult": "minigrad.learning_rate",
+    "dataset_loss": "minigrad.curvature",
+    "hessian_vector_product": "minigrad.curvature",
+    "largest_hessian_eigenvalue": "minigrad.curvature",
+    "critical_learning_rate": "minigrad.curvature",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _MOVED:
+        return getattr(importlib.import_module(_MOVED[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 #: Why a ``fit`` run ended (``History.stop_reason``): "stopped" is a callback's
 #: ``StopTraining``, "error" an exception raised mid-run (the History rides on it).
@@ -111,166 +132,6 @@ LOSSES = {
     "hinge": "hinge_loss",
     "hinge_loss": "hinge_loss",
 }
-
-
-# ============================================================================ metrics
-
-
-def predicted_classes(prediction: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(predicted class, true class) per example, as 1-D integer arrays.
-
-    Several output columns: the predicted class is the argmax (logits or probabilities).
-    One output (shape (n,) or (n, 1)): a logit or score, class 1 when it is > 0; if the
-    targets use the labels -1/+1 (hinge loss) the prediction is -1 or +1, otherwise 0 or 1.
-    """
-    prediction = np.asarray(prediction)
-    target = np.asarray(target).reshape(len(prediction), -1)[:, 0]
-    if prediction.ndim == 2 and prediction.shape[1] > 1:
-        predicted = prediction.argmax(axis=1)
-    else:
-        positive = prediction.reshape(len(prediction)) > 0
-        negative_label = -1 if np.any(target == -1) else 0
-        predicted = np.where(positive, 1, negative_label)
-    return predicted.astype(np.int64), target.astype(np.int64)
-
-
-def accuracy(prediction: np.ndarray, target: np.ndarray) -> float:
-    """The fraction of examples whose predicted class equals the target class (the class
-    read from the outputs as ``predicted_classes`` says)."""
-    predicted, target = predicted_classes(prediction, target)
-    return float(np.mean(predicted == target)) if len(predicted) else math.nan
-
-
-def confusion_matrix(
-    prediction: np.ndarray, target: np.ndarray, labels: Sequence[int] | None = None
-) -> np.ndarray:
-    """C[i, j] = how many examples of true class labels[i] were predicted as labels[j]
-    (rows: truth, columns: prediction; scikit-learn's layout).  ``labels`` defaults to
-    every class seen in either, sorted."""
-    predicted, target = predicted_classes(prediction, target)
-    if labels is None:
-        labels = np.union1d(predicted, target)
-    labels = [int(label) for label in labels]
-    index = {label: i for i, label in enumerate(labels)}
-    matrix = np.zeros((len(labels), len(labels)), dtype=np.int64)
-    for t, p in zip(target, predicted):
-        if t in index and p in index:
-            matrix[index[t], index[p]] += 1
-    return matrix
-
-
-def _per_class(prediction: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, ...]:
-    """(true positives, predicted positives, actual positives) per class.  One output
-    column (a binary classifier): class 1 only.  Several columns: every class seen in the
-    targets or the predictions (scikit-learn's macro average)."""
-    predicted, target = predicted_classes(prediction, target)
-    prediction = np.asarray(prediction)
-    several = prediction.ndim == 2 and prediction.shape[1] > 1
-    labels = np.union1d(predicted, target) if several else np.array([1])
-    tp = np.array([np.sum((predicted == c) & (target == c)) for c in labels], dtype=float)
-    predicted_positive = np.array([np.sum(predicted == c) for c in labels], dtype=float)
-    actual_positive = np.array([np.sum(target == c) for c in labels], dtype=float)
-    return tp, predicted_positive, actual_positive
-
-
-def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
-    """numerator / denominator, 0 where the denominator is 0 (scikit-learn's
-    zero_division=0)."""
-    return np.divide(numerator, denominator, out=np.zeros_like(numerator),
-                     where=denominator > 0)  # fmt: skip
-
-
-def precision(prediction: np.ndarray, target: np.ndarray) -> float:
-    """TP / (TP + FP): of the examples predicted positive, the share that are.  One
-    output (a binary classifier): of class 1 (scikit-learn's average="binary"); several
-    outputs: the mean over the classes (average="macro").  0 when nothing is predicted
-    positive (zero_division=0)."""
-    tp, predicted_positive, _ = _per_class(prediction, target)
-    return float(np.mean(_ratio(tp, predicted_positive)))
-
-
-def recall(prediction: np.ndarray, target: np.ndarray) -> float:
-    """TP / (TP + FN): of the positive examples, the share found.  Averaged as
-    ``precision``; 0 for a class with no example."""
-    tp, _, actual_positive = _per_class(prediction, target)
-    return float(np.mean(_ratio(tp, actual_positive)))
-
-
-def f1(prediction: np.ndarray, target: np.ndarray) -> float:
-    """2 · precision · recall / (precision + recall) = 2 TP / (2 TP + FP + FN), per class
-    and then averaged as ``precision`` (macro F1 averages the per-class F1 scores)."""
-    tp, predicted_positive, actual_positive = _per_class(prediction, target)
-    return float(np.mean(_ratio(2 * tp, predicted_positive + actual_positive)))
-
-
-def mean_absolute_error(prediction: np.ndarray, target: np.ndarray) -> float:
-    """mean |prediction - target| (targets reshaped to the prediction's shape)."""
-    prediction = np.asarray(prediction, dtype=np.float64)
-    return float(np.mean(np.abs(prediction - np.asarray(target).reshape(prediction.shape))))
-
-
-def mean_squared_error(prediction: np.ndarray, target: np.ndarray) -> float:
-    """mean (prediction - target)^2."""
-    prediction = np.asarray(prediction, dtype=np.float64)
-    return float(np.mean((prediction - np.asarray(target).reshape(prediction.shape)) ** 2))
-
-
-def root_mean_squared_error(prediction: np.ndarray, target: np.ndarray) -> float:
-    """sqrt(mean (prediction - target)^2), in the units of the target."""
-    return math.sqrt(mean_squared_error(prediction, target))
-
-
-#: Metric names accepted by ``fit(metrics=[...])``; any callable(prediction, target) works too.
-METRICS: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
-    "accuracy": accuracy,
-    "precision": precision,
-    "recall": recall,
-    "f1": f1,
-    "mae": mean_absolute_error,
-    "mse": mean_squared_error,
-    "rmse": root_mean_squared_error,
-}
-
-#: Which way each built-in quantity improves, for ``fit(mode="auto")``.  A metric
-#: function of your own may say so itself with an attribute: ``f1.direction = "max"``.
-METRIC_DIRECTIONS: dict[str, str] = {
-    "loss": "min",
-    "accuracy": "max",
-    "precision": "max",
-    "recall": "max",
-    "f1": "max",
-    "mae": "min",
-    "mse": "min",
-    "rmse": "min",
-}
-
-
-def plot_confusion_matrix(
-    prediction: np.ndarray,
-    target: np.ndarray,
-    path: str | None = None,
-    labels: Sequence[int] | None = None,
-) -> Any:
-    """Draw ``confusion_matrix`` as a grid of counts (rows: true class, columns:
-    predicted) and return the Figure; saved through Agg when ``path`` is given."""
-    matrix = confusion_matrix(prediction, target, labels)
-    if labels is None:
-        labels = np.union1d(*predicted_classes(prediction, target))
-    fig = _new_figure(path, figsize=(1.2 + 0.6 * len(matrix), 1 + 0.6 * len(matrix)))
-    ax = fig.subplots()
-    ax.imshow(matrix, cmap="Blues")
-    for (i, j), count in np.ndenumerate(matrix):
-        colour = "white" if count > matrix.max() / 2 else "black"
-        ax.text(j, i, str(count), ha="center", va="center", color=colour)
-    ax.set_xticks(range(len(labels)), [str(v) for v in labels])
-    ax.set_yticks(range(len(labels)), [str(v) for v in labels])
-    ax.set_xlabel("predicted class")
-    ax.set_ylabel("true class")
-    ax.set_title("confusion matrix")
-    fig.tight_layout()
-    if path is not None:
-        fig.savefig(path)
-    return fig
 
 
 # ============================================================================ History
@@ -333,6 +194,8 @@ class History:
     def keys(self) -> list[str]:
         return list(self.history)
 
+    # The four common series as properties, written out rather than generated so that
+    # editors, type checkers and the API page see them; the alike bodies are deliberate.
     @property
     def loss(self) -> list[float]:
         return self.history.get("loss", [])
@@ -427,7 +290,7 @@ class History:
         """
         if not self.epochs:
             raise ValueError("History.plot: nothing to plot, no epoch was recorded")
-        fig = _new_figure(path, figsize=(11, 7))
+        fig = new_figure(path, figsize=(11, 7))
         metric_keys = [
             k for k in self._columns() if k not in ("loss", "val_loss", "lr", "grad_norm")
         ]
@@ -436,7 +299,7 @@ class History:
         ax = axes[0]
         for key, style in (("loss", "-"), ("val_loss", "--")):
             if key in self.history:
-                ax.plot(epochs, _finite(self.history[key]), style, label=key)
+                ax.plot(epochs, plottable(self.history[key]), style, label=key)
         values = [v for k in ("loss", "val_loss") for v in self.history.get(k, [])]
         finite_values = [v for v in values if math.isfinite(v)]
         use_log = (
@@ -454,7 +317,7 @@ class History:
         ax.legend()
         ax = axes[1]
         for key in metric_keys:
-            ax.plot(epochs, _finite(self.history[key]), "--" if key.startswith("val_") else "-",
+            ax.plot(epochs, plottable(self.history[key]), "--" if key.startswith("val_") else "-",
                     label=key)  # fmt: skip
         ax.set_title("metrics" if metric_keys else "metrics (none recorded)")
         ax.set_xlabel("epoch")
@@ -465,36 +328,13 @@ class History:
         ax.set_title("learning rate")
         ax.set_xlabel("epoch")
         ax = axes[3]
-        norms = _finite(self.history.get("grad_norm", [math.nan] * len(epochs)))
+        norms = plottable(self.history.get("grad_norm", [math.nan] * len(epochs)))
         ax.plot(epochs, norms)
         if np.nanmin(np.where(norms > 0, norms, np.nan), initial=np.inf) < np.inf:
             ax.set_yscale("log")
         ax.set_title("gradient norm (mean per epoch)")
         ax.set_xlabel("epoch")
-        fig.tight_layout()
-        if path is not None:
-            fig.savefig(path)
-        return fig
-
-
-def _finite(values: Iterable[float]) -> np.ndarray:
-    """Values as an array with inf replaced by NaN, so plots leave a gap instead of failing."""
-    array = np.asarray(list(values), dtype=np.float64)
-    return np.where(np.isfinite(array), array, np.nan)
-
-
-def _new_figure(path: str | None, figsize: tuple[float, float]) -> Any:
-    """A Figure: through pyplot for display, or a bare Agg-backed Figure for saving."""
-    if path is None:
-        import matplotlib.pyplot as plt
-
-        return plt.figure(figsize=figsize)
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=figsize)
-    FigureCanvasAgg(fig)
-    return fig
+        return finish_figure(fig, path)
 
 
 def _fmt(x: float) -> str:
@@ -1603,560 +1443,3 @@ def _evaluate(
         for name, fn in metric_fns:
             result[prefix + name] = fn(prediction_all, target_all)
     return result
-
-
-# ============================================================================ lr sweep
-
-
-@dataclass
-class SweepRow:
-    """One learning rate of a sweep and what it did."""
-
-    lr: float
-    verdict: str
-    initial_loss: float
-    final_loss: float
-    best_loss: float
-    stop_reason: str
-    epochs_run: int
-    history: History = field(repr=False)
-    note: str = ""
-
-
-class SweepResult:
-    """The rows of ``lr_sweep``, one per learning rate, in the order given.
-
-    ``str(result)`` is a table; ``result.rows`` the rows; ``result.verdicts`` maps each
-    lr to its verdict ("too small", "slow", "converges", "too large", "diverges");
-    ``result.conclusion`` one sentence on the whole range; ``result.plot()`` draws every
-    loss curve.
-    """
-
-    def __init__(self, rows: list[SweepRow], rule: str, conclusion: str = ""):
-        self.rows = rows
-        self.rule = rule
-        self.conclusion = conclusion
-
-    def __iter__(self):
-        return iter(self.rows)
-
-    def __len__(self) -> int:
-        return len(self.rows)
-
-    def __getitem__(self, i: int) -> SweepRow:
-        return self.rows[i]
-
-    @property
-    def verdicts(self) -> dict[float, str]:
-        return {row.lr: row.verdict for row in self.rows}
-
-    def lrs(self, verdict: str) -> list[float]:
-        """The learning rates with this verdict."""
-        return [row.lr for row in self.rows if row.verdict == verdict]
-
-    @property
-    def best(self) -> SweepRow:
-        """The row with the lowest final loss among those that did not diverge."""
-        candidates = [r for r in self.rows if r.verdict != "diverges"] or self.rows
-        return min(
-            candidates, key=lambda r: r.final_loss if math.isfinite(r.final_loss) else math.inf
-        )
-
-    def __str__(self) -> str:
-        lines = [f"{'lr':>12}{'initial loss':>16}{'final loss':>16}{'epochs':>8}  verdict"]
-        for r in self.rows:
-            lines.append(
-                f"{r.lr:>12.4g}{_fmt(r.initial_loss):>16}{_fmt(r.final_loss):>16}"
-                f"{r.epochs_run:>8}  {r.verdict}" + (f" ({r.note})" if r.note else "")
-            )
-        return "\n".join(lines + ([self.conclusion] if self.conclusion else []) + [self.rule])
-
-    def __repr__(self) -> str:
-        return f"SweepResult({[(r.lr, r.verdict) for r in self.rows]})"
-
-    def plot(self, path: str | None = None) -> Any:
-        """Training loss against epoch for every learning rate (log scale), coloured by
-        verdict; returns the Figure (saved with Agg when ``path`` is given)."""
-        fig = _new_figure(path, figsize=(8, 5))
-        ax = fig.subplots()
-        colours = {"too small": "tab:blue", "slow": "tab:cyan", "converges": "tab:green",
-                   "too large": "tab:orange", "diverges": "tab:red"}  # fmt: skip
-        for r in self.rows:
-            losses = [r.initial_loss] + r.history.loss
-            ax.plot(range(len(losses)), _finite(losses), color=colours[r.verdict],
-                    label=f"lr={r.lr:.3g}: {r.verdict}")  # fmt: skip
-        ax.set_yscale("log")
-        ax.set_xlabel("epoch")
-        ax.set_ylabel("training loss")
-        ax.legend(fontsize="small")
-        fig.tight_layout()
-        if path is not None:
-            fig.savefig(path)
-        return fig
-
-
-def lr_sweep(
-    make_model: Callable[[], Any],
-    X: Any,
-    y: Any,
-    lrs: Sequence[float],
-    *,
-    epochs: int = 20,
-    loss: str | Callable = "mse",
-    optimizer: str | Callable[[list, float], Any] = "sgd",
-    too_small: float = 0.5,
-    min_decrease: float = 0.1,
-    **fit_kwargs: Any,
-) -> SweepResult:
-    """Train a fresh model at each learning rate and say which are too small, which
-    converge and which diverge.
-
-    ``make_model()`` must build the same initial model every time (fix its seed): the
-    sweep checks that the initial parameters agree and raises ValueError otherwise.
-    ``optimizer`` is "sgd", "adam" or a function ``(params, lr) -> optimizer``; the other
-    keyword arguments go to ``fit`` (quiet by default).
-
-    Verdicts, from the training losses: **diverges** if ``fit`` stopped with "diverged"
-    or the final loss is not finite or is above the initial loss.  Otherwise the progress
-    of a run is log(initial / final loss), and the best lr is the one with the most
-    progress.  A run "barely moved" if its loss fell by less than ``min_decrease`` (a
-    fraction of the initial loss).
-
-    * below the best lr: **too small** if it barely moved or made less than
-      ``too_small`` times the best progress, else **converges**;
-    * the best lr itself: **converges**, unless it barely moved too: then **too small**
-      if it is the largest rate tried (larger ones may do better), else **slow** (larger
-      rates did worse: the limit is not the rate);
-    * above the best lr: **too large** if it barely moved (its steps overshoot), else
-      **converges** (a note says when it was slower than the best: near divergence).
-
-    Each row's ``note`` says what was measured; ``result.conclusion`` sums up the range
-    (which rate is best, or that every rate is too small, or too large).
-
-    The verdicts judge the loss only.  A loss can look converged while a parameter in a
-    flat direction of the loss is still far from its optimum (see the apartment example
-    in docs/training.md); ``critical_learning_rate`` and the condition number tell.
-    """
-    if isinstance(lrs, numbers.Real):
-        lrs = [lrs]
-    lrs = [float(lr) for lr in lrs]
-    if not lrs or any(not (math.isfinite(lr) and lr > 0) for lr in lrs):
-        raise ValueError(f"lr_sweep: lrs must be positive finite numbers, got {lrs}")
-    if not 0 < too_small < 1 or not 0 <= min_decrease < 1:
-        raise ValueError("lr_sweep: too_small must be in (0, 1) and min_decrease in [0, 1)")
-    make_optimizer = _optimizer_factory(optimizer)
-    fit_kwargs.setdefault("verbose", False)
-    runs = []
-    reference = None
-    for lr in lrs:
-        model = make_model()
-        initial = _snapshot(_parameters(model))
-        if reference is None:
-            reference = initial
-        elif len(initial) != len(reference) or not all(
-            np.array_equal(a, b) for a, b in zip(initial, reference)
-        ):
-            raise ValueError(
-                "lr_sweep: make_model() returned models with different initial parameters; "
-                "fix its seed so every learning rate starts from the same point"
-            )
-        history = fit(
-            model, X, y, loss=loss, optimizer=make_optimizer(model.parameters(), lr),
-            epochs=epochs, **fit_kwargs,
-        )  # fmt: skip
-        runs.append((lr, history))
-    # Progress of a run: log(initial / final loss); None for a run that diverged.
-    gains = []
-    for _, h in runs:
-        final = h.loss[-1] if h.loss else h.initial_loss
-        diverged = h.stop_reason == "diverged" or not math.isfinite(final) or final > h.initial_loss
-        gains.append(None if diverged else _log_gain(h.initial_loss, final))
-    finite = [(g, lr) for g, (lr, _) in zip(gains, runs) if g is not None]
-    best_gain, best_lr = max(finite) if finite else (0.0, math.inf)
-    rows = []
-    for (lr, h), gain in zip(runs, gains):
-        final = h.loss[-1] if h.loss else h.initial_loss
-        verdict, note = _verdict(
-            lr, h, final, gain, best_lr, best_gain, max(lrs), too_small, min_decrease
-        )
-        finite_losses = [v for v in h.loss if math.isfinite(v)]
-        rows.append(
-            SweepRow(
-                lr=lr, verdict=verdict, initial_loss=h.initial_loss, final_loss=final,
-                best_loss=min(finite_losses, default=math.nan), stop_reason=h.stop_reason,
-                epochs_run=h.epochs_run, history=h, note=note,
-            )
-        )  # fmt: skip
-    rule = (
-        f"(diverges: loss NaN/inf or above the initial loss; too small: below the best lr and "
-        f"the loss fell by less than {min_decrease:.0%}, or made under {too_small:.0%} of the "
-        "best run's progress in log-loss; too large: above the best lr and the loss fell by "
-        f"less than {min_decrease:.0%})"
-    )
-    return SweepResult(rows, rule, _conclusion(rows, min_decrease))
-
-
-def _fell(h: History, final: float) -> str:
-    """How much the loss fell, in words: "fell 7.8%"."""
-    share = 1 - final / h.initial_loss if h.initial_loss else 0.0
-    return f"the loss fell {share:.1%}" if share >= 0.001 else "the loss fell by less than 0.1%"
-
-
-def _verdict(
-    lr: float, h: History, final: float, gain: float | None, best_lr: float,
-    best_gain: float, largest_lr: float, too_small: float, min_decrease: float,
-) -> tuple[str, str]:  # fmt: skip
-    """(verdict, note) of one run of the sweep; each note says what was measured."""
-    if gain is None:
-        return "diverges", h.message if h.stop_reason == "diverged" else (
-            "the loss ended above its start"
-        )
-    barely_moved = final > (1 - min_decrease) * h.initial_loss
-    slow = gain < too_small * best_gain
-    if lr < best_lr:
-        if barely_moved:
-            return "too small", f"{_fell(h, final)}: it barely moved"
-        if slow:
-            return "too small", f"slower than lr={best_lr:.3g}"
-        return "converges", ""
-    if lr == best_lr:  # the run with the most progress
-        if not barely_moved:
-            return "converges", ""
-        if lr == largest_lr:  # nothing larger was tried: larger rates may well do better
-            return "too small", f"{_fell(h, final)}, the most of the range: try larger rates"
-        return "slow", (
-            f"{_fell(h, final)}, the most of the range, and larger rates did worse: "
-            "more epochs, or an adaptive optimizer such as Adam"
-        )
-    if barely_moved:  # larger than the best lr and it barely moved: the steps overshoot
-        return "too large", f"{_fell(h, final)}, less than at lr={best_lr:.3g}: steps overshoot"
-    if slow:
-        return "converges", f"slower than lr={best_lr:.3g}: the steps overshoot, near divergence"
-    return "converges", ""
-
-
-def _conclusion(rows: list[SweepRow], min_decrease: float) -> str:
-    """One sentence on the whole range: which rate to use, or which way to look."""
-    lrs = [r.lr for r in rows]
-    if all(r.verdict == "diverges" for r in rows):
-        return f"every rate diverges: the whole range is too large; try rates below {min(lrs):.3g}"
-    if all(r.verdict in ("too small", "slow") for r in rows):
-        return (
-            f"every rate is too small: the loss fell by less than {min_decrease:.0%} at each; "
-            f"try rates above {max(lrs):.3g}"
-        )
-    best = max(
-        (r for r in rows if r.verdict == "converges"),
-        key=lambda r: _log_gain(r.initial_loss, r.final_loss),
-        default=None,
-    )
-    if best is None:
-        return "no rate converges: the stable rates barely move the loss and the larger diverge"
-    if best.lr == max(lrs):
-        return f"best: lr={best.lr:.3g}, the largest tried: larger rates may be faster still"
-    return f"best: lr={best.lr:.3g}"
-
-
-def _log_gain(initial: float, final: float) -> float:
-    if final <= 0:
-        return math.inf
-    return math.log(initial / final) if initial > 0 else 0.0
-
-
-def _optimizer_factory(optimizer: Any, who: str = "lr_sweep") -> Callable[[list, float], Any]:
-    if callable(optimizer):
-        return optimizer
-    if optimizer == "sgd":
-        from minigrad.optim import SGD
-
-        return lambda params, lr: SGD(params, lr=lr)
-    if optimizer == "adam":
-        from minigrad.optim import Adam
-
-        return lambda params, lr: Adam(params, lr=lr)
-    raise ValueError(f"{who}: optimizer must be 'sgd', 'adam' or a function, got {optimizer!r}")
-
-
-# ============================================================================ lr range test
-
-
-@dataclass
-class RangeTestResult:
-    """What ``lr_range_test`` measured: the rate and the training loss of each step.
-
-    ``losses`` are the batch losses, ``smoothed`` their bias-corrected exponential moving
-    average; ``suggestion`` is the rate where the smoothed loss falls fastest against
-    log(lr) (before its minimum), ``lr_at_minimum`` where it is lowest (a common rule
-    of thumb takes a tenth of it); ``stopped_early`` is True when the loss blew up.
-    """
-
-    lrs: list[float]
-    losses: list[float]
-    smoothed: list[float]
-    suggestion: float
-    lr_at_minimum: float
-    stopped_early: bool
-
-    def __str__(self) -> str:
-        ending = "the loss blew up, the test stopped there" if self.stopped_early else (
-            "the whole range was run"
-        )  # fmt: skip
-        return (
-            f"learning-rate range test: {len(self.lrs)} steps from lr={self.lrs[0]:.3g} to "
-            f"{self.lrs[-1]:.3g} ({ending}); smoothed loss lowest at lr={self.lr_at_minimum:.3g}"
-            f", falling fastest at lr={self.suggestion:.3g}: suggested lr {self.suggestion:.3g}"
-        )
-
-    def plot(self, path: str | None = None) -> Any:
-        """Loss against learning rate (log scale), raw and smoothed, with the suggestion
-        marked; returns the Figure (saved through Agg when ``path`` is given)."""
-        fig = _new_figure(path, figsize=(7, 4.5))
-        ax = fig.subplots()
-        ax.plot(self.lrs, _finite(self.losses), alpha=0.3, label="batch loss")
-        ax.plot(self.lrs, _finite(self.smoothed), label="smoothed")
-        ax.axvline(self.suggestion, color="tab:green", linestyle=":",
-                   label=f"suggested lr {self.suggestion:.3g}")  # fmt: skip
-        ax.set_xscale("log")
-        ax.set_xlabel("learning rate")
-        ax.set_ylabel("training loss")
-        ax.legend(fontsize="small")
-        fig.tight_layout()
-        if path is not None:
-            fig.savefig(path)
-        return fig
-
-
-def lr_range_test(
-    model: Any,
-    X: Any,
-    y: Any,
-    *,
-    loss: str | Callable = "mse",
-    optimizer: str | Callable[[list, float], Any] = "sgd",
-    start_lr: float = 1e-7,
-    end_lr: float = 10.0,
-    num_iter: int = 100,
-    batch_size: int | None = None,
-    seed: int | np.random.Generator = 0,
-    smoothing: float = 0.05,
-    diverge_factor: float = 5.0,
-) -> RangeTestResult:
-    """The learning-rate range test (Smith, 2017): one run whose rate grows every batch.
-
-    Step i (0 .. num_iter - 1) trains one batch at lr_i = start_lr · (end_lr /
-    start_lr)^(i / (num_iter - 1)), a geometric ramp, and records the batch loss (before
-    the step).  The smoothed loss is s_i = a_i / (1 - β^(i+1)) with a_i = β a_(i-1) + (1 -
-    β) loss_i and β = 1 - smoothing.  The run stops early once s_i exceeds
-    ``diverge_factor`` times its lowest value, or a loss is NaN/inf.  The batches cycle
-    through the data (reshuffled each pass, drawn from ``seed``).
-
-    Unlike ``lr_sweep`` (separate runs, one per rate) this costs one short run; its
-    suggestion is where the loss falls fastest, a starting point rather than a verdict.
-    ``optimizer`` is "sgd", "adam" or a function ``(params, lr) -> optimizer``.  The model
-    is trained during the test and its parameters are put back afterwards.
-    """
-    X, y = _checked_data(X, y, "X", "y")
-    params = _parameters(model)
-    X = _in_model_dtype(X, params)
-    loss_fn, _ = _loss_function(loss)
-    for value, name in ((start_lr, "start_lr"), (end_lr, "end_lr")):
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, numbers.Real)
-            or not (math.isfinite(value) and value > 0)
-        ):
-            raise ValueError(f"lr_range_test: {name} must be a positive number, got {value!r}")
-    if not start_lr < end_lr:
-        raise ValueError(f"lr_range_test: start_lr={start_lr} must be below end_lr={end_lr}")
-    num_iter = _positive_int(num_iter, "num_iter")
-    if num_iter < 2:
-        raise ValueError("lr_range_test: num_iter must be at least 2")
-    if not (isinstance(smoothing, numbers.Real) and 0 < smoothing <= 1):
-        raise ValueError(f"lr_range_test: smoothing must be in (0, 1], got {smoothing!r}")
-    if not (isinstance(diverge_factor, numbers.Real) and diverge_factor > 1):
-        raise ValueError(f"lr_range_test: diverge_factor must be > 1, got {diverge_factor!r}")
-    if batch_size is not None:
-        batch_size = _positive_int(batch_size, "batch_size")
-    optimizer = _optimizer_factory(optimizer, "lr_range_test")(params, start_lr)
-    loader = DataLoader(X, y, batch_size, shuffle=True, seed=copy.deepcopy(_rng(seed)))
-    ratio = end_lr / start_lr
-    lrs, losses, smoothed = [], [], []
-    average, stopped = 0.0, False
-    saved = _snapshot(params)
-    was_training = bool(getattr(model, "training", True))
-    _set_mode(model, True)
-    try:
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            batches = iter(loader)
-            for i in range(num_iter):
-                try:
-                    X_batch, y_batch = next(batches)
-                except StopIteration:  # one pass done: the next, in a new order
-                    batches = iter(loader)
-                    X_batch, y_batch = next(batches)
-                lr = start_lr * ratio ** (i / (num_iter - 1))
-                optimizer.lr = lr
-                prediction = model(Value(X_batch, requires_grad=False))
-                batch_loss = loss_fn(prediction, _match_target(y_batch, prediction))
-                value = _scalar_loss(batch_loss)
-                if not math.isfinite(value):
-                    stopped = True
-                    break
-                average = (1 - smoothing) * average + smoothing * value
-                lrs.append(lr)
-                losses.append(value)
-                smoothed.append(average / (1 - (1 - smoothing) ** (i + 1)))
-                if smoothed[-1] > diverge_factor * min(smoothed):
-                    stopped = True
-                    break
-                optimizer.zero_grad()
-                batch_loss.backward(intermediate_grads=False)
-                optimizer.step()
-    finally:
-        _restore(params, saved)
-        for p in params:
-            p.grad = None
-        _set_mode(model, was_training)
-    if len(lrs) < 2:
-        raise ValueError(
-            f"lr_range_test: the loss was not finite from the first steps (start_lr={start_lr}"
-            "); start lower or check the data"
-        )
-    curve = np.asarray(smoothed)
-    lowest = int(np.argmin(curve))
-    slope = np.gradient(curve, np.log(lrs))
-    steepest = int(np.argmin(slope[: lowest + 1])) if lowest > 0 else 0
-    return RangeTestResult(
-        lrs=lrs, losses=losses, smoothed=smoothed, suggestion=float(lrs[steepest]),
-        lr_at_minimum=float(lrs[lowest]), stopped_early=stopped,
-    )  # fmt: skip
-
-
-# ============================================================================ curvature
-
-
-def dataset_loss(model: Any, X: Any, y: Any, loss: str | Callable = "mse") -> Value:
-    """The loss of ``model`` on the whole of ``(X, y)`` as a Value with its graph (grad on),
-    built the way ``fit`` builds a batch loss; the input to the curvature helpers."""
-    X, y = _checked_data(X, y, "X", "y")
-    loss_fn, _ = _loss_function(loss)
-    prediction = model(Value(_in_model_dtype(X, model), requires_grad=False))
-    return loss_fn(prediction, _match_target(y, prediction))
-
-
-def hessian_vector_product(
-    loss: Value, params: Sequence[Value], vectors: Sequence[Any], gradients: Sequence[Any] = None
-) -> list[np.ndarray]:
-    """H v, where H is the Hessian of the scalar ``loss`` with respect to ``params``.
-
-    Computed as the gradient of g . v, where g = d loss / d params was computed with
-    ``create_graph=True`` (pass it as ``gradients`` to reuse it): a second reverse pass,
-    no Hessian matrix ever formed.  ``vectors`` holds one array per parameter, of its
-    shape; the result too (float64).
-    """
-    params = list(params)
-    if gradients is None:
-        gradients = _grad(loss, params, create_graph=True, allow_unused=True)
-    if len(vectors) != len(params):
-        raise ValueError(f"hessian_vector_product: {len(vectors)} vectors for {len(params)} "
-                         "parameters")  # fmt: skip
-    terms = []
-    for g, v, p in zip(gradients, vectors, params):
-        v = np.asarray(v, dtype=np.float64)
-        if v.shape != p.shape:
-            raise ValueError(
-                f"hessian_vector_product: vector of shape {v.shape} for a parameter of shape "
-                f"{p.shape}"
-            )
-        if isinstance(g, Value) and g.requires_grad:
-            terms.append((g * Value(v, requires_grad=False)).sum())
-    zeros = [np.zeros(np.shape(p.data)) for p in params]
-    if not terms:  # the gradient does not depend on the parameters: H = 0
-        return zeros
-    dot = terms[0]
-    for term in terms[1:]:
-        dot = dot + term
-    result = _grad(dot, params, allow_unused=True)
-    return [
-        z if r is None else np.asarray(r.data if isinstance(r, Value) else r, dtype=np.float64)
-        for r, z in zip(result, zeros)
-    ]
-
-
-def largest_hessian_eigenvalue(
-    loss: Value,
-    params: Sequence[Value],
-    *,
-    max_iter: int = 1000,
-    tol: float = 1e-10,
-    seed: int | np.random.Generator = 0,
-) -> float:
-    """lambda_max: the largest eigenvalue of the Hessian of ``loss`` w.r.t. ``params``.
-
-    Power iteration on Hessian-vector products: start from a random unit vector v (drawn
-    with ``seed``), repeat v <- H v / |H v|, and read the Rayleigh quotient v . H v, until
-    it changes by less than ``tol`` (relative) or ``max_iter`` products were made.  Power
-    iteration finds the eigenvalue of largest *magnitude*; if that one is negative (a
-    saddle or a maximum), a second run on H - mu I finds the largest algebraic eigenvalue.
-    ``loss`` must be a scalar Value built with the graph recorded (not under no_grad).
-    The Hessian is never formed: each product costs about two backward passes.
-    """
-    params = list(params)
-    if not isinstance(loss, Value) or loss.size != 1:
-        raise TypeError("largest_hessian_eigenvalue: loss must be a scalar Value")
-    if not params:
-        raise ValueError("largest_hessian_eigenvalue: no parameters given")
-    gradients = _grad(loss, params, create_graph=True, allow_unused=True)
-    rng = _rng(seed)
-
-    def hv(vectors: list[np.ndarray]) -> list[np.ndarray]:
-        return hessian_vector_product(loss, params, vectors, gradients)
-
-    mu = _power_iteration(hv, params, rng, 0.0, max_iter, tol)
-    if mu < 0:  # the dominant eigenvalue is negative: shift to find the top of the spectrum
-        mu = mu + _power_iteration(hv, params, rng, mu, max_iter, tol)
-    return mu
-
-
-def _power_iteration(
-    hv: Callable, params: list[Value], rng: np.random.Generator, shift: float,
-    max_iter: int, tol: float,
-) -> float:  # fmt: skip
-    """Dominant eigenvalue of H - shift * I by power iteration."""
-    v = [rng.standard_normal(np.shape(p.data)) for p in params]
-    v = _normalised(v)
-    mu = math.nan
-    for _ in range(max_iter):
-        w = [a - shift * b for a, b in zip(hv(v), v)]
-        new_mu = sum(float(np.sum(a * b)) for a, b in zip(v, w))  # Rayleigh quotient v.(H-sI)v
-        norm = math.sqrt(sum(float(np.sum(a * a)) for a in w))
-        if norm == 0.0:
-            return 0.0
-        v = [a / norm for a in w]
-        if math.isfinite(mu) and abs(new_mu - mu) <= tol * abs(new_mu):
-            return new_mu
-        mu = new_mu
-    return mu
-
-
-def _normalised(vectors: list[np.ndarray]) -> list[np.ndarray]:
-    norm = math.sqrt(sum(float(np.sum(a * a)) for a in vectors))
-    return [a / norm for a in vectors]
-
-
-def critical_learning_rate(loss: Value, params: Sequence[Value], **power_iteration: Any) -> float:
-    """2 / lambda_max: the largest learning rate at which plain gradient descent is stable
-    near the current parameters.
-
-    On a quadratic loss, gradient descent multiplies the error along each eigenvector of
-    the Hessian by (1 - lr * lambda) per step, so it converges exactly when
-    |1 - lr * lambda| < 1 for every eigenvalue, i.e. lr < 2 / lambda_max; above that the
-    sharpest direction oscillates with growing amplitude.  For other losses this holds
-    locally.  Returns ``math.inf`` if no eigenvalue is positive.  Keyword arguments go to
-    ``largest_hessian_eigenvalue``.  Example::
-
-        loss = dataset_loss(model, X, y, "mse")
-        critical_learning_rate(loss, model.parameters())
-    """
-    lam = largest_hessian_eigenvalue(loss, params, **power_iteration)
-    return 2.0 / lam if lam > 0 else math.inf

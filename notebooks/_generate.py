@@ -538,15 +538,9 @@ import numpy as np
 import minigrad
 from minigrad import Value, data, nn, optim
 from minigrad.nn import functional as F
-from minigrad.train import (
-    critical_learning_rate,
-    dataset_loss,
-    evaluate,
-    fit,
-    hessian_vector_product,
-    lr_sweep,
-    predict,
-)
+from minigrad.curvature import critical_learning_rate, dataset_loss, hessian_vector_product
+from minigrad.learning_rate import lr_sweep
+from minigrad.train import evaluate, fit, predict
 
 X, y = data.linear(seed=0)  # area in m², price
 print(X.shape, y.shape)
@@ -738,21 +732,14 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from minigrad import data, nn, optim
-from minigrad.train import evaluate, fit, predict
-
-
-def show_boundary(model, X, y, title, ax=None):
-    \"\"\"Colour the plane by the class the model predicts, and draw the points.\"\"\"
-    ax = ax or plt.subplots(figsize=(5, 4))[1]
-    low, high = X.min(axis=0) - 0.3, X.max(axis=0) + 0.3
-    gx, gy = np.meshgrid(np.linspace(low[0], high[0], 150), np.linspace(low[1], high[1], 150))
-    grid = np.column_stack([gx.ravel(), gy.ravel()])
-    classes = predict(model, grid).argmax(axis=1).reshape(gx.shape)
-    k = int(y.max()) + 1
-    ax.contourf(gx, gy, classes, levels=np.arange(k + 1) - 0.5, cmap="viridis", alpha=0.3)
-    ax.scatter(X[:, 0], X[:, 1], c=y, cmap="viridis", s=12, edgecolors="k", linewidths=0.3)
-    ax.set_title(title)
-    return ax
+from minigrad.plots import plot_decision_boundary
+from minigrad.recipes import train_recipe
+from minigrad.train import evaluate, fit
+"""),
+    md("""
+`plot_decision_boundary(model, X_train, y_train, X_test, y_test)` colours the plane by
+the class the model predicts there and draws the points on top (training points as
+circles, test points as crosses); `ax=` puts it in a panel of a figure of your own.
 """),
     md("""
 ## Two moons
@@ -760,23 +747,22 @@ def show_boundary(model, X, y, title, ax=None):
 The network outputs one number per class (*logits*); the loss is the softmax
 cross-entropy, which notebook 5 looks at closely. Adam adapts the step size per
 parameter, so one learning rate works for every layer.
+
+`train_recipe("moons")` runs the recipe of `minigrad train --dataset moons`, step by
+step: the moons data (300 points, noise 0.2); a quarter set aside for the test, and a
+fifth of the rest for validation; an MLP 2-16-16-2; `fit` with Adam at lr 0.02 and
+early stopping after 30 epochs without progress, restoring the best weights; then
+`evaluate` on each part. It returns the model, its `History`, the scores and the data.
 """),
     code("""
-X, y = data.moons(300, noise=0.2, seed=0)
-X_train, X_test, y_train, y_test = data.train_test_split(
-    X, y, test_size=0.25, seed=0, stratify=True
-)
-
-model = nn.MLP(2, [16, 16, 2], seed=0)
-history = fit(model, X_train, y_train, loss="cross_entropy",
-              optimizer=optim.Adam(model.parameters(), lr=0.02), epochs=200,
-              validation_split=0.2, patience=30, restore_best_weights=True,
-              metrics=["accuracy"], verbose=True)   # a progress bar while it trains
-print(history.summary())
-test = evaluate(model, X_test, y_test, loss="cross_entropy", metrics=["accuracy"])
-print(f"test accuracy {test['accuracy']:.3f}")
-assert test["accuracy"] > 0.9
-show_boundary(model, X, y, "moons: MLP 2-16-16-2")
+moons = train_recipe("moons", seed=0, verbose=True)   # a progress bar while it trains
+print(moons.description)
+print(moons.history.summary())
+print(f"test accuracy {moons.test['accuracy']:.3f}")
+assert moons.test["accuracy"] > 0.9
+X_train, y_train, X_test, y_test = moons.X_train, moons.y_train, moons.X_test, moons.y_test
+plot_decision_boundary(moons.model, X_train, y_train, X_test, y_test,
+                       title="moons: MLP 2-16-16-2")
 plt.show()
 """),
     md("""
@@ -789,7 +775,7 @@ fit(linear, X_train, y_train, loss="cross_entropy",
     optimizer=optim.Adam(linear.parameters(), lr=0.05), epochs=200, verbose=False)
 linear_test = evaluate(linear, X_test, y_test, loss="cross_entropy", metrics=["accuracy"])
 print(f"linear model: test accuracy {linear_test['accuracy']:.3f}")
-show_boundary(linear, X, y, "moons: no hidden layer")
+plot_decision_boundary(linear, X_train, y_train, X_test, y_test, title="moons: no hidden layer")
 plt.show()
 """),
     md("""
@@ -798,7 +784,7 @@ plt.show()
 Three interleaved arms are much harder: the boundary has to wind around the origin.
 """),
     code("""
-Xs, ys = data.spirals(300, classes=3, seed=0)
+Xs, ys, _ = data.load_dataset("spirals", seed=0)   # 300 points on three arms
 Xs_train, Xs_test, ys_train, ys_test = data.train_test_split(
     Xs, ys, test_size=0.25, seed=0, stratify=True
 )
@@ -809,7 +795,8 @@ spiral_history = fit(spiral_model, Xs_train, ys_train, loss="cross_entropy",
 spiral_test = evaluate(spiral_model, Xs_test, ys_test, loss="cross_entropy", metrics=["accuracy"])
 print(f"spirals: train accuracy {spiral_history['accuracy'][-1]:.3f}, "
       f"test {spiral_test['accuracy']:.3f}")
-show_boundary(spiral_model, Xs, ys, "spirals: MLP 2-32-32-3")
+plot_decision_boundary(spiral_model, Xs_train, ys_train, Xs_test, ys_test,
+                       title="spirals: MLP 2-32-32-3")
 plt.show()
 """),
     md("""
@@ -856,8 +843,8 @@ axes[0].set_yscale("log")
 axes[0].set_xlabel("epoch")
 axes[0].set_title("loss")
 axes[0].legend(fontsize="small")
-show_boundary(overfit, Xo, yo, "no dropout", ax=axes[1])
-show_boundary(regular, Xo, yo, "dropout 0.5", ax=axes[2])
+plot_decision_boundary(overfit, Xo_train, yo_train, title="no dropout", ax=axes[1])
+plot_decision_boundary(regular, Xo_train, yo_train, title="dropout 0.5", ax=axes[2])
 plt.show()
 
 for history, label in ((overfit_history, "no dropout"), (regular_history, "dropout 0.5")):

@@ -19,13 +19,9 @@ import numpy as np
 import pytest
 
 from minigrad import Value, data, nn, optim
-from minigrad.train import (
-    critical_learning_rate,
-    dataset_loss,
-    fit,
-    largest_hessian_eigenvalue,
-    lr_sweep,
-)
+from minigrad.curvature import critical_learning_rate, dataset_loss, largest_hessian_eigenvalue
+from minigrad.learning_rate import lr_sweep
+from minigrad.train import fit
 
 
 def apartments():

@@ -225,6 +225,12 @@ def test_train_linear_is_regression_with_a_linear_model():
     assert report["test"]["rmse"] == pytest.approx(math.sqrt(report["test"]["loss"]))
 
 
+def test_train_refuses_a_cnn_for_data_without_images_before_anything_else():
+    result = run("train", "--dataset", "moons", "--model", "cnn")
+    assert result.returncode == 2 and result.stdout == ""
+    assert_one_line_error(result, "--model cnn needs images", "only 'digits'", "'moons'")
+
+
 def test_train_saves_the_model_and_pictures(tmp_path):
     model = tmp_path / "model.npz"
     out = tmp_path / "pictures"

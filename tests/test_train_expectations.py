@@ -494,7 +494,7 @@ def classification_outputs(seed=0, classes=3, n=50):
 
 
 def test_precision_recall_f1_by_hand_binary():
-    from minigrad.train import confusion_matrix, f1, precision, recall
+    from minigrad.metrics import confusion_matrix, f1, precision, recall
 
     logits = np.array([2.0, -1.0, 0.5, 0.3, -0.2, -3.0, 1.0])  # predicted 1 1? see below
     target = np.array([1, 0, 0, 1, 1, 0, 1])
@@ -507,7 +507,7 @@ def test_precision_recall_f1_by_hand_binary():
 
 
 def test_macro_metrics_against_a_hand_computation_and_sklearn():
-    from minigrad.train import confusion_matrix, f1, precision, recall
+    from minigrad.metrics import confusion_matrix, f1, precision, recall
 
     outputs, target = classification_outputs()
     predicted = outputs.argmax(axis=1)
@@ -531,7 +531,7 @@ def test_macro_metrics_against_a_hand_computation_and_sklearn():
 
 def test_f1_is_monitored_upwards_in_fit(tmp_path):
     from minigrad import data
-    from minigrad.train import plot_confusion_matrix
+    from minigrad.metrics import plot_confusion_matrix
 
     X, y = data.moons(80, noise=0.2, seed=0)
     model = nn.MLP(2, [8, 2], seed=0)
@@ -550,7 +550,7 @@ def test_f1_is_monitored_upwards_in_fit(tmp_path):
 
 
 def test_lr_range_test_replays_gradient_descent_with_a_growing_rate():
-    from minigrad.train import lr_range_test
+    from minigrad.learning_rate import lr_range_test
 
     X, y = regression_data(n=30)
     model = nn.Neuron(3, activation=None, seed=0)
@@ -578,7 +578,7 @@ def test_lr_range_test_replays_gradient_descent_with_a_growing_rate():
 
 
 def test_lr_range_test_is_checked_and_plots(tmp_path):
-    from minigrad.train import lr_range_test
+    from minigrad.learning_rate import lr_range_test
 
     X, y = regression_data(n=30)
     model = nn.MLP(3, [4, 1], seed=0)

@@ -13,6 +13,7 @@ The digits are the UCI "Optical Recognition of Handwritten Digits" data set by
 E. Alpaydin and C. Kaynak (UCI Machine Learning Repository, CC BY 4.0).
 """
 
+from minigrad.data.builtin import DATASETS, load_dataset
 from minigrad.data.digits import DIGITS_CITATION, load_digits
 from minigrad.data.synthetic import circles, glasses_vs_ring, linear, moons, spirals, xor
 from minigrad.data.utils import (
@@ -35,6 +36,8 @@ __all__ = [
     "glasses_vs_ring",
     "load_digits",
     "DIGITS_CITATION",
+    "load_dataset",
+    "DATASETS",
     "train_test_split",
     "standardize",
     "Standardizer",
