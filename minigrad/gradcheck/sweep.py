@@ -33,6 +33,7 @@ from minigrad.gradcheck._core import (
     workspace,
 )
 from minigrad.gradcheck._judge import Tolerance
+from minigrad.plots import new_figure
 from minigrad.value import Value
 
 #: The default sweep: eps = 1e-1, 1e-2, ..., 1e-12.
@@ -143,7 +144,7 @@ class EpsSweep:
         when minigrad is imported.
         """
         if ax is None:
-            figure = _new_figure(path, figsize=(6.4, 4.2))
+            figure = new_figure(path, figsize=(6.4, 4.2))
             ax = figure.add_subplot()
         else:
             figure = ax.figure
@@ -476,18 +477,3 @@ def _skipped_text(eps: np.ndarray, causes: list[str]) -> str:
             out += f". Not checked at eps={', '.join(hit)}: {what}"
     return out
 
-
-# The same as plots._figure: one should call the other, but plots.py is being reworked on
-# another branch (issue 18); merge them when that lands.
-def _new_figure(path: Any, figsize: tuple[float, float]) -> Any:
-    """A pyplot figure to show, or (with ``path``) a bare Agg-backed Figure to save."""
-    if path is None:
-        import matplotlib.pyplot as plt
-
-        return plt.figure(figsize=figsize)
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=figsize)
-    FigureCanvasAgg(figure)
-    return figure
