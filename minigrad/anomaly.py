@@ -17,7 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from minigrad.autograd import state
+from minigrad.grad_mode import state
+from minigrad.value import data_of
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
@@ -69,18 +70,16 @@ def check_backward(node: Any, incoming: Any, grads: tuple) -> None:
     for index, g in enumerate(grads):
         if g is None:
             continue
-        data = _data(g)
+        data = data_of(g)
         if not _all_finite(data):
             site = node.__dict__.get("created_at", "<not recorded: created outside detect_anomaly>")
             raise AnomalyError(
                 f"backward: {_describe(node)} sent {_what(data)} to its input {index} "
-                f"(incoming gradient {_range(_data(incoming))})"
+                f"(incoming gradient {_range(data_of(incoming))})"
                 f"\n  inputs: {_inputs(node)}\n  created at {site}"
             )
 
 
-def _data(x: Any) -> Any:
-    return x.data if hasattr(x, "_parents") else x
 
 
 def _all_finite(data: Any) -> bool:

@@ -1,4 +1,4 @@
-"""The backward pass: topological order, the chain-rule loop, gradient reduction and grad mode.
+"""The backward pass: topological order, the chain-rule loop and gradient reduction.
 
 Every traversal here uses an explicit stack, never recursion, so a chain of a million
 operations backpropagates as easily as a chain of ten.
@@ -17,129 +17,24 @@ import math
 import operator
 import threading
 from collections.abc import Iterable, Sequence
-from contextlib import contextmanager
 from sys import getrefcount
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-if TYPE_CHECKING:  # pragma: no cover
-    from minigrad.value import Value
-
-
-# ----------------------------------------------------------------------------- grad mode
-
-
-#: The values of ``state.recording``.
-OFF, RECORD, ANOMALY = 0, 1, 2
-
-
-class _ThreadState(threading.local):
-    """Per-thread switches: one thread's ``no_grad`` never changes another thread's graph.
-
-    ``grad_enabled`` and ``anomaly`` are the switches the context managers set.  Every
-    operation needs both, so they are also kept combined in ``recording`` (OFF: record no
-    graph; RECORD; ANOMALY: record and check every result): one thread-local read per node
-    instead of two.
-    """
-
-    recording = RECORD
-    _grad_enabled = True
-    _anomaly = False
-    #: gradcheck's complex-step lets custom Functions return complex data (see complex_data).
-    complex_data = False
-
-    @property
-    def grad_enabled(self) -> bool:
-        return self._grad_enabled
-
-    @grad_enabled.setter
-    def grad_enabled(self, enabled: bool) -> None:
-        self._grad_enabled = enabled
-        self._combine()
-
-    @property
-    def anomaly(self) -> bool:
-        return self._anomaly
-
-    @anomaly.setter
-    def anomaly(self, enabled: bool) -> None:
-        self._anomaly = enabled
-        self._combine()
-
-    def _combine(self) -> None:
-        if not self._grad_enabled:
-            self.recording = OFF
-        else:
-            self.recording = ANOMALY if self._anomaly else RECORD
-
-
-state = _ThreadState()
-
-
-def is_grad_enabled() -> bool:
-    """True when operations record the graph (the default), False inside ``no_grad``."""
-    return state.grad_enabled
-
-
-@contextmanager
-def no_grad():
-    """Operations inside this block record no graph: results have ``requires_grad=False``.
-
-    Use it for parameter updates and evaluation.  The switch is thread-local.
-    """
-    previous = state.grad_enabled
-    state.grad_enabled = False
-    try:
-        yield
-    finally:
-        state.grad_enabled = previous
-
-
-@contextmanager
-def complex_data():
-    """Inside this block a custom Function may return complex data (for complex-step
-    differentiation, see ``minigrad.gradcheck``); one that turns complex inputs into real
-    output raises, because it dropped the imaginary part that carries the derivative."""
-    previous = state.complex_data
-    state.complex_data = True
-    try:
-        yield
-    finally:
-        state.complex_data = previous
-
-
-@contextmanager
-def enable_grad():
-    """Record the graph inside this block even within an enclosing ``no_grad``."""
-    previous = state.grad_enabled
-    state.grad_enabled = True
-    try:
-        yield
-    finally:
-        state.grad_enabled = previous
-
+from minigrad import anomaly
+from minigrad.grad_mode import (  # noqa: F401  (also reachable here, where they were first)
+    complex_data,
+    enable_grad,
+    is_grad_enabled,
+    no_grad,
+    state,
+)
+from minigrad.value import Value, data_of
 
 # ----------------------------------------------------------------------------- ordering
 
 _traversals = itertools.count(1)
-
-#: The clock that numbers nodes when they are created (``Value._created``) and stamps changes
-#: to their data (``Value._changed``), so that "changed after that node was computed" is
-#: one comparison.
-clock = itertools.count()
-
-#: The stamp of the latest change to any Value's data.  A backward pass checks its graph
-#: for stale data only when this is later than the graph's oldest operation.
-last_change = 0
-_change_lock = threading.Lock()
-
-
-def note_change(value: Value) -> None:
-    """Stamp a change to ``value``'s data (``Value.data``'s setter; in-place writes)."""
-    global last_change
-    with _change_lock:  # stamps and last_change move together, in order, across threads
-        last_change = value._changed = next(clock)
 
 #: One backward pass (or topological sort) at a time.  A pass keeps its bookkeeping on the
 #: nodes (``_g``, the gradient received so far; ``_mark``, visited), and graphs built in
@@ -182,7 +77,7 @@ def _order(roots: tuple) -> list[Value]:
                 parent._visit = mark
                 push(parent)
     found.sort(key=_creation_order, reverse=True)
-    if last_change > _oldest_operation(found):  # in a training loop, never: the step came first
+    if Value._last_change > _oldest_operation(found):  # in a training loop: never (step first)
         _check_unchanged(found)
     return found
 
@@ -229,8 +124,6 @@ _creation_order = operator.attrgetter("_created")
 
 def _as_tuple(values: Any, what: str) -> tuple:
     """A Value or a sequence of Values as a tuple; anything else is refused, naming ``what``."""
-    from minigrad.value import Value
-
     if isinstance(values, Value):
         return (values,)
     if isinstance(values, (str, bytes, np.ndarray)) or not isinstance(values, Iterable):
@@ -258,8 +151,6 @@ def fit_gradient(grad: Any, data: Any, op_name: str, index: int) -> Any:
     the rows.  Operations' backward rules never reduce on their own.
     """
     if type(grad) is not np.ndarray and not isinstance(grad, (float, np.generic)):
-        from minigrad.value import Value  # create_graph mode hands backward rules Values
-
         if isinstance(grad, Value):
             return _fit_gradient_value(grad, data, op_name, index)
     if type(data) is float:
@@ -327,7 +218,7 @@ def backward(
 ) -> None:
     """Accumulate d(root)/d(node) into ``node.grad`` for every node that leads to ``root``
     (with ``intermediate_grads=False``, for the leaves only)."""
-    seed = _seed(root, gradient, create_graph)
+    seed = initial_gradient(root, gradient, create_graph)
     with _lock:
         order = _order((root,))
         root._pending_grad = seed
@@ -365,7 +256,7 @@ def grad(
                 f"input {i} ({x._label()}) does not require grad, so it has no gradient; "
                 "create it with requires_grad=True"
             )
-    seeds = [_seed(out, g, create_graph) for out, g in zip(outputs, grad_outputs)]
+    seeds = [initial_gradient(out, g, create_graph) for out, g in zip(outputs, grad_outputs)]
     wanted: dict = {}
     for i, x in enumerate(inputs):
         wanted.setdefault(id(x), []).append(i)
@@ -384,8 +275,10 @@ def grad(
     return results[0] if single else tuple(results)
 
 
-def _seed(root: Value, gradient: Any, create_graph: bool) -> Any:
-    """The gradient the backward pass starts from: d(root)/d(root)."""
+def initial_gradient(root: Value, gradient: Any = None, create_graph: bool = False) -> Any:
+    """The gradient a backward pass from ``root`` starts from: d(root)/d(root), or the
+    ``gradient`` given for a non-scalar root (checked, and copied: the caller's array never
+    becomes a node's ``.grad``).  A Value with ``create_graph=True``."""
     if not root.requires_grad:
         raise RuntimeError(
             f"{root._label()} does not require grad: it was computed from Values that all have "
@@ -402,11 +295,9 @@ def _seed(root: Value, gradient: Any, create_graph: bool) -> Any:
             )
         seed = 1.0 if type(data) is float else data.dtype.type(1)
     else:
-        from minigrad.value import Value
-
         if isinstance(gradient, Value):
             gradient = gradient if create_graph else gradient.data
-        gshape = np.shape(gradient.data if isinstance(gradient, Value) else gradient)
+        gshape = np.shape(data_of(gradient))
         if gshape != shape:
             raise ValueError(
                 f"the gradient passed to backward has shape {gshape}, "
@@ -423,8 +314,6 @@ def _seed(root: Value, gradient: Any, create_graph: bool) -> Any:
         # A copy, always: the caller's array must never become some node's .grad.
         seed = fit_gradient(np.array(given, dtype=np.result_type(data)), data, "backward", 0)
     if create_graph:
-        from minigrad.value import Value
-
         return Value(seed, requires_grad=False)
     return seed
 
@@ -442,7 +331,7 @@ def _run(order: list, create_graph: bool, store: int, capture: tuple | None = No
 def _chain_rule(order: list, create_graph: bool, store: int, capture: tuple | None) -> None:
     if capture is not None:
         wanted, results = capture
-    anomaly = state.anomaly  # read once: the thread-local lookup is not free
+    checking = state.anomaly  # read once: the thread-local lookup is not free
     for node in order:
         g = node._pending_grad
         if g is None:  # nothing reached this node (every path to it was cut)
@@ -461,11 +350,9 @@ def _chain_rule(order: list, create_graph: bool, store: int, capture: tuple | No
                 results[position] = _own(g) if type(g) is np.ndarray else g
         if op is None:
             continue
-        if anomaly:  # look at the contributions before they are added
-            from minigrad.anomaly import check_backward
-
+        if checking:  # anomaly mode: look at the contributions before they are added
             sent = local_gradients(node, g, create_graph)
-            check_backward(node, g, sent)
+            anomaly.check_backward(node, g, sent)
             for parent, contribution in zip(node._parents, sent):
                 if contribution is not None:
                     _add_pending(parent, contribution)

@@ -18,7 +18,7 @@ import numpy as np
 
 from minigrad.autograd import grad as _grad
 from minigrad.train import _checked_data, _in_model_dtype, _loss_function, _match_target, _rng
-from minigrad.value import Value
+from minigrad.value import Value, data_of
 
 __all__ = [
     "dataset_loss",
@@ -71,7 +71,7 @@ def hessian_vector_product(
         dot = dot + term
     result = _grad(dot, params, allow_unused=True)
     return [
-        z if r is None else np.asarray(r.data if isinstance(r, Value) else r, dtype=np.float64)
+        z if r is None else np.asarray(data_of(r), dtype=np.float64)
         for r, z in zip(result, zeros)
     ]
 

@@ -32,8 +32,10 @@ from typing import Any
 
 import numpy as np
 
-from minigrad.autograd import ANOMALY, read_only, state
-from minigrad.value import Value, _fill, _new_node, as_value, node_ids
+from minigrad import anomaly
+from minigrad.autograd import read_only
+from minigrad.grad_mode import ANOMALY, state
+from minigrad.value import Value, _fill, _new_node, as_value, data_of, node_ids
 
 _new = object.__new__
 
@@ -202,9 +204,7 @@ class Primitive(Function):
                     node._op = cls
                     node._parents = parents
                     if recording == ANOMALY:
-                        from minigrad.anomaly import check_forward
-
-                        check_forward(node)
+                        anomaly.check_forward(node)
                     return node
         node.requires_grad = False
         node._op = None
@@ -272,9 +272,7 @@ def finish_node(node: Value, cls: type, parents: tuple, data: Any) -> Value:
     if recording and any(p.requires_grad for p in parents):
         _fill(node, data, True, cls, parents, node._saved)
         if recording == ANOMALY:
-            from minigrad.anomaly import check_forward
-
-            check_forward(node)
+            anomaly.check_forward(node)
         return node
     return _fill(node, data, False, None, (), ())
 
@@ -389,11 +387,6 @@ class _NotDifferentiable(Primitive):
 
 # ============================================================================ helpers
 # Rules call these instead of numpy so that one line serves floats, arrays and Values.
-
-
-def data_of(x: Any) -> Any:
-    """The plain data of a Value, or x itself: for masks, which are never differentiated."""
-    return x.data if isinstance(x, Value) else x
 
 
 def _scalar(function: Any, fallback: Any, x: float) -> float:
@@ -622,7 +615,7 @@ class Mul(Primitive):
 
     @staticmethod
     def forward(ctx, a, b):
-        ctx._saved = (a, b)  # save_for_backward, spelled inline on the hottest path
+        ctx.save_for_backward(a, b)
         return a * b
 
     @staticmethod
@@ -1028,7 +1021,7 @@ class Affine(Primitive):
 
     @staticmethod
     def forward(ctx, x, W, b):
-        ctx._saved = (x, W)
+        ctx.save_for_backward(x, W)
         out = np.matmul(x, W)
         if getattr(b, "dtype", None) == out.dtype or out.dtype == np.result_type(out, b):
             out += b
@@ -1039,14 +1032,13 @@ class Affine(Primitive):
     @staticmethod
     def backward(ctx, grad):
         x, W = ctx.saved_tensors
-        px, pW, pb = ctx._parents
+        need_x, need_W, need_b = ctx.needs_input_grad
         if type(grad) is np.ndarray and x.ndim == 2:  # a batch of arrays: nearly every call
             return (
-                (grad @ W.T) if px.requires_grad else None,
-                (x.T @ grad) if pW.requires_grad else None,
-                _add_reduce(grad, 0) if pb.requires_grad else None,  # grad.sum(axis=0)
+                (grad @ W.T) if need_x else None,
+                (x.T @ grad) if need_W else None,
+                _add_reduce(grad, 0) if need_b else None,  # grad.sum(axis=0)
             )
-        need_x, need_W, need_b = px.requires_grad, pW.requires_grad, pb.requires_grad
         ndim = np.ndim(data_of(x))
         grad_x = (grad @ swap_last(W)) if need_x else None
         grad_W = grad_b = None

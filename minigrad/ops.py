@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from minigrad import functions as F
-from minigrad.value import Value, as_value
+from minigrad.value import Value, as_value, data_of
 
 __all__ = [
     "squeeze",
@@ -423,7 +423,7 @@ def _along_index(indices: np.ndarray, axis: int) -> tuple:
 
 
 def _index_array(indices: Any, op: str) -> np.ndarray:
-    data = indices.data if isinstance(indices, Value) else indices
+    data = data_of(indices)
     array = np.asarray(data)
     if array.dtype.kind == "f" and np.all(array == np.round(array)):
         array = array.astype(np.intp)
@@ -503,7 +503,7 @@ def masked_fill(x: Any, mask: Any, value: float) -> Value:
     """x with ``value`` where ``mask`` (broadcast to x) is True: an attention score mask.
     The filled positions get no gradient; the others get theirs unchanged."""
     x = _value(x, "masked_fill")
-    mask = np.asarray(mask.data if isinstance(mask, Value) else mask)
+    mask = np.asarray(data_of(mask))
     if mask.dtype != bool:
         raise TypeError(f"masked_fill: mask must be boolean, got dtype {mask.dtype}")
     try:
@@ -521,12 +521,12 @@ def masked_fill(x: Any, mask: Any, value: float) -> Value:
 def nonzero(x: Any) -> tuple:
     """The indices of the nonzero elements, one integer array per axis (numpy's
     ``nonzero``): plain data, not differentiable."""
-    data = x.data if isinstance(x, Value) else x
+    data = data_of(x)
     return np.nonzero(np.atleast_1d(data))
 
 
 def argwhere(x: Any) -> np.ndarray:
     """The indices of the nonzero elements as an (n, ndim) integer array: not
     differentiable."""
-    data = x.data if isinstance(x, Value) else x
+    data = data_of(x)
     return np.argwhere(data)

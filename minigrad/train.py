@@ -53,7 +53,7 @@ from minigrad.metrics import (  # noqa: F401
 )
 from minigrad.optim import clip_coefficient
 from minigrad.plots import finish_figure, new_figure, plottable
-from minigrad.value import Value
+from minigrad.value import Value, data_of
 
 __all__ = [
     "fit",
@@ -1180,7 +1180,7 @@ def _rng(seed: Any) -> np.random.Generator:
 
 def _checked_features(X: Any, where: str) -> np.ndarray:
     """X as a float array with at least one row and no NaN/inf (the caller's array unchanged)."""
-    X = np.asarray(X.data if isinstance(X, Value) else X)
+    X = np.asarray(data_of(X))
     if X.dtype.kind not in "biuf" or X.ndim == 0 or len(X) == 0:
         raise ValueError(f"{where}: X must be a non-empty numeric array with one row per sample")
     if X.dtype.kind == "f" and not np.all(np.isfinite(X)):
@@ -1341,7 +1341,7 @@ def _global_norm(params: Sequence[Value]) -> float:
     for p in params:
         g = p.grad
         if g is not None:
-            g = g.data if isinstance(g, Value) else g
+            g = data_of(g)
             total += float(np.sum(np.square(g, dtype=np.float64)))
     return math.sqrt(total)
 

@@ -12,17 +12,21 @@ both.
 
 from __future__ import annotations
 
+import itertools
 import numbers
 import operator
+import threading
 from typing import Any
 
 import numpy as np
 
-from minigrad import autograd
+from minigrad.grad_mode import state
 
-#: Every node gets the next number when it is created; autograd sorts by it.  Changes to
-#: a Value's data are stamped on the same clock (``autograd.note_change``).
-node_ids = autograd.clock
+#: The clock: every node gets the next number when it is created (``Value._created``;
+#: autograd sorts by it), and every change to a Value's data is stamped on it
+#: (``note_change``), so that "changed after that node was computed" is one comparison.
+node_ids = itertools.count()
+_change_lock = threading.Lock()
 
 
 class Value:
@@ -70,16 +74,19 @@ class Value:
     @data.setter
     def data(self, new: Any) -> None:
         self._data = new
-        autograd.note_change(self)
+        note_change(self)
 
     def _touch(self) -> None:
         """Record a change made to the data in place (by an optimizer, or a loaded checkpoint)."""
-        autograd.note_change(self)
+        note_change(self)
 
     #: When the data was last changed, on the clock that numbers nodes; 0: never.  Not a
     #: slot: it is set on the few Values whose data changes (parameters), in __dict__, so
     #: creating a node costs nothing more.
     _changed = 0
+    #: The stamp of the latest change to any Value's data (set on the class).  A backward
+    #: pass looks for stale data only when this is later than its graph's oldest operation.
+    _last_change = 0
 
     # ----------------------------------------------------------------- description
 
@@ -290,7 +297,7 @@ class Value:
         return self._in_place(other, "**=", np.power)
 
     def _in_place(self, other: Any, symbol: str, ufunc: Any) -> Any:
-        grad_mode = autograd.state.grad_enabled
+        grad_mode = state.grad_enabled
         if self._op is not None and grad_mode:
             return NotImplemented  # Python falls back to the ordinary operator
         if grad_mode and self.requires_grad:
@@ -798,6 +805,18 @@ def as_value(x: Any) -> Value:
     return Value(x, requires_grad=False)
 
 
+def note_change(value: Value) -> None:
+    """Stamp a change to ``value``'s data (``Value.data``'s setter, optimizers, loads)."""
+    with _change_lock:  # stamps and the latest change move together, in order, across threads
+        Value._last_change = value._changed = next(node_ids)
+
+
+def data_of(x: Any) -> Any:
+    """The data of a Value, or ``x`` itself (a number, an array, a mask): for the places
+    that accept either and only read the numbers."""
+    return x.data if isinstance(x, Value) else x
+
+
 def _leaf(data: Any, requires_grad: bool, name: str | None) -> Value:
     """A leaf around data that is already canonical (no validation, no copy)."""
     return _fill(_new(Value), data, requires_grad, None, (), (), name)
@@ -971,7 +990,8 @@ _HALF = None
 _LN2 = 0.6931471805599453  # math.log(2)
 _LN10 = 2.302585092994046  # math.log(10)
 
-from minigrad import functions as _F  # noqa: E402  (functions imports Value from here)
+from minigrad import autograd  # noqa: E402  (autograd and functions import Value from here)
+from minigrad import functions as _F  # noqa: E402
 
 _MINUS_ONE = as_value(-1.0)
 _HALF = as_value(0.5)

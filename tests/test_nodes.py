@@ -14,6 +14,7 @@ import pytest
 import minigrad as mg
 from minigrad import expr
 from minigrad import functions as F
+from minigrad.gradcheck.localize import check_node
 from minigrad.value import Value, _new_node, as_value
 
 SLOTS = [name for name in Value.__slots__ if not name.startswith("__")]
@@ -108,3 +109,101 @@ def test_every_node_gets_a_later_number_than_its_inputs():
     b = a * 2
     c = Square.apply(b)
     assert a._created < b._created < c._created
+
+
+# ==================================================================== one step of the chain rule
+# autograd.local_gradients is the one place a node's rule is called and its result checked
+# and reduced; the backward pass, the pictures and gradcheck's localize all go through it,
+# so a rule's mistake reads the same wherever it shows.
+
+
+class OneGradientForTwo(mg.Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        return a * b
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad  # one gradient, two inputs
+
+
+class WrongShape(mg.Function):
+    @staticmethod
+    def forward(ctx, a):
+        return a * 2
+
+    @staticmethod
+    def backward(ctx, grad):
+        return np.ones(5)  # the input has shape (3,)
+
+
+@pytest.mark.parametrize(
+    "make, error, message",
+    [
+        (
+            lambda x: OneGradientForTwo.apply(x, x * 1).sum(),
+            RuntimeError,
+            "OneGradientForTwo.backward returned 1 gradients for 2 inputs",
+        ),
+        (
+            lambda x: WrongShape.apply(x).sum(),
+            ValueError,
+            "WrongShape.backward returned a gradient of shape (5,) for input 0, whose shape is "
+            "(3,)",
+        ),
+    ],
+    ids=["count", "shape"],
+)
+def test_a_faulty_rule_reads_the_same_in_backward_pictures_and_localize(make, error, message):
+    from minigrad.viz import _rules
+
+    x = Value(np.array([1.0, 2.0, 3.0]), name="x")
+    out = make(x)
+    with pytest.raises(error) as raised:
+        out.backward()
+    assert message in str(raised.value)
+    node = out.parents[0]  # the faulty operation (out is its sum)
+    with pytest.raises(error) as raised:
+        _rules.contributions(node, np.ones(node.shape))
+    assert message in str(raised.value)
+    assert _rules.safe_contributions(node, np.ones(node.shape)) is None  # the picture goes on
+    check = check_node(node, 1e-6, 1e-8, 1e-6, np.random.default_rng(0), 64)
+    assert check.status == "fail" and message in check.detail
+
+
+class Blend(mg.Function):
+    """Three inputs: the general path of local_gradients."""
+
+    @staticmethod
+    def forward(ctx, a, b, c):
+        return a + 2 * b + c
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad, 2 * grad, grad
+
+
+def test_local_gradients_reduce_broadcasting_and_skip_constants():
+    a = Value(np.ones((2, 3)), name="a")
+    b = Value(np.array([1.0, 2.0, 3.0]), name="b")  # broadcast to (2, 3)
+    c = np.full((2, 3), 4.0)  # a constant
+    for first, second in ((a, b), (b, a)):
+        y = Blend.apply(first, second, c)
+        g = np.arange(6.0).reshape(2, 3)
+        to_first, to_second, to_c = mg.autograd.local_gradients(y, g)
+        assert to_c is None  # a constant gets nothing
+        assert np.array_equal(to_first, g if first is a else g.sum(axis=0))
+        assert np.array_equal(to_second, 2 * g if second is a else 2 * g.sum(axis=0))
+    assert a.grad is None and b.grad is None and y._pending_grad is None  # nothing stored
+
+
+def test_the_picture_starts_where_backward_does():
+    from minigrad.viz import _rules
+
+    y = Value(np.ones(2)) * 3
+    for gradient in (None, np.ones(3)):
+        with pytest.raises((RuntimeError, ValueError)) as in_backward:
+            y.backward(gradient)
+        with pytest.raises(type(in_backward.value)) as in_picture:
+            _rules.seed(y, gradient)
+        assert str(in_picture.value) == str(in_backward.value)

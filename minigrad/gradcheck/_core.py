@@ -29,7 +29,7 @@ import numpy as np
 from minigrad import functions as F
 from minigrad.autograd import complex_data, enable_grad, no_grad, topological_order
 from minigrad.autograd import grad as autograd_grad
-from minigrad.value import Value
+from minigrad.value import Value, data_of
 
 #: The finite-difference methods, in order of cost.
 METHODS = ("forward", "central", "five-point", "complex-step")
@@ -330,7 +330,7 @@ class Problem:
         if self.spec.jacobian:
             return None
         if given is not None:
-            w = np.asarray(given.data if isinstance(given, Value) else given, dtype=np.float64)
+            w = np.asarray(data_of(given), dtype=np.float64)
             if w.shape != shape:
                 raise ValueError(
                     f"{self.caller}: output_weights has shape {w.shape}, but "

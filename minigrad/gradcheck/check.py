@@ -29,7 +29,7 @@ from minigrad.gradcheck._core import (
 from minigrad.gradcheck._judge import Tolerance, judge
 from minigrad.gradcheck.handwritten import hand_written
 from minigrad.gradcheck.report import GradcheckError, GradcheckReport, InputResult
-from minigrad.value import Value
+from minigrad.value import Value, data_of
 
 #: How many random directions fast mode tries before it accepts that every direction it
 #: draws crosses a kink.
@@ -445,7 +445,7 @@ def _grad_weights(given: Any, inputs: tuple, seed: int) -> list:
         )
     out = []
     for i, (w, v) in enumerate(zip(given, inputs)):
-        w = np.asarray(w.data if isinstance(w, Value) else w, dtype=np.float64)
+        w = np.asarray(data_of(w), dtype=np.float64)
         if w.shape != v.shape:
             raise ValueError(
                 f"gradgradcheck: grad_weights[{i}] has shape {w.shape}, input {i} has shape "
@@ -457,7 +457,7 @@ def _grad_weights(given: Any, inputs: tuple, seed: int) -> list:
 
 def _first_output_weights(shape: tuple, given: Any, seed: int) -> Any:
     if given is not None:
-        w = np.asarray(given.data if isinstance(given, Value) else given, dtype=np.float64)
+        w = np.asarray(data_of(given), dtype=np.float64)
         if w.shape != shape:
             raise ValueError(
                 f"gradgradcheck: output_weights has shape {w.shape}, fn returns shape {shape}"

@@ -38,6 +38,7 @@ from typing import IO, Any
 import numpy as np
 
 from minigrad._units import human_bytes
+from minigrad.value import data_of
 
 __all__ = [
     "CheckpointError",
@@ -122,8 +123,6 @@ def nest_state(flat: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _checked_arrays(state: Mapping[str, Any]) -> dict[str, np.ndarray]:
-    from minigrad.value import Value
-
     if not isinstance(state, Mapping):
         raise TypeError(f"a state dict must be a mapping of names to arrays, got {type(state)}")
     arrays = {}
@@ -132,7 +131,7 @@ def _checked_arrays(state: Mapping[str, Any]) -> dict[str, np.ndarray]:
             raise TypeError(f"state dict keys must be non-empty strings, got {name!r}")
         if name.startswith("__minigrad_"):
             raise ValueError(f"state dict key {name!r} is reserved for checkpoint metadata")
-        array = np.asarray(data.data if isinstance(data, Value) else data)
+        array = np.asarray(data_of(data))
         if array.dtype.kind not in "biuf":
             raise TypeError(
                 f"state dict entry {name!r} has dtype {array.dtype}; checkpoints hold real "
@@ -537,12 +536,11 @@ def load_into(
 
     ``origin`` describes the source in the message's first line, ``short`` in its items.
     """
-    from minigrad.value import Value
 
     if not isinstance(state, Mapping):
         raise TypeError(f"load_state_dict expects a mapping of names to arrays, got {type(state)}")
     arrays = {
-        name: np.asarray(raw.data if isinstance(raw, Value) else raw) for name, raw in state.items()
+        name: np.asarray(data_of(raw)) for name, raw in state.items()
     }
     described = {name: (array.shape, array.dtype) for name, array in arrays.items()}
     check_against(named_values, described, strict, model_name, origin, short)

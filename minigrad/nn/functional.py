@@ -28,7 +28,7 @@ from minigrad.functions import (
     where,
 )
 from minigrad.nn.convolution import _as_input
-from minigrad.value import Value
+from minigrad.value import Value, data_of
 
 #: .max() without numpy's Python wrapper, for the once-per-step target check.
 _maximum_reduce = np.maximum.reduce
@@ -328,7 +328,7 @@ def logsigmoid(x: Any) -> Value:
 def _class_targets(targets: Any, n_classes: int, shape: tuple, fn: str) -> np.ndarray:
     """Targets as an integer array of ``shape`` with values in [0, n_classes), or a clear
     error that names the bad values and the number of classes."""
-    data = targets.data if isinstance(targets, Value) else targets
+    data = data_of(targets)
     if type(data) is not np.ndarray:
         data = np.asarray(data)
     if data.dtype.kind not in "iuf":
@@ -405,7 +405,7 @@ def cross_entropy(
     n_classes = shape[-1]
     if 0 in shape:
         raise ValueError(f"cross_entropy: logits of shape {shape} hold no scores")
-    target_data = targets.data if isinstance(targets, Value) else targets
+    target_data = data_of(targets)
     soft = np.shape(target_data) == shape and np.asarray(target_data).dtype.kind == "f"
     if single:
         logits = logits.reshape(1, -1)
@@ -499,7 +499,7 @@ def _class_weights(weight: Any, n_classes: int, dtype: np.dtype) -> np.ndarray |
     """The class weights as a constant array of shape (C,), or None."""
     if weight is None:
         return None
-    data = np.asarray(weight.data if isinstance(weight, Value) else weight)
+    data = np.asarray(data_of(weight))
     if data.dtype.kind not in "iuf":
         raise TypeError(f"cross_entropy: weight must be numbers, got dtype {data.dtype}")
     if data.shape != (n_classes,):
@@ -606,7 +606,7 @@ def _check_unit_interval(data: Any, fn: str, what: str) -> None:
 
 def _loss_weight(weight: Any, like: Value, fn: str, name: str) -> Value:
     """A weight as a constant of the input's dtype, which must broadcast to its shape."""
-    data = np.asarray(weight.data if isinstance(weight, Value) else weight)
+    data = np.asarray(data_of(weight))
     if data.dtype.kind not in "iuf":
         raise TypeError(f"{fn}: {name} must be numbers, got dtype {data.dtype}")
     try:

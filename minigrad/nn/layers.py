@@ -21,7 +21,7 @@ from minigrad.functions import stack
 from minigrad.nn import functional as F
 from minigrad.nn import init as initialisers
 from minigrad.nn.module import Module
-from minigrad.value import Value
+from minigrad.value import Value, data_of
 
 __all__ = [
     "Neuron",
@@ -180,20 +180,16 @@ class Neuron(Module):
     @property
     def w_grad(self) -> np.ndarray | None:
         """The gradient of w after a backward pass (None before)."""
-        return _data(self.w.grad)
+        return data_of(self.w.grad)
 
     @property
     def b_grad(self) -> float | None:
         """The gradient of b after a backward pass (None before)."""
-        g = _data(self.b.grad)
+        g = data_of(self.b.grad)
         return None if g is None else float(g)
 
     def extra_repr(self) -> str:
         return f"{self.nin}, activation={self.activation}{_dtype_note(self.dtype)}"
-
-
-def _data(x: Any) -> Any:
-    return x.data if isinstance(x, Value) else x
 
 
 # ============================================================================ Layer
@@ -303,7 +299,7 @@ class NeuronView:
     @property
     def w_grad(self) -> np.ndarray | None:
         """d loss / d w for this neuron: column ``index`` of W.grad, or None."""
-        g = _data(self.layer.W.grad)
+        g = data_of(self.layer.W.grad)
         return None if g is None else _read_only(np.asarray(g)[:, self.index])
 
     @property
@@ -311,7 +307,7 @@ class NeuronView:
         """d loss / d b for this neuron: entry ``index`` of b.grad, or None."""
         if self.layer.b is None:
             return None
-        g = _data(self.layer.b.grad)
+        g = data_of(self.layer.b.grad)
         return None if g is None else float(np.asarray(g)[self.index])
 
     def __call__(self, x: Any) -> Value:
@@ -809,7 +805,7 @@ class Embedding(Module):
         self.weight = Value(table.astype(self.dtype), name="weight")
 
     def forward(self, indices: Any) -> Value:
-        data = np.asarray(indices.data if isinstance(indices, Value) else indices)
+        data = np.asarray(data_of(indices))
         if data.dtype.kind == "f" and np.all(data == np.round(data)):
             data = data.astype(np.intp)
         if data.dtype.kind not in "iu":

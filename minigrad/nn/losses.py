@@ -14,7 +14,7 @@ import numpy as np
 
 from minigrad.nn import functional as F
 from minigrad.nn.layers import _Functional
-from minigrad.value import Value
+from minigrad.value import data_of
 
 __all__ = [
     "MSELoss",
@@ -70,7 +70,7 @@ class CrossEntropyLoss(_Loss):
         n = (
             2
             if weight is None
-            else len(np.asarray(weight.data if isinstance(weight, Value) else weight))
+            else len(np.asarray(data_of(weight)))
         )
         self.example = (np.zeros((1, n)), np.zeros(1, dtype=int))
         super().__init__(
@@ -87,7 +87,8 @@ class BCELoss(_Loss):
     function = staticmethod(F.binary_cross_entropy)
 
     def __init__(self, weight: Any = None, reduction: str = "mean") -> None:
-        self.example = (np.full(np.shape(_data(weight)), 0.5), np.zeros(np.shape(_data(weight))))
+        shape = np.shape(_data_or_zero(weight))
+        self.example = (np.full(shape, 0.5), np.zeros(shape))
         super().__init__(reduction=reduction, weight=weight)
 
 
@@ -97,7 +98,9 @@ class BCEWithLogitsLoss(_Loss):
     function = staticmethod(F.binary_cross_entropy_with_logits)
 
     def __init__(self, weight: Any = None, reduction: str = "mean", pos_weight: Any = None) -> None:
-        shape = np.broadcast_shapes(np.shape(_data(weight)), np.shape(_data(pos_weight)))
+        shape = np.broadcast_shapes(
+            np.shape(_data_or_zero(weight)), np.shape(_data_or_zero(pos_weight))
+        )
         self.example = (np.zeros(shape), np.zeros(shape))
         super().__init__(reduction=reduction, weight=weight, pos_weight=pos_weight)
 
@@ -139,5 +142,5 @@ class CosineSimilarity(_Loss):
         super().__init__(axis=axis, eps=eps)
 
 
-def _data(x: Any) -> Any:
-    return 0.0 if x is None else (x.data if isinstance(x, Value) else x)
+def _data_or_zero(x: Any) -> Any:
+    return 0.0 if x is None else data_of(x)

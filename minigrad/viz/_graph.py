@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from minigrad.value import Value
+from minigrad.value import Value, data_of
 
 #: How many Values a picture shows unless told otherwise: dot lays this out in about a second.
 DEFAULT_MAX_NODES = 300
@@ -413,11 +413,6 @@ def number(x: Any, digits: int = 4) -> str:
     if "e" not in text and "." not in text:
         text += ".0"
     return text
-
-
-def data_of(x: Any) -> Any:
-    """Plain data: a gradient recorded with create_graph=True is a Value; show its data."""
-    return x.data if isinstance(x, Value) else x
 
 
 def is_scalar(x: Any) -> bool:

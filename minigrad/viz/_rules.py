@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from minigrad.autograd import fit_gradient
-from minigrad.value import Value
+from minigrad.autograd import initial_gradient, local_gradients
+from minigrad.value import Value, data_of
 
 
 def rule_text(node: Value) -> str:
@@ -39,27 +39,13 @@ def contributions(node: Value, grad: Any) -> tuple:
     """What the node's backward rule sends each input for an incoming ``grad``, reduced to
     the input's shape; None for inputs that get nothing (constants, None from the rule).
 
-    Raises whatever the rule raises, and RuntimeError if it returns the wrong count.
+    The engine's own step (``autograd.local_gradients``), with numpy's warnings silenced
+    (a picture shows an inf; it does not warn about it).  Raises what that raises.
     """
-    op = node._op
-    parents = node._parents
-    if op is None:
+    if node._op is None:
         return ()
     with np.errstate(all="ignore"):
-        grads = op.backward(node, grad)
-    if type(grads) is not tuple:
-        grads = (grads,)
-    if len(grads) != len(parents):
-        raise RuntimeError(
-            f"{op.__name__}.backward returned {len(grads)} gradients for {len(parents)} inputs"
-        )
-    sent = []
-    for index, (parent, g) in enumerate(zip(parents, grads)):
-        if g is None or not parent.requires_grad:
-            sent.append(None)
-        else:
-            sent.append(fit_gradient(g, parent.data, op.__name__, index))
-    return tuple(sent)
+        return local_gradients(node, grad)
 
 
 def unit(node: Value) -> Any:
@@ -87,29 +73,12 @@ def safe_contributions(node: Value, grad: Any) -> tuple | None:
     if node._op is None or grad is None:
         return None
     try:
-        return contributions(node, grad.data if isinstance(grad, Value) else grad)
+        return contributions(node, data_of(grad))
     except Exception:
         return None
 
 
 def seed(root: Value, gradient: Any) -> Any:
-    """The gradient a backward pass from ``root`` starts with, checked like ``backward``."""
-    if not root.requires_grad:
-        raise RuntimeError(
-            f"{root._label()} does not require grad, so there is no backward pass to show: "
-            "compute it from Values with requires_grad=True, outside no_grad()"
-        )
-    if gradient is None:
-        if root.shape != ():
-            raise RuntimeError(
-                f"the output has shape {root.shape}: pass gradient= (an array of that shape), "
-                "or reduce it first with .sum() or .mean()"
-            )
-        return unit(root)
-    if isinstance(gradient, Value):
-        gradient = gradient.data
-    if np.shape(gradient) != root.shape:
-        raise ValueError(
-            f"gradient has shape {np.shape(gradient)}, but the output has shape {root.shape}"
-        )
-    return fit_gradient(np.asarray(gradient, dtype=root.dtype), root.data, "backward", 0)
+    """The gradient a backward pass from ``root`` starts with, checked as ``backward``
+    checks it (``autograd.initial_gradient``)."""
+    return initial_gradient(root, gradient)
