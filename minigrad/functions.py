@@ -1197,7 +1197,9 @@ class BinaryCrossEntropyWithLogits(Primitive):
 # ---------------------------------------------------------------------------- elementwise math
 # One input, one output of its shape.  Each derivative is written with the helpers, so a
 # second derivative records its own graph.  ``summary`` makes each callable by name from
-# the expression reader.
+# the expression reader.  The classes repeat one shape (save the input, apply the
+# derivative) on purpose: this is the table a reader studies one rule at a time, as
+# PyTorch's derivatives.yaml, and a generated class would hide the rule it exists to show.
 
 
 class Sin(Primitive):

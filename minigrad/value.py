@@ -327,6 +327,8 @@ class Value:
         return _F.MatMul.apply(as_value(other), self)
 
     # ----------------------------------------------------------------- elementwise
+    # One method per operation, written out rather than made in a loop, so that help(),
+    # editors and the API reference see each one with its own docstring.
 
     def exp(self) -> Value:
         return _F.Exp.apply(self)
