@@ -30,11 +30,27 @@ from minigrad.grad_mode import (  # noqa: F401  (also reachable here, where they
     no_grad,
     state,
 )
-from minigrad.value import Value, data_of
+from minigrad.value import Value, data_of, node_ids
 
 # ----------------------------------------------------------------------------- ordering
 
 _traversals = itertools.count(1)
+
+#: The stamp of the latest change to any Value's data, on the clock that numbers nodes
+#: (``value.node_ids``).  A backward pass looks for stale data only when this is later
+#: than its graph's oldest operation.  (A module global, not an attribute of the Value
+#: class: assigning a class attribute invalidates the interpreter's caches of attribute
+#: lookups on every Value.)
+last_change = 0
+_change_lock = threading.Lock()
+
+
+def note_change(value: Value) -> None:
+    """Stamp a change to ``value``'s data (``Value.data``'s setter, optimizers, loads)."""
+    global last_change
+    with _change_lock:  # stamps and last_change move together, in order, across threads
+        last_change = value._changed = next(node_ids)
+
 
 #: One backward pass (or topological sort) at a time.  A pass keeps its bookkeeping on the
 #: nodes (``_g``, the gradient received so far; ``_mark``, visited), and graphs built in
@@ -77,7 +93,7 @@ def _order(roots: tuple) -> list[Value]:
                 parent._visit = mark
                 push(parent)
     found.sort(key=_creation_order, reverse=True)
-    if Value._last_change > _oldest_operation(found):  # in a training loop: never (step first)
+    if last_change > _oldest_operation(found):  # in a training loop, never: the step came first
         _check_unchanged(found)
     return found
 
@@ -358,88 +374,98 @@ def _chain_rule(order: list, create_graph: bool, store: int, capture: tuple | No
                     _add_pending(parent, contribution)
             sent = contribution = None  # the next node's ownership test counts references
         else:
-            local_gradients(node, g, create_graph, accumulate=True)
+            _backpropagate(node, g, create_graph)
 
 
-def local_gradients(
-    node: Value, grad: Any, create_graph: bool = False, accumulate: bool = False
-) -> tuple | None:
+def local_gradients(node: Value, grad: Any, create_graph: bool = False) -> tuple:
     """One step of the chain rule: what ``node``'s rule sends each of its inputs when
     ``grad`` arrives, each reduced to its input's shape and dtype (``fit_gradient``), or
     None for an input that gets nothing (a constant, or None from the rule).
 
-    The backward pass, the pictures and gradcheck's ``localize`` all take a node's step
-    here, so a rule's mistake (too few gradients, one of the wrong shape) raises the same
-    error wherever it shows.  With ``create_graph=True``, ``grad`` is a Value and the rule
-    records its own arithmetic.  ``accumulate=True`` is the backward pass's own use: each
-    contribution is added to what its input has received so far, and nothing is returned.
+    The pictures and gradcheck's ``localize`` take a node's step here, and the backward
+    pass takes the same step (``_backpropagate``: the same calls, fused with adding the
+    results up), so a rule's mistake (too few gradients, one of the wrong shape) raises
+    the same error wherever it shows.  With ``create_graph=True``, ``grad`` is a Value and
+    the rule records its own arithmetic.  Nothing in the graph is changed.
     """
+    grads = _rule(node, grad, create_graph)
+    op = node._op
+    return tuple(
+        None if g is None or not parent.requires_grad else _reduced(g, parent._data, op, i)
+        for i, (parent, g) in enumerate(zip(node._parents, grads))
+    )
+
+
+def _rule(node: Value, grad: Any, create_graph: bool) -> tuple:
+    """Call the node's backward rule: one gradient (or None) per input, as a tuple."""
     op = node._op
     grads = op._backward_graph(node, grad) if create_graph else op.backward(node, grad)
-    parents = node._parents
-    n_inputs = len(parents)
     if type(grads) is not tuple:
         grads = (grads,)
-    if len(grads) != n_inputs:
+    if len(grads) != len(node._parents):
         raise RuntimeError(
-            f"{op.__name__}.backward returned {len(grads)} gradients for {n_inputs} inputs"
+            f"{op.__name__}.backward returned {len(grads)} gradients for "
+            f"{len(node._parents)} inputs"
         )
-    # The first two inputs are _send written out: this runs once per node of every backward
-    # pass, most nodes have one input or two, and the calls cost 8% of a scalar network's
-    # step (docs/performance.md).  A float for a float input, or an array of the input's
-    # shape and dtype, needs no reduction.
+    return grads
+
+
+def _reduced(grad: Any, data: Any, op: type, index: int) -> Any:
+    """``grad`` reduced to the shape and dtype of the input whose data is ``data``:
+    ``fit_gradient``, skipped when it is already a float for a float or an array of the
+    input's shape and dtype."""
+    kind = type(grad)
+    if kind is not type(data) or (
+        kind is not float and (grad.shape != data.shape or grad.dtype != data.dtype)
+    ):
+        return fit_gradient(grad, data, op.__name__, index)
+    return grad
+
+
+def _backpropagate(node: Value, grad: Any, create_graph: bool) -> None:
+    """The backward pass's step at ``node``: ``local_gradients``, each contribution added
+    to what its input has received so far.
+
+    The first two inputs are written out, with ``_reduced``'s test inline: this runs once
+    per node of every backward pass, most nodes have one input or two, and the loop and
+    calls cost a tenth of a scalar network's backward pass (docs/performance.md).
+    tests/test_nodes.py checks that the two agree.
+    """
+    grads = _rule(node, grad, create_graph)
+    parents = node._parents
+    n_inputs = len(parents)
     first = grads[0]
     if first is not None:
         parent = parents[0]
-        if not parent.requires_grad:
-            first = None
-        else:
+        if parent.requires_grad:
             data = parent._data
             kind = type(first)
             if kind is not type(data) or (
                 kind is not float and (first.shape != data.shape or first.dtype != data.dtype)
             ):
-                first = fit_gradient(first, data, op.__name__, 0)
-            if accumulate:
-                previous = parent._pending_grad
-                parent._pending_grad = first if previous is None else previous + first
+                first = fit_gradient(first, data, node._op.__name__, 0)
+            previous = parent._pending_grad
+            parent._pending_grad = first if previous is None else previous + first
     if n_inputs == 1:
-        return None if accumulate else (first,)
+        return
     second = grads[1]
     if second is not None:
         parent = parents[1]
-        if not parent.requires_grad:
-            second = None
-        else:
+        if parent.requires_grad:
             data = parent._data
             kind = type(second)
             if kind is not type(data) or (
                 kind is not float and (second.shape != data.shape or second.dtype != data.dtype)
             ):
-                second = fit_gradient(second, data, op.__name__, 1)
-            if accumulate:
-                previous = parent._pending_grad
-                parent._pending_grad = second if previous is None else previous + second
+                second = fit_gradient(second, data, node._op.__name__, 1)
+            previous = parent._pending_grad
+            parent._pending_grad = second if previous is None else previous + second
     if n_inputs == 2:
-        return None if accumulate else (first, second)
-    rest = [_send(parents[i], grads[i], op, i, accumulate) for i in range(2, n_inputs)]
-    return None if accumulate else (first, second, *rest)
-
-
-def _send(parent: Value, grad: Any, op: type, index: int, accumulate: bool) -> Any:
-    """One input's contribution (see ``local_gradients``): None for a constant, otherwise
-    ``grad`` reduced to the input's shape, added to its pending gradient if ``accumulate``."""
-    if grad is None or not parent.requires_grad:
-        return None
-    data = parent._data
-    kind = type(grad)
-    if kind is not type(data) or (
-        kind is not float and (grad.shape != data.shape or grad.dtype != data.dtype)
-    ):
-        grad = fit_gradient(grad, data, op.__name__, index)
-    if accumulate:
-        _add_pending(parent, grad)
-    return grad
+        return
+    for index in range(2, n_inputs):
+        parent, g = parents[index], grads[index]
+        if g is not None and parent.requires_grad:
+            _add_pending(parent, _reduced(g, parent._data, node._op, index))
 
 
 def _add_pending(parent: Value, grad: Any) -> None:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import itertools
 import numbers
 import operator
-import threading
 from typing import Any
 
 import numpy as np
@@ -24,9 +23,9 @@ from minigrad.grad_mode import state
 
 #: The clock: every node gets the next number when it is created (``Value._created``;
 #: autograd sorts by it), and every change to a Value's data is stamped on it
-#: (``note_change``), so that "changed after that node was computed" is one comparison.
+#: (``autograd.note_change``), so that "changed after that node was computed" is one
+#: comparison.
 node_ids = itertools.count()
-_change_lock = threading.Lock()
 
 
 class Value:
@@ -74,19 +73,16 @@ class Value:
     @data.setter
     def data(self, new: Any) -> None:
         self._data = new
-        note_change(self)
+        autograd.note_change(self)
 
     def _touch(self) -> None:
         """Record a change made to the data in place (by an optimizer, or a loaded checkpoint)."""
-        note_change(self)
+        autograd.note_change(self)
 
     #: When the data was last changed, on the clock that numbers nodes; 0: never.  Not a
     #: slot: it is set on the few Values whose data changes (parameters), in __dict__, so
     #: creating a node costs nothing more.
     _changed = 0
-    #: The stamp of the latest change to any Value's data (set on the class).  A backward
-    #: pass looks for stale data only when this is later than its graph's oldest operation.
-    _last_change = 0
 
     # ----------------------------------------------------------------- description
 
@@ -805,12 +801,6 @@ def as_value(x: Any) -> Value:
     if kind is int:  # 1 - x, and sum() starting from 0
         return _leaf(float(x), False, None)
     return Value(x, requires_grad=False)
-
-
-def note_change(value: Value) -> None:
-    """Stamp a change to ``value``'s data (``Value.data``'s setter, optimizers, loads)."""
-    with _change_lock:  # stamps and the latest change move together, in order, across threads
-        Value._last_change = value._changed = next(node_ids)
 
 
 def data_of(x: Any) -> Any:

@@ -207,3 +207,28 @@ def test_the_picture_starts_where_backward_does():
         with pytest.raises(type(in_backward.value)) as in_picture:
             _rules.seed(y, gradient)
         assert str(in_picture.value) == str(in_backward.value)
+
+
+def test_the_backward_pass_takes_the_step_local_gradients_describes():
+    # The backward loop runs a fused copy of local_gradients (for speed): adding up what
+    # local_gradients says each node sends must give the gradients backward stores, on
+    # one, two and three inputs, broadcasting, constants and an input used twice.
+    x = Value(np.array([[0.5, -1.0, 2.0]]), name="x")
+    w = Value(np.array([[1.5], [-0.5], [0.25]]), name="w")
+    b = Value(np.array([0.1, 0.2]), name="b")  # broadcast over the rows
+    k = Value(3.0, name="k")
+    h = (x.T * x + b[0]).tanh()  # an input used twice, a broadcast
+    y = F.where(np.eye(3, dtype=bool), h * k, h @ (w * w) + b[1])  # three inputs, constants
+    out = (Blend.apply(y, 2.0, y.exp()) * k).sum()
+    out.backward()
+    sent_to = {id(out): 1.0}
+    for node in mg.autograd.topological_order(out):
+        if node.grad_fn is None:
+            continue
+        g = sent_to.pop(id(node))
+        assert np.allclose(g, node.grad)  # what reached the node is what it stored
+        for parent, c in zip(node.parents, mg.autograd.local_gradients(node, g)):
+            if c is not None:
+                sent_to[id(parent)] = sent_to.get(id(parent), 0.0) + c
+    for leaf in (x, w, b, k):
+        assert np.allclose(sent_to[id(leaf)], leaf.grad), leaf.name
