@@ -16,6 +16,7 @@ from minigrad import expr
 from minigrad import functions as F
 from minigrad.gradcheck.localize import check_node
 from minigrad.value import Value, _new_node, as_value
+from tests.custom_ops import Square
 
 SLOTS = [name for name in Value.__slots__ if not name.startswith("__")]
 
@@ -29,18 +30,6 @@ def unset_slots(node: Value) -> list:
         except AttributeError:
             missing.append(name)
     return missing
-
-
-class Square(mg.Function):
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return x * x
-
-    @staticmethod
-    def backward(ctx, grad):
-        (x,) = ctx.saved_tensors
-        return 2 * x * grad
 
 
 def ways_of_making_a_node() -> dict:
