@@ -52,10 +52,11 @@ def note_change(value: Value) -> None:
         last_change = value._changed = next(node_ids)
 
 
-#: One backward pass (or topological sort) at a time.  A pass keeps its bookkeeping on the
-#: nodes (``_g``, the gradient received so far; ``_mark``, visited), and graphs built in
-#: different threads share their parameters: without the lock two passes would add into
-#: each other's pending gradients.  Re-entrant, so a rule may call ``grad()`` itself.
+#: One backward pass (or topological sort) at a time.  A pass keeps its bookkeeping on
+#: the nodes (``_pending_grad``, the gradient received so far; ``_visit``, visited), and
+#: graphs built in different threads share their parameters: without the lock two passes
+#: would add into each other's pending gradients.  Re-entrant, so a rule may call
+#: ``grad()`` itself.
 _lock = threading.RLock()
 
 
