@@ -67,8 +67,16 @@ def minigrad_cnn_step(x: np.ndarray, labels: np.ndarray, model: Any) -> Any:
 
 def torch_cnn(torch: Any, model: Any) -> Any:
     """PyTorch's modules with the minigrad model's weights (same state_dict names)."""
+    theirs = torch_digits_cnn(torch)
+    theirs.load_state_dict({k: torch.tensor(v) for k, v in model.state_dict().items()})
+    return theirs
+
+
+def torch_digits_cnn(torch: Any) -> Any:
+    """``minigrad.nn.models``' digits CNN written with PyTorch's modules, in the same order
+    (so the two state_dicts have the same names), with PyTorch's own initialisation."""
     nn = torch.nn
-    theirs = nn.Sequential(
+    return nn.Sequential(
         nn.Unflatten(1, (1, 8, 8)),
         nn.Conv2d(1, 8, 3, padding=1),
         nn.ReLU(),
@@ -79,8 +87,6 @@ def torch_cnn(torch: Any, model: Any) -> Any:
         nn.Flatten(),
         nn.Linear(64, 10),
     )
-    theirs.load_state_dict({k: torch.tensor(v) for k, v in model.state_dict().items()})
-    return theirs
 
 
 def torch_cnn_step(torch: Any, x: np.ndarray, labels: np.ndarray, model: Any) -> Any:

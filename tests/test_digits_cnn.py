@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from benchmarks.conv import torch_digits_cnn
 from minigrad.recipes import train_recipe
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -52,18 +53,7 @@ def _torch_accuracy(torch, data: tuple, seed: int) -> float:
     """The same network and recipe in PyTorch, on the same split, float32, one thread."""
     X_train, y_train, X_test, y_test = data
     torch.manual_seed(seed)
-    nn = torch.nn
-    model = nn.Sequential(
-        nn.Unflatten(1, (1, 8, 8)),
-        nn.Conv2d(1, 8, 3, padding=1),
-        nn.ReLU(),
-        nn.MaxPool2d(2),
-        nn.Conv2d(8, 16, 3, padding=1),
-        nn.ReLU(),
-        nn.MaxPool2d(2),
-        nn.Flatten(),
-        nn.Linear(64, 10),
-    )
+    model = torch_digits_cnn(torch)
     optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
     X = torch.tensor(X_train, dtype=torch.float32)
     y = torch.tensor(y_train, dtype=torch.long)
@@ -73,7 +63,7 @@ def _torch_accuracy(torch, data: tuple, seed: int) -> float:
         for start in range(0, len(X), 64):
             rows = torch.tensor(order[start : start + 64])
             optimizer.zero_grad()
-            nn.functional.cross_entropy(model(X[rows]), y[rows]).backward()
+            torch.nn.functional.cross_entropy(model(X[rows]), y[rows]).backward()
             optimizer.step()
     with torch.no_grad():
         predicted = model(torch.tensor(X_test, dtype=torch.float32)).argmax(1).numpy()
