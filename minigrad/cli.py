@@ -30,6 +30,7 @@ from minigrad.plots import plot_decision_boundary
 from minigrad.recipes import (
     RECIPES,
     RecipeResult,
+    classic_neuron,
     describe_mlp,
     loss_and_metrics,
     output_size,
@@ -640,7 +641,7 @@ def run_demo(args: argparse.Namespace) -> int:
     wrote += [out / "gradcheck.txt", out / "gradcheck.html"]
 
     _heading("3. one neuron, forward and backward: tanh(x1*w1 + x2*w2 + b)")
-    neuron = _classic_neuron()
+    neuron = classic_neuron()
     for line in _neuron_lines(neuron):
         print(line)
     wrote += _write_neuron_pictures(neuron, out, args.verbose)
@@ -677,21 +678,6 @@ def _check_model(result: RecipeResult) -> Any:
         return cross_entropy(model(Value(X, requires_grad=False)), y)
 
     return gradcheck_module(result.model, loss, X_batch, y_batch, raise_exception=False)
-
-
-def _classic_neuron() -> Any:
-    """The neuron every backprop lecture draws, with its gradients filled in."""
-    from minigrad.value import Value
-
-    x1, x2 = Value(2.0, name="x1"), Value(0.0, name="x2")
-    w1, w2 = Value(-3.0, name="w1"), Value(1.0, name="w2")
-    b = Value(6.8813735870195432, name="b")
-    n = x1 * w1 + x2 * w2 + b
-    n.name = "n"
-    o = n.tanh()
-    o.name = "o"
-    o.backward()
-    return o
 
 
 def _neuron_lines(o: Any) -> list[str]:

@@ -1,7 +1,8 @@
 """Training recipes for the built-in data sets: the model, optimizer and stopping rule
 ``minigrad train`` uses for each (``RECIPES``), and ``train_recipe``, which runs one from
 the data to the test score.  The command, ``minigrad demo`` and notebook 4 call it, so
-they all train the very same way::
+they all train the very same way (and ``classic_neuron`` is the one neuron they all
+draw)::
 
     from minigrad.recipes import train_recipe
 
@@ -21,6 +22,7 @@ from minigrad.data.builtin import load_dataset
 
 __all__ = [
     "RECIPES",
+    "classic_neuron",
     "RecipeResult",
     "train_recipe",
     "describe_mlp",
@@ -197,3 +199,21 @@ def train_recipe(
         y_test=y_test,
         scaler=scaler,
     )
+
+
+def classic_neuron(backward: bool = True) -> Any:
+    """The neuron every backprop lecture draws: ``o = tanh(x1*w1 + x2*w2 + b)`` with
+    x1 = 2, x2 = 0, w1 = -3, w2 = 1 and b chosen so that n = 0.8814 and o = 0.7071, every
+    Value named.  With ``backward=True`` its gradients are filled in (do/dw1 = 1.0)."""
+    from minigrad.value import Value
+
+    x1, x2 = Value(2.0, name="x1"), Value(0.0, name="x2")
+    w1, w2 = Value(-3.0, name="w1"), Value(1.0, name="w2")
+    b = Value(6.8813735870195432, name="b")
+    n = x1 * w1 + x2 * w2 + b
+    n.name = "n"
+    o = n.tanh()
+    o.name = "o"
+    if backward:
+        o.backward()
+    return o

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 import minigrad as mg
-from minigrad import Value
+from minigrad.recipes import classic_neuron
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = os.environ.get("MINIGRAD_CHROMIUM", "/usr/bin/chromium")
@@ -186,17 +186,6 @@ def test_the_step_through_page_of_the_site_runs_in_its_frame(site, watched):
 # ----------------------------------------------------------------------------- the stepper
 
 
-def neuron() -> Value:
-    x1, x2 = Value(2.0, name="x1"), Value(0.0, name="x2")
-    w1, w2 = Value(-3.0, name="w1"), Value(1.0, name="w2")
-    b = Value(6.8813735870195432, name="b")
-    n = x1 * w1 + x2 * w2 + b
-    n.name = "n"
-    o = n.tanh()
-    o.name = "o"
-    return o
-
-
 class Stepper:
     """Reads what the step-through page shows."""
 
@@ -224,7 +213,7 @@ class Stepper:
 
 
 def test_stepping_through_the_backward_pass(tmp_path, watched):
-    result = mg.backward_steps(neuron(), tmp_path / "steps")
+    result = mg.backward_steps(classic_neuron(backward=False), tmp_path / "steps")
     assert result.rendered
     watched.open(result.html.as_uri())
     page = watched.page

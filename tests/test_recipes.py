@@ -141,3 +141,18 @@ def test_plot_decision_boundary_draws_into_a_given_axes():
         plot_decision_boundary(right_half_is_class_1, X, y, ax=left, path="unused.png")
     with pytest.raises(ValueError, match="needs points with 2 features"):
         plot_decision_boundary(right_half_is_class_1, np.zeros((3, 3)), np.zeros(3), ax=left)
+
+
+def test_classic_neuron_has_the_lecture_numbers():
+    from minigrad.recipes import classic_neuron
+
+    o = classic_neuron()
+    assert o.data == pytest.approx(2**-0.5)
+    n = o.parents[0]
+    assert n.grad == pytest.approx(1 - o.data**2) == pytest.approx(0.5)
+    x1w1 = n.parents[0].parents[0]  # (x1*w1 + x2*w2) + b
+    x1, w1 = x1w1.parents
+    assert (x1.name, w1.name) == ("x1", "w1")
+    assert x1.grad == pytest.approx(-1.5) and w1.grad == pytest.approx(1.0)
+    assert n.parents[1].name == "b" and n.parents[1].grad == pytest.approx(0.5)
+    assert classic_neuron(backward=False).parents[0].grad is None

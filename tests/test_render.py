@@ -189,9 +189,9 @@ def test_the_legend_does_not_widen_a_small_graph(renderer):
 
 
 def test_the_demo_neuron_fits_a_page(renderer):
-    from minigrad.cli import _classic_neuron
+    from minigrad.recipes import classic_neuron
 
-    o = _classic_neuron()
+    o = classic_neuron()
     plain = mg.draw(o).pipe(format="svg", encoding="utf-8")
     chain = mg.draw(o, chain_rule=True, title="one neuron").pipe(format="svg", encoding="utf-8")
     # At 96 dpi: about 1,000 and 1,500 pixels (a row per Value, and the legend in a row,
@@ -212,9 +212,9 @@ def _node_places(svg: str) -> dict[str, str]:
 
 
 def test_every_node_keeps_its_place_in_every_frame(renderer, tmp_path):
-    from minigrad.cli import _classic_neuron
+    from minigrad.recipes import classic_neuron
 
-    o = _classic_neuron()
+    o = classic_neuron()
     result = mg.backward_steps(o, tmp_path / "steps")
     places = [_node_places(frame.read_text()) for frame in result.frames]
     assert len(places) == 10 and len(places[0]) >= 19  # 10 Values, 5 operations, legend
