@@ -356,12 +356,11 @@ def _chain_rule(order: list, create_graph: bool, store: int, capture: tuple | No
         node._pending_grad = None
         op = node._op
         if store == STORE_ALL or (store and op is None):
-            if node.grad is not None:
-                node.grad = node.grad + g
-            elif type(g) is np.ndarray and (g.base is not None or getrefcount(g) > _OWNED):
-                node.grad = g.copy()  # see _own, written out
-            else:
-                node.grad = g
+            stored = node._grad
+            # Stored as it comes, though the rule below may hand this very array to an
+            # input (add does): reading .grad makes it the node's own (own_grad), by then
+            # usually without a copy.  A sum is a new array, and nothing else has it.
+            node._grad = g if stored is None else stored + g
         elif capture is not None and id(node) in wanted:
             for position in wanted[id(node)]:
                 results[position] = _own(g) if type(g) is np.ndarray else g
@@ -373,7 +372,6 @@ def _chain_rule(order: list, create_graph: bool, store: int, capture: tuple | No
             for parent, contribution in zip(node._parents, sent):
                 if contribution is not None:
                     _add_pending(parent, contribution)
-            sent = contribution = None  # the next node's ownership test counts references
         else:
             _backpropagate(node, g, create_graph)
 
@@ -486,9 +484,24 @@ def read_only(array: np.ndarray) -> np.ndarray:
     return view
 
 
-#: How many references an array has, counted inside ``_chain_rule`` (its variable ``g``
-#: and ``getrefcount``'s argument), when nothing else holds it.
-_OWNED = 2
+#: How many references an array has inside ``_own`` when nothing else holds it: the one
+#: place the caller keeps it (a variable, or the node's slot), ``_own``'s parameter and
+#: ``getrefcount``'s argument.
+_OWNED = 3
+
+
+def own_grad(node: Value) -> None:
+    """Make the array in ``node.grad`` one of its own (see ``Value.grad``): a copy if it is a view,
+    or if a rule handed the same array to another node too, or anything else holds it.
+
+    Under the lock, so that a read in one thread cannot store a stale copy over what a
+    backward pass in another thread is adding into the same gradient.
+    """
+    with _lock:
+        if node._owns_grad:  # another thread's read got here first
+            return
+        node._grad = _own(node._grad)  # no local name: _OWNED counts the slot
+        node._owns_grad = True
 
 
 def _own(grad: np.ndarray) -> np.ndarray:
@@ -503,6 +516,6 @@ def _own(grad: np.ndarray) -> np.ndarray:
     PyTorch's gradient accumulation does with its use count, the array is taken as it is
     when the reference count says no one else has it, and copied otherwise.
     """
-    if grad.base is not None or getrefcount(grad) > _OWNED + 1:  # +1: this call's argument
+    if grad.base is not None or getrefcount(grad) > _OWNED:
         grad = grad.copy()
     return grad

@@ -191,7 +191,8 @@ class Primitive(Function):
         # graph, and calling them made a scalar network's forward pass half as slow again
         # (docs/performance.md).  tests/test_nodes.py checks that it sets every slot.
         node._data = data
-        node.grad = None
+        node._grad = None
+        node._owns_grad = False
         node.name = None
         node._pending_grad = None
         node._visit = 0

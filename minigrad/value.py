@@ -44,7 +44,7 @@ class Value:
     # Fixed slots keep nodes small and fast.  ``__dict__`` is there for the attributes an
     # operation's forward stores on its ctx (``ctx.axis = ...``); it is only created when used.
     __slots__ = (
-        "_data", "grad", "requires_grad", "name",
+        "_data", "_grad", "_owns_grad", "requires_grad", "name",
         "_op", "_parents", "_saved", "_pending_grad", "_visit", "_created",
         "__dict__", "__weakref__",
     )  # fmt: skip
@@ -74,6 +74,29 @@ class Value:
     def data(self, new: Any) -> None:
         self._data = new
         autograd.note_change(self)
+
+    @property
+    def grad(self) -> Any:
+        """d(out)/d(this Value) after ``out.backward()``: a float, or an array of this
+        Value's shape and dtype that is its own (editing it in place, ``v.grad *= 0.5``,
+        changes no other gradient); None before any backward pass.
+
+        The backward pass hands one array to several places (``add`` sends its incoming
+        gradient to both inputs), and copying every one of them would cost a tenth of a
+        pass over small arrays.  So it stores a gradient as it comes, and the first read
+        makes it this Value's own, copying it only if something else still holds it
+        (``autograd.own_grad``).
+        """
+        if not self._owns_grad and type(self._grad) is np.ndarray:  # (floats are immutable)
+            autograd.own_grad(self)
+        return self._grad
+
+    @grad.setter
+    def grad(self, new: Any) -> None:
+        self._grad = new
+        # The caller's array, taken as given (as PyTorch does); None: the next backward
+        # pass stores an array that has not been checked yet.
+        self._owns_grad = new is not None
 
     def _touch(self) -> None:
         """Record a change made to the data in place (by an optimizer, or a loaded checkpoint)."""
@@ -835,7 +858,8 @@ def _fill(
     because it runs once per operation of every graph; tests/test_nodes.py checks that
     every way of making a node sets every slot."""
     node._data = data
-    node.grad = None
+    node._grad = None
+    node._owns_grad = False
     node.requires_grad = requires_grad
     node.name = name
     node._op = op

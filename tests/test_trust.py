@@ -3,6 +3,8 @@
 Every test here failed on the code before the fix it covers (issue 13): data changed
 between forward and backward, gradient arrays shared between Values, a user's rule that
 edits its incoming gradient, concurrent backward passes, and the other cases named below.
+A few more guard the mechanisms behind the fixes where they could break in new ways (a
+gradient made its own when first read: the reading order, identity, accumulation).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import numpy as np
 import pytest
 
 import minigrad as mg
-from minigrad import Function, Value, nn
+from minigrad import Function, Value, autograd, nn
 from tests.custom_ops import DoubleEditingGrad
 
 # ------------------------------------------------------------ data changed after forward
@@ -113,6 +115,77 @@ def test_intermediate_gradients_are_arrays_of_their_own_too():
     s.grad *= 10
     np.testing.assert_array_equal(h.grad, np.ones(3))
     np.testing.assert_array_equal(a.grad, 2 * np.ones(3))
+
+
+def _chain_of_adds():
+    """x -> x+0 -> ... : add hands the same array down the chain, so every node of it
+    receives one array (stored as it comes, made each node's own when read)."""
+    x = Value(np.ones(3))
+    nodes = [x]
+    for _ in range(4):
+        nodes.append(nodes[-1] + 0.0)
+    (nodes[-1] * 2.0).sum().backward()
+    return nodes
+
+
+@pytest.mark.parametrize("order", ["first to last", "last to first", "middle out"])
+def test_gradients_handed_down_a_chain_of_adds_are_each_their_own_in_any_reading_order(order):
+    nodes = _chain_of_adds()
+    positions = list(range(len(nodes)))
+    if order == "last to first":
+        positions.reverse()
+    elif order == "middle out":
+        positions = [2, 0, 4, 1, 3]
+    for k, i in enumerate(positions):  # edit each gradient as it is first read
+        nodes[i].grad *= 10.0 + k
+    for k, i in enumerate(positions):
+        np.testing.assert_array_equal(nodes[i].grad, np.full(3, 2.0 * (10.0 + k)))
+    assert len({id(node.grad) for node in nodes}) == len(nodes)
+
+
+def test_reading_a_gradient_gives_the_same_array_every_time():
+    a, b = Value(np.ones(2)), Value(np.ones(2))
+    ((a + b) * 3.0).sum().backward()
+    held = a.grad
+    assert a.grad is held and b.grad is b.grad
+    mg.optim.SGD([a, b], lr=0.1).step()  # reads .grad too
+    held *= 0  # the array the user holds is still a.grad
+    np.testing.assert_array_equal(a.grad, [0.0, 0.0])
+    np.testing.assert_array_equal(b.grad, [3.0, 3.0])
+
+
+def test_an_array_assigned_to_grad_is_kept_as_given():
+    a = Value(np.ones(2))
+    given = np.array([1.0, 2.0])
+    a.grad = given
+    assert a.grad is given  # as in PyTorch: the user's own array, not a copy
+    (a * 1.0).sum().backward()  # accumulation makes a new array
+    np.testing.assert_array_equal(a.grad, [2.0, 3.0])
+    np.testing.assert_array_equal(given, [1.0, 2.0])
+
+
+def test_a_second_pass_into_gradients_nobody_has_read_keeps_them_separate():
+    a, b = Value(np.ones(2)), Value(np.ones(2))
+    for _ in range(2):
+        ((a + b) * 3.0).sum().backward()
+    b.grad *= 0.5
+    np.testing.assert_array_equal(a.grad, [6.0, 6.0])
+    np.testing.assert_array_equal(b.grad, [3.0, 3.0])
+
+
+def test_making_a_gradient_its_own_waits_for_a_backward_pass_in_another_thread():
+    """A first read stores the gradient's own copy; done while another thread's backward
+    pass adds into the same gradient, it could store a stale copy over the sum."""
+    a, b = Value(np.ones(2)), Value(np.ones(2))
+    ((a + b) * 3.0).sum().backward()  # a.grad and b.grad: one array, not read yet
+    read: list = []
+    with autograd._lock:  # what a backward pass holds
+        reader = threading.Thread(target=lambda: read.append(a.grad))
+        reader.start()
+        reader.join(timeout=0.5)
+        assert reader.is_alive() and read == []
+    reader.join()
+    np.testing.assert_array_equal(read[0], [3.0, 3.0])
 
 
 def test_backward_never_stores_the_callers_gradient_array():
