@@ -491,8 +491,9 @@ _OWNED = 3
 
 
 def own_grad(node: Value) -> None:
-    """Make the array in ``node.grad`` one of its own (see ``Value.grad``): a copy if it is a view,
-    or if a rule handed the same array to another node too, or anything else holds it.
+    """Make the array in ``node.grad`` the node's own (see ``Value.grad``): a copy if it
+    is a view, or if a rule handed the same array to another node too, or if anything else
+    holds it; the array itself otherwise.
 
     Under the lock, so that a read in one thread cannot store a stale copy over what a
     backward pass in another thread is adding into the same gradient.

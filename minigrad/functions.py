@@ -80,8 +80,8 @@ class Function:
     caption: str = ""
     #: True when ``backward`` also works on Values (see the class docstring).
     differentiable_backward: bool = False
-    #: A user's rule gets its incoming gradient as a read-only view (``autograd.read_only``):
-    #: the array may be shared with other gradients, and an in-place edit would corrupt them.
+    #: A user's rule gets its incoming gradient as a read-only view (``autograd.read_only``),
+    #: and what it returns is copied: see ``_guard_user_rule``.
     _untrusted: bool = True
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -91,7 +91,7 @@ class Function:
         # Wrapped once here, when the class is defined, rather than checked for every node
         # of every backward pass: the table's own rules (Primitive) are not wrapped.
         if cls._untrusted and "backward" in cls.__dict__:
-            cls.backward = _hand_read_only(cls.__dict__["backward"])
+            cls.backward = _guard_user_rule(cls.__dict__["backward"])
 
     @staticmethod
     def forward(ctx: Value, *inputs: Any, **params: Any) -> Any:
@@ -249,18 +249,30 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def _hand_read_only(rule: Any) -> Any:
-    """A user's ``backward`` (a staticmethod, classmethod or plain function) that receives
-    its incoming gradient, when it is an array, as a read-only view: the array may also be
-    another node's ``.grad`` or another input's gradient, and ``grad *= 2`` would silently
-    change those; with the view, numpy raises "assignment destination is read-only"."""
+def _guard_user_rule(rule: Any) -> Any:
+    """A user's ``backward`` (a staticmethod, classmethod or plain function) wrapped so
+    that it can corrupt no gradient, whatever it does with its arrays.
+
+    * It receives its incoming gradient, when that is an array, as a read-only view: the
+      array may also be another node's ``.grad`` or another input's gradient, and
+      ``grad *= 2`` would silently change those; with the view, numpy raises "assignment
+      destination is read-only".
+    * The arrays it returns are copied: the backward pass stores gradients as they come
+      (``Value.grad`` makes them their own only when read), and a rule may keep what it
+      returns (a buffer it reuses) and write into it again later.
+
+    The table's own rules do neither, and run unwrapped.
+    """
     kind = type(rule)
     function = rule.__func__ if kind in (staticmethod, classmethod) else rule
 
     @functools.wraps(function)
     def backward(*args: Any) -> Any:
         *head, grad = args
-        return function(*head, read_only(grad) if type(grad) is np.ndarray else grad)
+        grads = function(*head, read_only(grad) if type(grad) is np.ndarray else grad)
+        if type(grads) is tuple:
+            return tuple(g.copy() if type(g) is np.ndarray else g for g in grads)
+        return grads.copy() if type(grads) is np.ndarray else grads
 
     return classmethod(backward) if kind is classmethod else staticmethod(backward)
 

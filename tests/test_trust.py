@@ -243,6 +243,29 @@ def test_a_rule_that_returns_its_incoming_gradient_still_gives_writable_grads():
     np.testing.assert_array_equal(a.grad, [2.0, 2.0])
 
 
+def test_a_rule_that_reuses_the_array_it_returns_cannot_change_a_stored_gradient():
+    """Gradients are stored as they come and made their own when first read; a user's rule
+    that writes each result into one buffer must not change what an earlier pass stored."""
+
+    class Twice(Function):
+        buffer = np.zeros(2)
+
+        @staticmethod
+        def forward(ctx, x):
+            return 2 * x
+
+        @staticmethod
+        def backward(ctx, grad):
+            np.multiply(grad, 2.0, out=Twice.buffer)
+            return Twice.buffer
+
+    a = Value(np.ones(2))
+    y = Twice.apply(a)
+    y.backward(np.array([1.0, 1.0]))  # a.grad is not read before the next pass
+    y.backward(np.array([10.0, 20.0]))
+    np.testing.assert_array_equal(a.grad, [22.0, 42.0])
+
+
 # ------------------------------------------------------------ threads
 
 
