@@ -357,10 +357,18 @@ def _chain_rule(order: list, create_graph: bool, store: int, capture: tuple | No
         op = node._op
         if store == STORE_ALL or (store and op is None):
             stored = node._grad
-            # Stored as it comes, though the rule below may hand this very array to an
-            # input (add does): reading .grad makes it the node's own (own_grad), by then
-            # usually without a copy.  A sum is a new array, and nothing else has it.
-            node._grad = g if stored is None else stored + g
+            if stored is not None:
+                node._grad = stored + g  # a new array (or node): nothing else has it
+            elif create_graph:
+                # A Value: add hands one to both of its inputs, the seed is the caller's,
+                # and in-place arithmetic inside no_grad() changes a Value's data; a
+                # clone, as PyTorch stores (its .grad then shows a copy node).
+                node._grad = g.clone()
+            else:
+                # Stored as it comes, though the rule below may hand this very array to
+                # an input (add does): reading .grad makes it the node's own (own_grad),
+                # by then usually without a copy.
+                node._grad = g
         elif capture is not None and id(node) in wanted:
             for position in wanted[id(node)]:
                 results[position] = _own(g) if type(g) is np.ndarray else g

@@ -27,6 +27,7 @@ How a rule is written:
 from __future__ import annotations
 
 import functools
+import inspect
 import math
 from typing import Any
 
@@ -43,7 +44,18 @@ _new = object.__new__
 # ============================================================================ the protocol
 
 
-class Function:
+class _GuardsRules(type):
+    """The class of ``Function`` classes: a user's ``backward`` assigned to the class after
+    its definition (a notebook swapping in a new version of a rule) is guarded too
+    (``_guard_user_rule``).  The table's own rules are left as they are."""
+
+    def __setattr__(cls, name: str, value: Any) -> None:
+        if name == "backward" and cls._untrusted:
+            value = _guard_user_rule(value)
+        super().__setattr__(name, value)
+
+
+class Function(metaclass=_GuardsRules):
     """Base class of every differentiable operation; subclass it for your own.
 
     Example::
@@ -89,9 +101,12 @@ class Function:
         if "name" not in cls.__dict__:
             cls.name = cls.__name__
         # Wrapped once here, when the class is defined, rather than checked for every node
-        # of every backward pass: the table's own rules (Primitive) are not wrapped.
-        if cls._untrusted and "backward" in cls.__dict__:
-            cls.backward = _guard_user_rule(cls.__dict__["backward"])
+        # of every backward pass: the table's own rules (Primitive) are not wrapped.  The
+        # rule may come from a base class that is not a Function (a mixin).
+        if cls._untrusted:
+            rule = inspect.getattr_static(cls, "backward")
+            if rule is not Function.__dict__["backward"]:
+                cls.backward = rule  # guarded by _GuardsRules.__setattr__
 
     @staticmethod
     def forward(ctx: Value, *inputs: Any, **params: Any) -> Any:
@@ -165,8 +180,11 @@ class Primitive(Function):
     branch = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
+        # Without a caption of its own a subclass is not part of the table: a user's
+        # variant of a rule, guarded like any user's rule.
+        cls._untrusted = "caption" not in cls.__dict__
         super().__init_subclass__(**kwargs)
-        if "caption" in cls.__dict__:
+        if not cls._untrusted:
             _register(cls)
 
     @classmethod
@@ -257,23 +275,27 @@ def _guard_user_rule(rule: Any) -> Any:
       array may also be another node's ``.grad`` or another input's gradient, and
       ``grad *= 2`` would silently change those; with the view, numpy raises "assignment
       destination is read-only".
-    * The arrays it returns are copied: the backward pass stores gradients as they come
-      (``Value.grad`` makes them their own only when read), and a rule may keep what it
-      returns (a buffer it reuses) and write into it again later.
+    * The arrays it returns are copied, as plain numpy arrays: the backward pass stores
+      gradients as they come (``Value.grad`` makes them their own only when read), and a
+      rule may keep what it returns (a buffer it reuses) and write into it again later.
+      (An array subclass, such as a masked array, would escape the engine's checks.)
 
-    The table's own rules do neither, and run unwrapped.
+    The table's own rules do neither, and run unwrapped.  Wrapping twice changes nothing.
     """
     kind = type(rule)
     function = rule.__func__ if kind in (staticmethod, classmethod) else rule
+    if getattr(function, "_guarded", False):
+        return rule
 
     @functools.wraps(function)
     def backward(*args: Any) -> Any:
         *head, grad = args
         grads = function(*head, read_only(grad) if type(grad) is np.ndarray else grad)
         if type(grads) is tuple:
-            return tuple(g.copy() if type(g) is np.ndarray else g for g in grads)
-        return grads.copy() if type(grads) is np.ndarray else grads
+            return tuple(np.array(g) if isinstance(g, np.ndarray) else g for g in grads)
+        return np.array(grads) if isinstance(grads, np.ndarray) else grads
 
+    backward._guarded = True
     return classmethod(backward) if kind is classmethod else staticmethod(backward)
 
 
@@ -635,6 +657,24 @@ class Mul(Primitive):
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
         return grad * b, grad * a
+
+
+class Clone(Primitive):
+    """A copy of the data, recorded in the graph (PyTorch's ``clone``).  With
+    ``create_graph=True`` the backward pass stores a clone of each gradient as ``.grad``:
+    ``add`` hands one gradient Value to both of its inputs, and in-place arithmetic inside
+    ``no_grad()`` changes a Value's data."""
+
+    name = "clone"
+    caption = "d clone(a)/da = 1: a copy of the data, the gradient passed on unchanged"
+
+    @staticmethod
+    def forward(ctx, a):
+        return a if type(a) is float else a.copy()
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad
 
 
 class Neg(Primitive):

@@ -85,7 +85,8 @@ class Value:
         gradient to both inputs), and copying every one of them would cost a tenth of a
         pass over small arrays.  So it stores a gradient as it comes, and the first read
         makes it this Value's own, copying it only if something else still holds it
-        (``autograd.own_grad``).
+        (``autograd.own_grad``).  A further pass adds into a new array (PyTorch adds in
+        place), so an array held from before keeps the old gradient.
         """
         if not self._owns_grad and type(self._grad) is np.ndarray:  # (floats are immutable)
             autograd.own_grad(self)
@@ -222,6 +223,11 @@ class Value:
     def numpy(self) -> np.ndarray:
         """A copy of the data as a numpy array."""
         return np.array(self.data)
+
+    def clone(self) -> Value:
+        """A copy of this Value with its own data, recorded in the graph (the gradient
+        passes through it unchanged), as PyTorch's ``clone``."""
+        return _F.Clone.apply(self)
 
     def detach(self) -> Value:
         """A new leaf with the same data (shared, not copied) and no history."""

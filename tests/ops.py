@@ -83,6 +83,7 @@ CASES = [
         (F.Mul,),
         torch=lambda t, a: 0.5 * a,
     ),
+    Case("clone", lambda a: a.clone(), 1, (F.Clone,), torch=lambda t, a: a.clone()),
     Case("neg", lambda a: -a, 1, (F.Neg,), torch=lambda t, a: -a),
     Case("sub", lambda a, b: a - b, 2, (F.Add, F.Neg), torch=lambda t, a, b: a - b),
     Case("rsub", lambda a: 1.0 - a, 1, (F.Add, F.Neg), torch=lambda t, a: 1.0 - a),

@@ -17,6 +17,7 @@ import pytest
 
 import minigrad as mg
 from minigrad import Function, Value, autograd, nn
+from minigrad.functions import Primitive
 from tests.custom_ops import DoubleEditingGrad
 
 # ------------------------------------------------------------ data changed after forward
@@ -264,6 +265,132 @@ def test_a_rule_that_reuses_the_array_it_returns_cannot_change_a_stored_gradient
     y.backward(np.array([1.0, 1.0]))  # a.grad is not read before the next pass
     y.backward(np.array([10.0, 20.0]))
     np.testing.assert_array_equal(a.grad, [22.0, 42.0])
+
+
+# ------------------------------------------------------------ create_graph=True gradients: clones
+
+
+def test_create_graph_add_gives_each_input_a_grad_of_its_own():
+    """create_graph=True: add stored one Value as both inputs' .grad (b.grad *= 10 changed
+    a.grad)."""
+    a, b = Value(2.0), Value(3.0)
+    (a + b).backward(create_graph=True)
+    b.grad *= 10
+    assert a.grad is not b.grad
+    assert float(a.grad.data) == 1.0  # PyTorch: 1.0 (AccumulateGrad clones in this mode)
+
+
+def test_create_graph_grad_is_not_a_view_of_another_nodes_grad():
+    """create_graph=True: reshape's rule made x.grad's data a view of y.grad's."""
+    x = Value(np.array([1.0, 2.0]))
+    y = x.reshape(2, 1)
+    (y * 3.0).sum().backward(create_graph=True)
+    x.grad *= 2
+    np.testing.assert_array_equal(x.grad.data, [6.0, 6.0])
+    np.testing.assert_array_equal(y.grad.data, [[3.0], [3.0]])
+
+
+def test_create_graph_seed_value_never_becomes_a_grad():
+    """backward(gradient=v, create_graph=True) stored the caller's own v as x.grad."""
+    x = Value(np.ones(2))
+    y = x + 0.0
+    v = Value(np.ones(2), requires_grad=False)
+    y.backward(gradient=v, create_graph=True)
+    v *= 10  # the caller reuses its seed (a constant: changed in place)
+    assert x.grad is not v
+    np.testing.assert_array_equal(x.grad.data, [1.0, 1.0])
+
+
+# ------------------------------------------------------------ user rules that escape the guard
+
+
+def _two_passes(cls: type) -> np.ndarray:
+    """a.grad after two unread passes through cls with seeds [1, 1] and [10, 20]; a rule
+    that doubles its gradient must give 2 * [11, 21] = [22, 42]."""
+    a = Value(np.ones(2))
+    y = cls.apply(a)
+    y.backward(np.array([1.0, 1.0]))  # a.grad is not read before the next pass
+    y.backward(np.array([10.0, 20.0]))
+    return a.grad
+
+
+def test_backward_inherited_from_a_mixin_has_its_result_copied():
+    """A backward inherited from a mixin escaped _guard_user_rule (a reused buffer)."""
+
+    class ReusesBuffer:  # one backward shared by several Functions
+        buffer = np.zeros(2)
+
+        @staticmethod
+        def backward(ctx, grad):
+            np.multiply(grad, 2.0, out=ReusesBuffer.buffer)
+            return ReusesBuffer.buffer
+
+    class Twice(ReusesBuffer, Function):
+        @staticmethod
+        def forward(ctx, x):
+            return 2 * x
+
+    np.testing.assert_array_equal(_two_passes(Twice), [22.0, 42.0])
+
+
+def test_backward_assigned_after_the_class_is_defined_has_its_result_copied():
+    """A backward assigned after the class statement escaped the guard (a reused buffer)."""
+
+    class Twice(Function):
+        @staticmethod
+        def forward(ctx, x):
+            return 2 * x
+
+        @staticmethod
+        def backward(ctx, grad):
+            return grad * 2.0
+
+    buffer = np.zeros(2)
+
+    def faster_backward(ctx, grad):  # a notebook swaps in a new version of the rule
+        np.multiply(grad, 2.0, out=buffer)
+        return buffer
+
+    Twice.backward = staticmethod(faster_backward)
+    np.testing.assert_array_equal(_two_passes(Twice), [22.0, 42.0])
+
+
+def test_uncaptioned_primitive_variant_has_its_result_copied():
+    """A Primitive subclass without a caption, a user's variant, escaped the guard."""
+
+    class TwiceVariant(Primitive):  # no caption: not registered, not part of the table
+        buffer = np.zeros(2)
+
+        @staticmethod
+        def forward(ctx, x):
+            return 2 * x
+
+        @staticmethod
+        def backward(ctx, grad):
+            np.multiply(grad, 2.0, out=TwiceVariant.buffer)
+            return TwiceVariant.buffer
+
+    np.testing.assert_array_equal(_two_passes(TwiceVariant), [22.0, 42.0])
+
+
+def test_an_ndarray_subclass_gradient_is_made_each_values_own():
+    """A user rule returning a numpy.ma array, handed by add to p and q, was never copied
+    (an exact-type check): p.grad *= 10 changed q.grad."""
+
+    class Half(Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x / 2
+
+        @staticmethod
+        def backward(ctx, grad):
+            return np.ma.masked_invalid(grad) / 2  # skip NaNs, a learner's numpy
+
+    p, q = Value(np.ones(2)), Value(np.ones(2))
+    Half.apply(p + q).sum().backward()
+    p.grad *= 10
+    np.testing.assert_array_equal(np.asarray(p.grad), [5.0, 5.0])
+    np.testing.assert_array_equal(np.asarray(q.grad), [0.5, 0.5])
 
 
 # ------------------------------------------------------------ threads
