@@ -244,11 +244,11 @@ def test_a_rule_that_returns_its_incoming_gradient_still_gives_writable_grads():
     np.testing.assert_array_equal(a.grad, [2.0, 2.0])
 
 
-def test_a_rule_that_reuses_the_array_it_returns_cannot_change_a_stored_gradient():
-    """Gradients are stored as they come and made their own when first read; a user's rule
-    that writes each result into one buffer must not change what an earlier pass stored."""
+def _reuses_a_buffer(base: type) -> type:
+    """An operation x -> 2x on ``base`` whose backward writes every result into one buffer
+    it keeps."""
 
-    class Twice(Function):
+    class Twice(base):
         buffer = np.zeros(2)
 
         @staticmethod
@@ -260,11 +260,23 @@ def test_a_rule_that_reuses_the_array_it_returns_cannot_change_a_stored_gradient
             np.multiply(grad, 2.0, out=Twice.buffer)
             return Twice.buffer
 
+    return Twice
+
+
+def _two_passes(cls: type) -> np.ndarray:
+    """a.grad after two unread passes through cls with seeds [1, 1] and [10, 20]; a rule
+    that doubles its gradient must give 2 * [11, 21] = [22, 42]."""
     a = Value(np.ones(2))
-    y = Twice.apply(a)
+    y = cls.apply(a)
     y.backward(np.array([1.0, 1.0]))  # a.grad is not read before the next pass
     y.backward(np.array([10.0, 20.0]))
-    np.testing.assert_array_equal(a.grad, [22.0, 42.0])
+    return a.grad
+
+
+def test_a_rule_that_reuses_the_array_it_returns_cannot_change_a_stored_gradient():
+    """Gradients are stored as they come and made their own when first read; a user's rule
+    that writes each result into one buffer must not change what an earlier pass stored."""
+    np.testing.assert_array_equal(_two_passes(_reuses_a_buffer(Function)), [22.0, 42.0])
 
 
 # ------------------------------------------------------------ create_graph=True gradients: clones
@@ -302,16 +314,6 @@ def test_create_graph_seed_value_never_becomes_a_grad():
 
 
 # ------------------------------------------------------------ user rules that escape the guard
-
-
-def _two_passes(cls: type) -> np.ndarray:
-    """a.grad after two unread passes through cls with seeds [1, 1] and [10, 20]; a rule
-    that doubles its gradient must give 2 * [11, 21] = [22, 42]."""
-    a = Value(np.ones(2))
-    y = cls.apply(a)
-    y.backward(np.array([1.0, 1.0]))  # a.grad is not read before the next pass
-    y.backward(np.array([10.0, 20.0]))
-    return a.grad
 
 
 def test_backward_inherited_from_a_mixin_has_its_result_copied():
@@ -357,20 +359,7 @@ def test_backward_assigned_after_the_class_is_defined_has_its_result_copied():
 
 def test_uncaptioned_primitive_variant_has_its_result_copied():
     """A Primitive subclass without a caption, a user's variant, escaped the guard."""
-
-    class TwiceVariant(Primitive):  # no caption: not registered, not part of the table
-        buffer = np.zeros(2)
-
-        @staticmethod
-        def forward(ctx, x):
-            return 2 * x
-
-        @staticmethod
-        def backward(ctx, grad):
-            np.multiply(grad, 2.0, out=TwiceVariant.buffer)
-            return TwiceVariant.buffer
-
-    np.testing.assert_array_equal(_two_passes(TwiceVariant), [22.0, 42.0])
+    np.testing.assert_array_equal(_two_passes(_reuses_a_buffer(Primitive)), [22.0, 42.0])
 
 
 def test_an_ndarray_subclass_gradient_is_made_each_values_own():
