@@ -370,8 +370,11 @@ def _chain_rule(order: list, create_graph: bool, store: int, capture: tuple | No
                 # by then usually without a copy.
                 node._grad = g
         elif capture is not None and id(node) in wanted:
-            for position in wanted[id(node)]:
-                results[position] = _own(g) if type(g) is np.ndarray else g
+            for position in wanted[id(node)]:  # each an array (or Value) of its own
+                if create_graph:
+                    results[position] = g.clone()
+                else:
+                    results[position] = _own(g) if type(g) is np.ndarray else g
         if op is None:
             continue
         if checking:  # anomaly mode: look at the contributions before they are added

@@ -302,6 +302,17 @@ def test_create_graph_grad_is_not_a_view_of_another_nodes_grad():
     np.testing.assert_array_equal(y.grad.data, [[3.0], [3.0]])
 
 
+def test_create_graph_grad_returns_a_value_of_its_own_for_each_input():
+    """create_graph=True: grad() returned add's one gradient Value for both inputs, so an
+    in-place change to one changed the other (PyTorch returns one tensor for both)."""
+    a, b = Value(np.ones(2)), Value(np.ones(2))
+    ga, gb, again = mg.grad((a + b).sum(), [a, b, a], create_graph=True)
+    assert ga is not gb and ga is not again
+    ga *= 10
+    np.testing.assert_array_equal(gb.data, [1.0, 1.0])
+    np.testing.assert_array_equal(again.data, [1.0, 1.0])
+
+
 def test_create_graph_seed_value_never_becomes_a_grad():
     """backward(gradient=v, create_graph=True) stored the caller's own v as x.grad."""
     x = Value(np.ones(2))
