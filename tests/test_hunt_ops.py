@@ -1,0 +1,79 @@
+"""Cases where minigrad returned a wrong value or gradient without an error (found by
+comparing with PyTorch and closed forms); each fails on the code it was written against."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import minigrad as mg
+from minigrad import Value
+from minigrad.nn import functional as NF
+
+
+def _torch():
+    return pytest.importorskip("torch")
+
+
+def test_cosine_similarity_broadcast_along_the_reduced_axis():
+    """cosine_similarity broadcasts x2 before taking its norm along axis, as PyTorch."""
+    x1 = np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
+    x2 = np.array([[1.0, 1.0]])  # broadcast along axis 0, the reduced one
+    out = NF.cosine_similarity(Value(x1), Value(x2), axis=0).data
+    b = np.broadcast_to(x2, x1.shape)
+    expected = (x1 * b).sum(0) / (np.linalg.norm(x1, axis=0) * np.linalg.norm(b, axis=0))
+    np.testing.assert_allclose(out, expected, rtol=1e-12)  # minigrad: [1.52, 1.60] > 1
+
+
+def test_cosine_similarity_broadcast_lower_rank_operand():
+    """cosine_similarity of (2, 3, 4) and (3, 4) along axis 1 reduces x2's length-3 axis."""
+    rng = np.random.default_rng(0)
+    x1, x2 = rng.normal(size=(2, 3, 4)), rng.normal(size=(3, 4))
+    out = NF.cosine_similarity(Value(x1), Value(x2), axis=1).data
+    b = np.broadcast_to(x2, x1.shape)
+    expected = (x1 * b).sum(1) / (np.linalg.norm(x1, axis=1) * np.linalg.norm(b, axis=1))
+    np.testing.assert_allclose(out, expected, rtol=1e-12)
+
+
+def _softmax64(z):
+    e = np.exp(z - z.max(-1, keepdims=True))
+    return e / e.sum(-1, keepdims=True)
+
+
+def test_softmax_large_float32_logits_sums_to_one():
+    """softmax of float32 logits near 1e5 equals softmax of the shifted logits (shift-invariant)."""
+    x = np.array([1e5, 1e5, 1e5 - 1], dtype=np.float32)  # 99999 is exact in float32
+    out = NF.softmax(Value(x)).data
+    expected = _softmax64(np.array([0.0, 0.0, -1.0]))  # [0.4223, 0.4223, 0.1554]
+    np.testing.assert_allclose(out, expected, rtol=1e-5)  # minigrad: [0.4234, 0.4234, 0.1558]
+
+
+def test_softmax_huge_float64_logits():
+    """softmax of three equal float64 logits 1e16 is 1/3 each (minigrad: 0.135 each)."""
+    out = NF.softmax(Value(np.array([1e16, 1e16, 1e16]))).data
+    np.testing.assert_allclose(out, np.full(3, 1 / 3), rtol=1e-12)
+
+
+def test_log_softmax_large_float32_logits():
+    """log_softmax of float32 logits near 1e5 equals that of the shifted logits."""
+    x = np.array([1e5, 1e5, 1e5 - 1], dtype=np.float32)
+    out = NF.log_softmax(Value(x)).data
+    expected = np.log(_softmax64(np.array([0.0, 0.0, -1.0])))  # [-0.8620, -0.8620, -1.8620]
+    np.testing.assert_allclose(out, expected, rtol=1e-5)  # minigrad: [-0.8594, ..., -1.8594]
+
+
+def test_cross_entropy_weighted_large_float32_logits():
+    """Weighted cross_entropy of float32 logits near 1e5 matches the shifted logits' loss."""
+    x = np.array([[1e5, 1e5, 1e5 - 1]], dtype=np.float32)
+    loss = NF.cross_entropy(Value(x), np.array([2]), weight=np.array([1.0, 2.0, 3.0])).data
+    expected = -np.log(_softmax64(np.array([0.0, 0.0, -1.0]))[2])  # 1.86199
+    np.testing.assert_allclose(loss, expected, rtol=1e-5)  # minigrad: 1.859375
+
+
+def test_std_gradient_of_constant_input_is_zero():
+    """d std(x)/dx at a constant x is 0 as in PyTorch (and as minigrad's norm at 0), not NaN."""
+    x = Value(np.array([[1.0, 1.0, 1.0], [2.0, 3.0, 4.0]]))
+    with np.errstate(all="ignore"):
+        x.std(axis=1).sum().backward()
+    assert np.all(np.isfinite(x.grad)), x.grad  # minigrad: NaN in row 0
+    np.testing.assert_allclose(x.grad[0], 0.0)
