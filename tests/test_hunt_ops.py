@@ -77,3 +77,28 @@ def test_std_gradient_of_constant_input_is_zero():
         x.std(axis=1).sum().backward()
     assert np.all(np.isfinite(x.grad)), x.grad  # minigrad: NaN in row 0
     np.testing.assert_allclose(x.grad[0], 0.0)
+
+
+def test_sqrt_of_minus_infinity_is_nan_on_the_float_path():
+    """Value(-inf).sqrt() is NaN, as for a 0-d/1-d array, numpy's and PyTorch's sqrt (minigrad: +inf)."""
+    with np.errstate(all="ignore"):
+        array = Value(np.array([-np.inf])).sqrt().data[0]
+        scalar = Value(float("-inf")).sqrt().data
+    assert np.isnan(array)
+    assert np.isnan(scalar), scalar
+
+
+def test_hardswish_gradient_at_infinity():
+    """hardswish'(+inf) = 1 and hardswish'(-inf) = 0, as PyTorch (minigrad: NaN, inf * 0 from the unused middle piece)."""
+    x = Value(np.array([np.inf, -np.inf, 5.0, -5.0]))
+    with np.errstate(all="ignore"):
+        NF.hardswish(x).sum().backward()
+    np.testing.assert_array_equal(x.grad, [1.0, 0.0, 1.0, 0.0])
+
+
+def test_huber_loss_gradient_at_infinite_difference():
+    """huber_loss's derivative is clip(d, -delta, delta): ±delta at d = ±inf, as PyTorch (minigrad: NaN)."""
+    x = Value(np.array([np.inf, -np.inf, 5.0]))
+    with np.errstate(all="ignore"):
+        NF.huber_loss(x, np.zeros(3), reduction="sum", delta=0.5).backward()
+    np.testing.assert_array_equal(x.grad, [0.5, -0.5, 0.5])
