@@ -102,3 +102,14 @@ def test_huber_loss_gradient_at_infinite_difference():
     with np.errstate(all="ignore"):
         NF.huber_loss(x, np.zeros(3), reduction="sum", delta=0.5).backward()
     np.testing.assert_array_equal(x.grad, [0.5, -0.5, 0.5])
+
+
+def test_indexing_with_a_boolean_mask_held_in_a_value():
+    """x[Value(bool mask)] selects the masked elements (PyTorch: [10, 30]) or refuses; minigrad gave [20, 10, 20]."""
+    x = Value(np.array([10.0, 20.0, 30.0]))
+    mask = Value(np.array([True, False, True]))  # stored as 1.0, 0.0, 1.0
+    try:
+        out = x[mask].data
+    except (TypeError, IndexError, ValueError):
+        return  # a clear refusal is fine
+    np.testing.assert_array_equal(out, [10.0, 30.0])
