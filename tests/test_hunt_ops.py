@@ -113,3 +113,11 @@ def test_indexing_with_a_boolean_mask_held_in_a_value():
     except (TypeError, IndexError, ValueError):
         return  # a clear refusal is fine
     np.testing.assert_array_equal(out, [10.0, 30.0])
+
+
+def test_max_pool2d_padding_never_takes_the_gradient():
+    """A window whose real pixels are all -inf sends its gradient to a real pixel, as PyTorch
+    (padding is "never the maximum"); minigrad gave it to the padding: [[0, 0], [0, 1]]."""
+    x = Value(np.full((1, 1, 2, 2), -np.inf))
+    NF.max_pool2d(x, 2, stride=2, padding=1).sum().backward()  # each window: 1 real pixel
+    np.testing.assert_array_equal(x.grad, np.ones((1, 1, 2, 2)))
