@@ -121,3 +121,14 @@ def test_max_pool2d_padding_never_takes_the_gradient():
     x = Value(np.full((1, 1, 2, 2), -np.inf))
     NF.max_pool2d(x, 2, stride=2, padding=1).sum().backward()  # each window: 1 real pixel
     np.testing.assert_array_equal(x.grad, np.ones((1, 1, 2, 2)))
+
+
+def test_norm_below_one_gradient_at_zeros():
+    """The p = 0.5 norm's gradient is 0 at zero entries and zero vectors, as PyTorch's (and
+    minigrad's other p); minigrad gave NaN (|x| ** p has slope inf at 0, times 0)."""
+    x = Value(np.array([[0.0, 0.0, 0.0], [1.0, -2.0, 0.0]]))
+    with np.errstate(all="ignore"):
+        x.norm(ord=0.5, axis=1).sum().backward()
+    s = 1.0 + np.sqrt(2.0)  # Σ |x|^0.5 of row 1
+    row1 = s * np.array([1.0, -(2.0**-0.5), 0.0])  # s^(1/p - 1) |x|^(p - 1) sign(x)
+    np.testing.assert_allclose(x.grad, [[0.0, 0.0, 0.0], row1], rtol=1e-12)
