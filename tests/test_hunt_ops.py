@@ -100,7 +100,7 @@ def test_huber_loss_gradient_at_infinite_difference():
 
 
 def test_indexing_with_a_boolean_mask_held_in_a_value():
-    """x[Value(bool mask)] gives the masked elements [10, 30] or refuses (minigrad: [20, 10, 20])."""
+    """x[Value(bool mask)] gives the masked [10, 30] or refuses (minigrad: [20, 10, 20])."""
     x = Value(np.array([10.0, 20.0, 30.0]))
     mask = Value(np.array([True, False, True]))  # stored as 1.0, 0.0, 1.0
     try:
