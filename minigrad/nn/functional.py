@@ -23,6 +23,7 @@ from minigrad.functions import (
     CrossEntropy,
     LogSumExp,
     _normalize_axis,
+    broadcast_to,
     logaddexp,
     stack,
     where,
@@ -185,10 +186,21 @@ def logsumexp(x: Any, axis: Any = -1, keepdims: bool = False) -> Value:
 
 
 def log_softmax(x: Any, axis: int = -1) -> Value:
-    """log softmax(x) = x - logsumexp(x) along ``axis``: log-probabilities, stable for any
-    finite logits (log_softmax([1e4, -1e4]) = [0, -2e4])."""
+    """log softmax(x) = x - logsumexp(x) along ``axis``: log-probabilities, stable and
+    accurate for any finite logits (log_softmax([1e4, -1e4]) = [0, -2e4]).
+
+    Computed as s - logsumexp(s) with s = x - max(x), the maximum taken as a constant
+    (log softmax does not change when a constant is subtracted, so neither does its
+    gradient).  Written directly as x - logsumexp(x), the small part of logsumexp (at
+    most log n) would be rounded to the spacing of floats at the size of x: for float32
+    logits near 1e5 that is 0.008, and softmax would sum to 1.003.
+    """
     x = _as_input(x, "log_softmax")
-    return x - LogSumExp.apply(x, axis=_normalize_axis(axis, x.ndim, "log_softmax"), keepdims=True)
+    axis = _normalize_axis(axis, x.ndim, "log_softmax")
+    if x.ndim and x.size:  # (a 0-d x is its own logsumexp; an empty one has no maximum)
+        top = np.max(x.data, axis=axis, keepdims=True)
+        x = x - np.where(np.isfinite(top), top, 0).astype(x.dtype)  # inf, nan: unshifted
+    return x - LogSumExp.apply(x, axis=axis, keepdims=True)
 
 
 def softmax(x: Any, axis: int = -1) -> Value:
@@ -306,7 +318,8 @@ def hardswish(x: Any) -> Value:
     """x · relu6(x + 3) / 6: 0 up to -3, x from 3 on, x (x + 3) / 6 between.  At x = -3
     and x = 3 the derivative is the outer piece's (0 and 1), as PyTorch 2 takes it."""
     x = _as_input(x, "hardswish")
-    middle = x * (x + 3.0) * (1.0 / 6.0)
+    inner = hardtanh(x, -3.0, 3.0)  # x where the middle piece is used, finite elsewhere
+    middle = inner * (inner + 3.0) * (1.0 / 6.0)
     upper = where(x.data < 3.0, middle, x)
     return where(x.data <= -3.0, Value(np.zeros_like(x.data), requires_grad=False), upper)
 
@@ -677,7 +690,8 @@ def huber_loss(input: Any, target: Any, reduction: str = "mean", delta: float = 
     input, target = _with_target(input, target, fn)
     diff = input - target
     size = diff.abs()
-    loss = where(size.data < delta, diff * diff * 0.5, (size - 0.5 * delta) * delta)
+    near = hardtanh(diff, -delta, delta)  # d where the square is used, finite elsewhere
+    loss = where(size.data < delta, near * near * 0.5, (size - 0.5 * delta) * delta)
     return _reduce(loss, reduction)
 
 
@@ -737,6 +751,9 @@ def cosine_similarity(x1: Any, x2: Any, axis: int = 1, eps: float = 1e-8) -> Val
     except ValueError:
         raise ValueError(f"{fn}: shapes {x1.shape} and {x2.shape} do not broadcast") from None
     axis = _normalize_axis(axis, len(shape), fn)
+    # Broadcast first: the norm of x2 is taken along the axis of the broadcast shape, which
+    # x2 may have with length 1 (its one vector, repeated) or not at all.
+    x1, x2 = broadcast_to(x1, shape), broadcast_to(x2, shape)
     n1 = x1.norm(axis=axis, keepdims=True).clip(min=eps)
     n2 = x2.norm(axis=axis, keepdims=True).clip(min=eps)
     return ((x1 / n1) * (x2 / n2)).sum(axis=axis)
