@@ -521,7 +521,12 @@ def power(x: Any, p: Any) -> Any:
             result = x**p
         except (ZeroDivisionError, OverflowError):
             return float(np.power(np.float64(x), p))
-        return float(np.power(np.float64(x), p)) if type(result) is complex else result
+        # numpy's answer where Python's differs: a negative base (Python: complex), and
+        # p = 0.5, which numpy (as PyTorch) takes as sqrt: sqrt(-inf) = nan (C's pow gives
+        # inf) and sqrt(-0.0) = -0.0, so that floats and arrays agree.
+        if type(result) is complex or (p == 0.5 and x <= 0.0):
+            return float(np.power(np.float64(x), p))
+        return result
     if isinstance(x, Value) or isinstance(p, Value):
         return as_value(x) ** p
     return np.power(x, p)
