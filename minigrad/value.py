@@ -614,8 +614,12 @@ class Value:
         keepdims: bool = False,
         correction: int | None = None,
     ) -> Value:
-        """sqrt(var(...)): the standard deviation; see ``var`` for ddof/correction."""
-        return self.var(axis, ddof, keepdims, correction).sqrt()
+        """sqrt(var(...)): the standard deviation; see ``var`` for ddof/correction.
+
+        Where the variance is 0 (a constant input) the gradient is 0, as in PyTorch, not
+        inf * 0 = NaN (sqrt has slope inf at 0).
+        """
+        return _ops()._power_flat_at_zero(self.var(axis, ddof, keepdims, correction), 0.5)
 
     def norm(
         self, ord: float = 2, axis: int | tuple | None = None, keepdims: bool = False
