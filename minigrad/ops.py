@@ -383,7 +383,8 @@ def vector_norm(x: Any, ord: float = 2, axis: Any = None, keepdims: bool = False
     """The p-norm of ``x`` over ``axis`` (every element when None): ord 1 (Σ|x|), 2
     (sqrt Σ x², the default), inf (max |x|), or any other p > 0 ((Σ|x|^p)^(1/p)).
 
-    At a zero vector the gradient is 0 (PyTorch's choice), not NaN.
+    At a zero vector the gradient is 0 (PyTorch's choice), not NaN, and so it is at a
+    zero entry for p < 1 (where |x|^p has slope inf).
     """
     x = as_value(x)
     if isinstance(ord, (bool, np.bool_)) or not isinstance(ord, (int, float, np.number)):
@@ -398,7 +399,12 @@ def vector_norm(x: Any, ord: float = 2, axis: Any = None, keepdims: bool = False
         if x.size == 0 and (axis is None or 0 in np.atleast_1d(np.take(x.shape, axis))):
             raise ValueError(f"norm: the inf-norm of an empty Value (shape {x.shape}) has no value")
         return x.abs().max(axis, keepdims)
-    powers = (x * x) if p == 2 else x.abs() ** p
+    if p == 2:
+        powers = x * x
+    elif p < 1:  # |x|^p has slope inf at 0
+        powers = _power_flat_at_zero(x.abs(), p)
+    else:
+        powers = x.abs() ** p
     return _power_flat_at_zero(powers.sum(axis, keepdims), 1.0 / p)
 
 

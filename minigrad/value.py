@@ -627,7 +627,8 @@ class Value:
         """The vector p-norm over ``axis`` (every element when None): ord 1 (Σ|x|), 2
         (sqrt Σ x², the default), inf (max |x|), or any other p > 0 ((Σ|x|^p)^(1/p)).
 
-        At a zero vector the 2-norm's gradient is 0 (PyTorch's choice), not NaN.
+        At a zero vector the gradient is 0 (PyTorch's choice), not NaN, and so it is at a
+        zero entry for p < 1.
         """
         return _ops().vector_norm(self, ord, axis, keepdims)
 
