@@ -521,7 +521,12 @@ def power(x: Any, p: Any) -> Any:
             result = x**p
         except (ZeroDivisionError, OverflowError):
             return float(np.power(np.float64(x), p))
-        return float(np.power(np.float64(x), p)) if type(result) is complex else result
+        # numpy's answer where Python's differs: a negative base (Python: complex), and
+        # p = 0.5, which numpy (as PyTorch) takes as sqrt: sqrt(-inf) = nan (C's pow gives
+        # inf) and sqrt(-0.0) = -0.0, so that floats and arrays agree.
+        if type(result) is complex or (p == 0.5 and x <= 0.0):
+            return float(np.power(np.float64(x), p))
+        return result
     if isinstance(x, Value) or isinstance(p, Value):
         return as_value(x) ** p
     return np.power(x, p)
@@ -2229,7 +2234,9 @@ class MaxPool2d(Primitive):
     """y[n, c, p, q] = max over the window of x_pad (padding counts as -inf, never chosen).
 
     The gradient of each output goes to one input: the first maximum of its window in
-    row-major order (a NaN wins, the last one), as PyTorch does.  Ties are not split: in
+    row-major order (a NaN wins, the last one), as PyTorch does; padding is skipped, so a
+    window whose real pixels are all -inf sends it to its first real pixel, not to the
+    padding that ties with them.  Ties are not split: in
     [[1, 1], [1, 1]] only the top-left element gets the gradient; an input that is the
     chosen maximum of several overlapping windows receives the sum.  Backward is a
     scatter of g to the chosen positions, whose own derivative is the matching gather.
@@ -2260,16 +2267,19 @@ class MaxPool2d(Primitive):
     def backward(ctx, grad):
         geometry, x_shape, windows = ctx.geometry, ctx.x_shape, ctx.windows
         out = data_of(ctx.saved_tensors[0])
+        n, c, h, w = x_shape
+        (kh, kw), (sh, sw), (ph, pw), (dh, dw) = geometry[:4]
+        oh, ow = out.shape[2:]
+        real = None  # the padding (-inf) ties with a window's maximum only when it is -inf
+        if (ph or pw) and np.isneginf(out).any():
+            real = _real_taps(x_shape, geometry, oh, ow)
         if isinstance(grad, Value) or np.isnan(out).any():
-            choice = _pool_choice(windows, out)
+            choice = _pool_choice(windows, out, real)
             if isinstance(grad, Value):  # create_graph: scatter by flat index, differentiable
                 return _pool_scatter(grad, choice, x_shape, geometry)
             hits = [choice == k for k in range(windows.shape[2] * windows.shape[3])]
         else:
-            hits = _first_hits(windows, out)
-        n, c, h, w = x_shape
-        (kh, kw), (sh, sw), (ph, pw), (dh, dw) = geometry[:4]
-        oh, ow = out.shape[2:]
+            hits = _first_hits(windows, out, real)
         tiled = (sh, sw) == (kh, kw) and (dh, dw) == (1, 1) and (h, w) == (oh * kh, ow * kw)
         disjoint = sh >= dh * (kh - 1) + 1 and sw >= dw * (kw - 1) + 1
         # Windows that tile the image write every pixel once: no zeros to start from.
@@ -2288,25 +2298,42 @@ class MaxPool2d(Primitive):
         return image[:, :, ph : ph + h, pw : pw + w] if ph or pw else image
 
 
-def _first_hits(windows: np.ndarray, out: np.ndarray) -> list:
-    """For each kernel offset, where it holds its window's first maximum (no NaN)."""
+def _real_taps(x_shape: tuple, geometry: ConvGeometry, oh: int, ow: int) -> list:
+    """For each kernel offset k, an (OH, OW) mask of the windows in which offset k reads a
+    pixel of the input rather than the padding."""
+    h, w = x_shape[2:]
+    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = geometry[:4]
+    rows = np.arange(oh)[:, None] * sh + np.arange(kh) * dh - ph  # (OH, kh): rows read
+    columns = np.arange(ow)[:, None] * sw + np.arange(kw) * dw - pw  # (OW, kw)
+    rows_in, columns_in = (rows >= 0) & (rows < h), (columns >= 0) & (columns < w)
+    return [rows_in[:, k // kw, None] & columns_in[None, :, k % kw] for k in range(kh * kw)]
+
+
+def _first_hits(windows: np.ndarray, out: np.ndarray, real: list | None = None) -> list:
+    """For each kernel offset, where it holds its window's first maximum (no NaN); with
+    ``real`` (from ``_real_taps``), offsets that read padding are never a hit."""
     kh, kw = windows.shape[2:4]
     taken = windows[:, :, 0, 0] == out
+    if real is not None:
+        taken &= real[0]
     hits = [taken]
     for k in range(1, kh * kw):
         hit = windows[:, :, k // kw, k % kw] == out
+        if real is not None:
+            hit &= real[k]
         hit &= ~taken
         taken = taken | hit
         hits.append(hit)
     return hits
 
 
-def _pool_choice(windows: np.ndarray, out: np.ndarray) -> np.ndarray:
-    """The kernel offset each window's gradient goes to: its first maximum, or for a window
-    holding NaN, its last NaN (PyTorch's rule: a NaN replaces the running maximum)."""
+def _pool_choice(windows: np.ndarray, out: np.ndarray, real: list | None = None) -> np.ndarray:
+    """The kernel offset each window's gradient goes to: its first maximum (never the
+    padding, given ``real``), or for a window holding NaN, its last NaN (PyTorch's rule: a
+    NaN replaces the running maximum)."""
     kh, kw = windows.shape[2:4]
     choice = np.full(out.shape, -1, dtype=np.intp)
-    for k, hit in enumerate(_first_hits(windows, out)):
+    for k, hit in enumerate(_first_hits(windows, out, real)):
         choice[hit] = k
     nan_windows = np.isnan(out)
     if nan_windows.any():

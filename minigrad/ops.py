@@ -383,7 +383,8 @@ def vector_norm(x: Any, ord: float = 2, axis: Any = None, keepdims: bool = False
     """The p-norm of ``x`` over ``axis`` (every element when None): ord 1 (Σ|x|), 2
     (sqrt Σ x², the default), inf (max |x|), or any other p > 0 ((Σ|x|^p)^(1/p)).
 
-    At a zero vector the 2-norm's gradient is 0 (PyTorch's choice), not NaN.
+    At a zero vector the gradient is 0 (PyTorch's choice), not NaN, and so it is at a
+    zero entry for p < 1 (where |x|^p has slope inf).
     """
     x = as_value(x)
     if isinstance(ord, (bool, np.bool_)) or not isinstance(ord, (int, float, np.number)):
@@ -398,17 +399,28 @@ def vector_norm(x: Any, ord: float = 2, axis: Any = None, keepdims: bool = False
         if x.size == 0 and (axis is None or 0 in np.atleast_1d(np.take(x.shape, axis))):
             raise ValueError(f"norm: the inf-norm of an empty Value (shape {x.shape}) has no value")
         return x.abs().max(axis, keepdims)
-    powers = (x * x) if p == 2 else x.abs() ** p
-    total = powers.sum(axis, keepdims)
-    # The root has slope inf at 0: a zero vector's norm is formed as 1 ** (1/p) * 0, whose
-    # gradient is 0 (PyTorch's choice) rather than inf * 0 = NaN
-    zero = np.asarray(total.data == 0)
-    root = (
-        (total + zero.astype(total.dtype)).sqrt()
-        if p == 2
-        else (total + zero.astype(total.dtype)) ** (1.0 / p)
-    )
-    return root * (~zero).astype(total.dtype)
+    if p == 2:
+        powers = x * x
+    elif p < 1:  # |x|^p has slope inf at 0
+        powers = _power_flat_at_zero(x.abs(), p)
+    else:
+        powers = x.abs() ** p
+    return _power_flat_at_zero(powers.sum(axis, keepdims), 1.0 / p)
+
+
+def _power_flat_at_zero(base: Value, exponent: float) -> Value:
+    """base ** exponent for base >= 0, with gradient 0 where base == 0.
+
+    For 0 < exponent < 1 (a root) the slope at 0 is inf, and the chain rule would give
+    inf * 0 = NaN wherever the base's own gradient is 0 there (a zero vector's norm, a
+    constant input's std).  PyTorch takes 0 there; so do we: those entries are formed as
+    1 ** exponent * 0, whose value is 0 and whose gradient is 0.  Used by ``norm`` and
+    ``std``.
+    """
+    zero = np.asarray(base.data == 0)
+    shifted = base + zero.astype(base.dtype)
+    power = shifted.sqrt() if exponent == 0.5 else shifted**exponent
+    return power * (~zero).astype(base.dtype)
 
 
 # ============================================================================ indexing

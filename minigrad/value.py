@@ -56,6 +56,8 @@ class Value:
         if name is not None and not isinstance(name, str):
             raise TypeError(f"name must be a string or None, got {type(name).__name__}")
         _fill(self, _to_data(data), _flag(requires_grad, "requires_grad"), None, (), (), name)
+        if type(data) is not float and _boolean(data):
+            self._from_bools = True
 
     # ----------------------------------------------------------------- data
 
@@ -73,6 +75,8 @@ class Value:
     @data.setter
     def data(self, new: Any) -> None:
         self._data = new
+        if self._from_bools:  # new data: no longer the booleans it was made from
+            del self._from_bools
         autograd.note_change(self)
 
     @property
@@ -107,6 +111,11 @@ class Value:
     #: slot: it is set on the few Values whose data changes (parameters), in __dict__, so
     #: creating a node costs nothing more.
     _changed = 0
+
+    #: Made from booleans (``Value(mask)``), which it holds as 1.0 and 0.0: indexing with
+    #: it is refused, since it would read as the integer indices 1 and 0 (numpy and
+    #: PyTorch read a boolean index as a mask).  In __dict__, set on those Values only.
+    _from_bools = False
 
     # ----------------------------------------------------------------- description
 
@@ -227,11 +236,17 @@ class Value:
     def clone(self) -> Value:
         """A copy of this Value with its own data, recorded in the graph (the gradient
         passes through it unchanged), as PyTorch's ``clone``."""
-        return _F.Clone.apply(self)
+        out = _F.Clone.apply(self)
+        if self._from_bools:
+            out._from_bools = True
+        return out
 
     def detach(self) -> Value:
         """A new leaf with the same data (shared, not copied) and no history."""
-        return _leaf(self.data, False, self.name)
+        out = _leaf(self.data, False, self.name)
+        if self._from_bools:
+            out._from_bools = True
+        return out
 
     def zero_grad(self) -> None:
         """Forget the accumulated gradient (``grad`` becomes None)."""
@@ -614,8 +629,12 @@ class Value:
         keepdims: bool = False,
         correction: int | None = None,
     ) -> Value:
-        """sqrt(var(...)): the standard deviation; see ``var`` for ddof/correction."""
-        return self.var(axis, ddof, keepdims, correction).sqrt()
+        """sqrt(var(...)): the standard deviation; see ``var`` for ddof/correction.
+
+        Where the variance is 0 (a constant input) the gradient is 0, as in PyTorch, not
+        inf * 0 = NaN (sqrt has slope inf at 0).
+        """
+        return _ops()._power_flat_at_zero(self.var(axis, ddof, keepdims, correction), 0.5)
 
     def norm(
         self, ord: float = 2, axis: int | tuple | None = None, keepdims: bool = False
@@ -623,7 +642,8 @@ class Value:
         """The vector p-norm over ``axis`` (every element when None): ord 1 (Σ|x|), 2
         (sqrt Σ x², the default), inf (max |x|), or any other p > 0 ((Σ|x|^p)^(1/p)).
 
-        At a zero vector the 2-norm's gradient is 0 (PyTorch's choice), not NaN.
+        At a zero vector the gradient is 0 (PyTorch's choice), not NaN, and so it is at a
+        zero entry for p < 1.
         """
         return _ops().vector_norm(self, ord, axis, keepdims)
 
@@ -766,6 +786,21 @@ def _to_data(data: Any) -> Any:
     if array.ndim == 0:
         return float(array) if dtype == np.float64 else dtype.type(array)
     return np.array(array, dtype=dtype)  # a copy: the caller's array is never changed
+
+
+def _boolean(data: Any) -> bool:
+    """Whether ``data``, accepted by ``_to_data``, is boolean: True or False, a numpy bool
+    or bool array, a nested list of bools, or a Value made from one."""
+    if isinstance(data, Value):
+        return data._from_bools
+    if isinstance(data, (list, tuple)):
+        first = data
+        while isinstance(first, (list, tuple)) and first:
+            first = first[0]
+        return type(first) in (bool, np.bool_) and np.asarray(data).dtype == bool
+    return type(data) is bool or (
+        isinstance(data, (np.ndarray, np.generic)) and data.dtype == np.bool_
+    )
 
 
 def _too_large(number: int) -> str:
@@ -971,8 +1006,20 @@ def _scalar_index(index: Any) -> bool:
 
 
 def _plain_index(index: Any) -> Any:
-    """Index Values by their data; lists of integers become arrays, as numpy would use them."""
+    """Index Values by their data; lists of integers become arrays, as numpy would use them.
+
+    A Value holds floats, and whole numbers index as integers; but a Value made from
+    booleans holds a mask as 1.0 and 0.0, which would silently pick elements 1 and 0, so it
+    is refused.  (PyTorch refuses every float index tensor.)
+    """
     if isinstance(index, Value):
+        if index._from_bools:
+            raise IndexError(
+                f"cannot index with a Value made from booleans (shape {index.shape}): it holds "
+                "them as 1.0 and 0.0, which would index elements 1 and 0, not mask.  Index "
+                "with the boolean numpy array itself (x[mask], or x[m.data.astype(bool)]), or "
+                "keep the shape with minigrad.where(mask, x, 0.0)"
+            )
         return _integer_index(index.data)
     if isinstance(index, list):
         return _integer_index(np.asarray(index))

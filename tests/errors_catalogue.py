@@ -247,6 +247,18 @@ def _():
     return Value(np.ones(6)).reshape(2.9, 2)
 
 
+@row(
+    "engine",
+    "indexing with a Value made from booleans",
+    "x[Value(np.array([True, False, True]))]",
+    IndexError,
+    "made from booleans",
+    untouched=lambda: np.array_equal(_kept, _kept_copy),
+)
+def _():
+    return Value(_kept)[Value(np.array([True, False, True]))]
+
+
 @row("engine", "an integer beyond float64", "Value(2**1100)", ValueError, "range of float64")
 def _():
     return Value(2**1100)

@@ -148,6 +148,29 @@ def test_indexing_refuses_scalars_and_float_indices():
     assert Value([1.0, 2.0, 3.0])[Value([2.0, 0.0])].data.tolist() == [3.0, 1.0]
 
 
+def test_indexing_refuses_a_value_made_from_booleans():
+    """Value(mask) holds 1.0 and 0.0, which would index elements 1 and 0, not mask."""
+    x = Value([10.0, 20.0, 30.0])
+    mask = np.array([True, False, True])
+    for index in (
+        Value(mask),
+        Value(mask.tolist()),
+        Value(Value(mask)),
+        Value(mask).detach(),
+        Value(mask).clone(),
+        (Value(mask),),
+        Value(True),
+    ):
+        with pytest.raises(IndexError, match="made from booleans"):
+            x[index]
+    assert x[mask].data.tolist() == [10.0, 30.0]  # the array itself is a mask
+    assert x[Value([1, 0])].data.tolist() == [20.0, 10.0]  # integers still index
+    assert x[Value([1, True])].data.tolist() == [20.0, 20.0]  # numpy makes it integers
+    reused = Value(mask)
+    reused.data = np.array([2.0, 0.0])  # new data: the booleans are gone
+    assert x[reused].data.tolist() == [30.0, 10.0]
+
+
 @pytest.mark.parametrize(
     "make, words",
     [
