@@ -1,6 +1,7 @@
-"""Cases where minigrad returned a wrong value or gradient without an error (found by
-comparing with PyTorch 2.13); the expected numbers are closed forms or PyTorch's, written
-out so that no test needs torch.  Each fails on the code it was written against."""
+"""Cases where minigrad returned a wrong value or gradient without an error, found by
+comparing every operation with PyTorch 2.13 (docs/reliability.md, "Edge rules").  The
+expected numbers are closed forms or PyTorch's, written out so that no test needs torch.
+Each failed on the code before its fix."""
 
 from __future__ import annotations
 
